@@ -1,0 +1,69 @@
+# Kinfold: `make run` sets up and serves the demo; `make test` runs every check CI runs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV ?= uv
+PY := $(UV) run --frozen
+VAR := var
+PG_URL ?= $(or $(KINFOLD_TEST_POSTGRES_URL),postgres://postgres@127.0.0.1:5432/kinfold)
+PYTEST_ARGS ?= -n 2
+
+.PHONY: help install secret migrate demo run test test-sqlite test-postgres lint typecheck bench clean
+
+help:
+	@echo "make run    install, migrate, load the demo data, serve on http://127.0.0.1:8000"
+	@echo "make test   lint, type-check, and the whole suite on SQLite and PostgreSQL"
+	@echo "make lint   ruff (lint + format check) and mypy"
+	@echo "make bench  the benchmarks under bench/ (needs PostgreSQL)"
+
+install:
+	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen --quiet
+
+$(VAR)/secret_key:
+	@mkdir -p $(VAR)
+	@python3 -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+	@chmod 600 $@
+
+secret: $(VAR)/secret_key
+
+migrate: install secret
+	KINFOLD_SECRET_KEY=$$(cat $(VAR)/secret_key) $(PY) kinfold migrate --noinput
+
+demo: migrate
+	KINFOLD_SECRET_KEY=$$(cat $(VAR)/secret_key) $(PY) kinfold demo
+
+run: demo
+	KINFOLD_SECRET_KEY=$$(cat $(VAR)/secret_key) $(PY) kinfold runserver 127.0.0.1:8000
+
+lint: install
+	$(PY) ruff check src tests bench
+	$(PY) ruff format --check src tests bench
+	KINFOLD_TESTING=1 $(PY) mypy
+
+typecheck: lint
+
+test-sqlite: install
+	KINFOLD_TESTING=1 KINFOLD_DATABASE_URL= $(PY) pytest $(PYTEST_ARGS)
+
+# PostgreSQL runs when KINFOLD_TEST_POSTGRES_URL is set or a server answers on 127.0.0.1:5432;
+# with CI set, an unreachable server fails the run instead of skipping it.
+test-postgres: install
+	@if $(PY) python -c "import sys, psycopg; psycopg.connect('$(PG_URL)'.rsplit('/', 1)[0] + '/postgres', connect_timeout=3).close()" 2>/dev/null; then \
+		echo "== PostgreSQL: $(PG_URL)"; \
+		KINFOLD_TESTING=1 KINFOLD_DATABASE_URL=$(PG_URL) $(PY) pytest $(PYTEST_ARGS); \
+	elif [ -n "$$CI" ]; then \
+		echo "FAIL: CI is set and PostgreSQL is unreachable at $(PG_URL)"; exit 1; \
+	else \
+		echo "SKIP: PostgreSQL is unreachable at $(PG_URL) (set KINFOLD_TEST_POSTGRES_URL or start it)"; \
+	fi
+
+test: lint test-sqlite test-postgres
+
+BENCH_ARGS ?=
+BENCH_URL := $(or $(KINFOLD_BENCH_DATABASE_URL),postgres://postgres@127.0.0.1:5432/kinfold_bench)
+bench: install
+	KINFOLD_TESTING=1 KINFOLD_DATABASE_URL=$(BENCH_URL) $(PY) python bench/caseload.py --database-url $(BENCH_URL) $(BENCH_ARGS)
+	KINFOLD_TESTING=1 KINFOLD_DATABASE_URL=$(BENCH_URL) $(PY) python bench/access_policy.py --database-url $(BENCH_URL) $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VAR)/screenshots $(VAR)/static .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,168 @@
+"""Caseload and family pages at scale (issue 2): server time and SQL queries, on PostgreSQL.
+
+Seeds a region of 100,000 families once (``--families``, ``--reseed``) and measures, signed in as the
+coordinator with 60 families (``ana.rivera``): the caseload page (first page, last page, a search, the
+organisation's caseload) and the family page; then shows that the number of queries does not grow with
+caseload size (10 vs 60 families) or with the size of a family's record (smallest vs largest of her 60).
+
+    uv run --frozen python bench/caseload.py [--families 100000] [--reseed] [--requests 50]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import _common as c
+
+
+def caseload_size(username: str, scope: str = "mine") -> int:
+    from kinfold.consent.policy import Viewer
+    from kinfold.families.selectors import caseload_for
+
+    return caseload_for(viewer=Viewer.of(c.user(username)), scope=scope).count()  # type: ignore[arg-type]
+
+
+def families_by_record_size(username: str) -> list[tuple[Any, int, int]]:
+    """The coordinator's families as (family, notes, timeline lines), smallest record first."""
+    from django.db.models import Count
+
+    from kinfold.consent.policy import Viewer
+    from kinfold.families.models import Family
+    from kinfold.families.selectors import caseload_for
+
+    ids = [f.pk for f in caseload_for(viewer=Viewer.of(c.user(username))).families]
+    families = (
+        Family.objects.filter(pk__in=ids)
+        .select_related("parent")
+        .annotate(n_notes=Count("notes", distinct=True), n_lines=Count("activities", distinct=True))
+    )
+    rows = [(f, f.n_notes, f.n_lines) for f in families]
+    rows.sort(key=lambda r: (r[1] + r[2], r[0].pk))
+    return rows
+
+
+def main() -> None:
+    args = c.parser(__doc__.splitlines()[0]).parse_args()
+    c.prepare_database(args.database_url, reseed=args.reseed)
+    c.ensure_region(args.families)
+
+    from django.utils.html import escape
+
+    from kinfold.consent.policy import Viewer
+    from kinfold.families.selectors import caseload_for
+
+    n, w = args.requests, args.warmup
+    big, small = c.BIG_COORDINATOR, c.SMALL_COORDINATOR
+    big_size, small_size = caseload_size(big), caseload_size(small)
+    org_size = caseload_size(big, "organization")
+    first = caseload_for(viewer=Viewer.of(c.user(big))).families[0]
+    assert first.parent is not None
+    first_name = escape(first.parent.display_name)
+    term = first.parent.family_name
+    by_size = families_by_record_size(big)
+    (little, little_notes, little_lines), (large, large_notes, large_lines) = by_size[0], by_size[-1]
+    assert little.parent is not None and large.parent is not None
+    last_page = -(-big_size // 25)
+
+    c.header("Caseload and family pages (issue 2)", args.families, n, w)
+    big_client, small_client = c.client_for(big), c.client_for(small)
+    results = [
+        c.measure_page(
+            big_client,
+            "caseload, first page",
+            "/families/",
+            f"{big_size} families",
+            requests=n,
+            warmup=w,
+            expect=first_name,
+        ),
+        c.measure_page(
+            big_client,
+            f"caseload, page {last_page}",
+            f"/families/?page={last_page}",
+            f"{big_size} families",
+            requests=n,
+            warmup=w,
+        ),
+        c.measure_page(
+            big_client,
+            f"caseload, search {term!r}",
+            f"/families/?q={term}",
+            f"{big_size} families",
+            requests=n,
+            warmup=w,
+            expect=first_name,
+        ),
+        c.measure_page(
+            big_client,
+            "family page, smallest record",
+            f"/families/{little.pk}/",
+            f"{little_notes} notes, {little_lines} lines",
+            requests=n,
+            warmup=w,
+            expect=escape(little.parent.display_name),
+        ),
+        c.measure_page(
+            big_client,
+            "family page, largest record",
+            f"/families/{large.pk}/",
+            f"{large_notes} notes, {large_lines} lines",
+            requests=n,
+            warmup=w,
+            expect=escape(large.parent.display_name),
+        ),
+        c.measure_page(
+            big_client,
+            "caseload, whole organisation",
+            "/families/?scope=organization",
+            f"{org_size:,} families",
+            requests=max(5, n // 5),
+            warmup=min(w, 2),
+        ),
+    ]
+    print(f"\nSigned in as {big} (care coordinator, {big_size} families; 25 rows a page):\n")
+    print(c.table(c.PAGE_HEADERS, c.page_rows(results)))
+    print(f"(the whole-organisation caseload: {max(5, n // 5)} requests)")
+
+    small_first_family = caseload_for(viewer=Viewer.of(c.user(small))).families[0]
+    assert small_first_family.parent is not None
+    small_term = small_first_family.parent.family_name
+    small_first = c.measure_page(
+        small_client, "caseload, first page", "/families/", f"{small_size}", requests=n, warmup=w
+    )
+    small_search = c.count_queries(
+        small_client, f"/families/?q={small_term}", escape(small_first_family.parent.display_name)
+    )
+    print("\nQueries do not grow with caseload size (same pages, two coordinators):\n")
+    print(
+        c.table(
+            ("page", f"{small} ({small_size} families)", f"{big} ({big_size} families)"),
+            [
+                ["caseload, first page: queries", small_first.queries.total, results[0].queries.total],
+                ["caseload, first page: median ms", small_first.median, results[0].median],
+                ["caseload, search a surname: queries", small_search.total, results[2].queries.total],
+            ],
+        )
+    )
+    print(f"  first page, {small} → {big}: {c.query_difference(small_first.queries, results[0].queries)}")
+    print(f"  search, {small} → {big}: {c.query_difference(small_search, results[2].queries)}")
+    print("\nQueries do not grow with the size of a family's record (two of her families):\n")
+    print(
+        c.table(
+            (
+                "page",
+                f"smallest ({little_notes} notes, {little_lines} lines)",
+                f"largest ({large_notes} notes, {large_lines} lines)",
+            ),
+            [
+                ["family page: queries", results[3].queries.total, results[4].queries.total],
+                ["family page: median ms", results[3].median, results[4].median],
+            ],
+        )
+    )
+    print(f"  smallest → largest: {c.query_difference(results[3].queries, results[4].queries)}")
+    c.print_sql(results, show_all=args.show_sql)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,310 @@
+"""The JSON API, mounted at /api/ with its OpenAPI schema at /api/openapi.json and docs at /api/docs.
+
+Thin like the views: every endpoint parses input, calls one selector or service, and returns a schema.
+Later capabilities add routers here so there is one API, not many.
+"""
+
+from datetime import date, datetime
+from typing import Any
+
+from django.contrib.auth import authenticate
+from django.http import Http404, HttpRequest
+from ninja import NinjaAPI, Query, Schema
+from ninja.errors import HttpError
+from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.security import HttpBasicAuth, django_auth
+
+from kinfold.consent.policy import REDISCLOSURE_NOTICE_TEXT, Viewer
+from kinfold.consent.summaries import version_summary
+from kinfold.families import selectors
+from kinfold.families.models import CareTeamMember, Family
+from kinfold.families.selectors import CaseloadScope
+
+
+class BasicAuth(HttpBasicAuth):
+    """HTTP Basic for API clients; goes through the same lock-out as the sign-in page."""
+
+    def authenticate(self, request: HttpRequest, username: str, password: str) -> Any:
+        user = authenticate(request, username=username, password=password)
+        if user is not None and user.is_active:
+            request.user = user
+            return user
+        return None
+
+
+api = NinjaAPI(
+    title="Kinfold API",
+    version="0.1.0",
+    description="Families the caller may see, and their care teams. Every read is audited.",
+    auth=[django_auth, BasicAuth()],
+    urls_namespace="api",
+)
+
+
+def _viewer(request: HttpRequest) -> Viewer:
+    viewer = Viewer.of(request.user)
+    if not viewer.may_see_family_data:
+        raise HttpError(403, "This account has no role in an organisation, so it cannot read family records.")
+    return viewer
+
+
+class PersonRef(Schema):
+    name: str
+    organization: str
+    organization_type: str
+    role: str
+
+
+class FamilySummary(Schema):
+    id: int
+    parent_name: str
+    stage: str
+    coordinator: PersonRef | None
+    organizations: list[str]
+    last_activity_at: datetime
+    # 42 CFR 2.32: set when a Part 2 record is shown to someone outside the organisation that created it.
+    redisclosure_notice: str | None = None
+
+
+class MemberOut(Schema):
+    name: str
+    category: str
+    description: str
+    born_on: date | None
+    lives_with_parent: bool
+
+
+class PregnancyOut(Schema):
+    id: int
+    estimated_due_on: date
+    gestational_age: str | None
+    delivered_on: date | None
+    outcome: str
+    infants: list[str]
+
+
+class TeamMemberOut(PersonRef):
+    id: int
+    is_coordinator: bool
+    joined_at: datetime
+
+
+class ActivityOut(Schema):
+    occurred_at: datetime
+    summary: str
+    by: str
+    organization: str
+
+
+class RecordOut(Schema):
+    id: int
+    kind: str
+    category: str
+    occurred_on: date
+    summary: str
+    organization: str
+    redisclosure_notice: str | None = None
+
+
+class ConsentOut(Schema):
+    id: int
+    title: str
+    summary: str
+    revoked_at: datetime | None = None
+
+
+class CourtOrderOut(Schema):
+    id: int
+    order_reference: str
+    court: str
+    categories: list[str]
+    valid_from: datetime
+    valid_until: datetime
+
+
+class RestrictionOut(Schema):
+    id: int
+    status: str
+    disclosing_organization: str
+    categories: list[str]
+    purposes: list[str]
+    description: str
+
+
+class FamilyDetailOut(FamilySummary):
+    parent_born_on: date | None
+    preferred_language: str
+    members: list[MemberOut]
+    pregnancies: list[PregnancyOut]
+    care_team: list[TeamMemberOut]
+    records: list[RecordOut]
+    consents: list[ConsentOut]
+    court_orders: list[CourtOrderOut]
+    restrictions: list[RestrictionOut]
+    timeline: list[ActivityOut]
+
+
+class CaseloadFilters(Schema):
+    scope: str = "mine"
+    q: str = ""
+    sort: str = "name"
+
+
+def _person_ref(member: CareTeamMember) -> dict[str, Any]:
+    m = member.membership
+    return {
+        "name": m.display_name,
+        "organization": m.organization.name,
+        "organization_type": m.organization.type,
+        "role": member.role,
+    }
+
+
+@api.get("/families", response=list[FamilySummary], tags=["families"], summary="Families the caller may see")
+@paginate(LimitOffsetPagination)
+def list_families(request: HttpRequest, filters: Query[CaseloadFilters]) -> Any:
+    viewer = _viewer(request)
+    scope: CaseloadScope = "organization" if filters.scope == "organization" else "mine"
+    return _CaseloadPage(
+        viewer, selectors.caseload_for(viewer=viewer, scope=scope, search=filters.q, sort=filters.sort)
+    )
+
+
+class _CaseloadPage:
+    """A lazy sequence for ninja's paginator: slices the queryset, then turns the page into rows."""
+
+    def __init__(self, viewer: Viewer, families: Any) -> None:
+        self.viewer, self.families = viewer, families
+
+    def count(self) -> int:
+        return self.families.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, item: slice) -> list[dict[str, Any]]:
+        rows = selectors.caseload_rows(viewer=self.viewer, caseload=self.families, families=list(self.families[item]))
+        gate = self.families.gate
+        return [
+            {
+                "id": r.family.pk,
+                "parent_name": r.parent_name,
+                "stage": r.stage,
+                "coordinator": _person_ref(r.coordinator) if r.coordinator else None,
+                "organizations": [o.name for o in r.organizations],
+                "last_activity_at": r.last_activity_at,
+                "redisclosure_notice": REDISCLOSURE_NOTICE_TEXT
+                if gate.needs_notice(r.family.parent) or (r.coordinator and gate.needs_notice(r.coordinator))
+                else None,
+            }
+            for r in rows
+        ]
+
+
+@api.get("/families/{family_id}/export", tags=["families"], summary="Everything the caller may see, with notices")
+def export_family(request: HttpRequest, family_id: int, purpose: str | None = None) -> dict[str, Any]:
+    viewer = _viewer(request)
+    try:
+        return selectors.family_export(viewer=viewer, family_id=family_id, purpose=purpose)
+    except selectors.FamilyNotFound as exc:
+        raise Http404("No family found.") from exc
+
+
+@api.get("/families/{family_id}", response=FamilyDetailOut, tags=["families"], summary="One family")
+def get_family(request: HttpRequest, family_id: int) -> dict[str, Any]:
+    viewer = _viewer(request)
+    try:
+        d = selectors.family_detail(viewer=viewer, family_id=family_id)
+    except selectors.FamilyNotFound as exc:
+        raise Http404("No family found.") from exc
+    family: Family = d.family
+    parent = family.parent
+    return {
+        "id": family.pk,
+        "parent_name": parent.display_name if parent else "",
+        "parent_born_on": parent.born_on if parent else None,
+        "preferred_language": parent.preferred_language if parent else "",
+        "stage": d.stage,
+        "coordinator": _person_ref(d.coordinator) if d.coordinator else None,
+        "organizations": sorted({m.membership.organization.name for m in d.team}),
+        "last_activity_at": family.last_activity_at,
+        "redisclosure_notice": REDISCLOSURE_NOTICE_TEXT if d.shows_redisclosure_notice else None,
+        "members": [
+            {
+                "name": r.person.display_name,
+                "category": r.category,
+                "description": r.description,
+                "born_on": r.person.born_on,
+                "lives_with_parent": r.lives_with_parent,
+            }
+            for r in d.members
+        ],
+        "pregnancies": [
+            {
+                "id": p.pk,
+                "estimated_due_on": p.estimated_due_on,
+                "gestational_age": str(ga) if (ga := p.gestational_age_on(d.today)) else None,
+                "delivered_on": p.delivered_on,
+                "outcome": p.outcome,
+                "infants": [i.display_name for i in p.infants.all()],
+            }
+            for p in d.pregnancies
+        ],
+        "care_team": [
+            {**_person_ref(m), "id": m.pk, "is_coordinator": m.is_coordinator, "joined_at": m.joined_at} for m in d.team
+        ],
+        # The records this family call discloses (each Part 2 record carries its notice).
+        "records": [
+            {
+                "id": n.pk,
+                "kind": n.kind,
+                "category": n.sensitivity,
+                "occurred_on": n.occurred_on,
+                "summary": n.summary,
+                "organization": n.created_by_org.name,
+                "redisclosure_notice": REDISCLOSURE_NOTICE_TEXT if d.gate.needs_notice(n) else None,
+            }
+            for n in d.notes
+        ],
+        # Everything the family call discloses is returned, so the accounting counts only what was sent.
+        "consents": [
+            {
+                "id": c.pk,
+                "title": c.title,
+                "summary": version_summary(c.versions.all()[0], language="en") if c.versions.all() else "",
+                "revoked_at": c.revoked_at,
+            }
+            for c in d.consents
+        ],
+        "court_orders": [
+            {
+                "id": o.pk,
+                "order_reference": o.order_reference,
+                "court": o.court.name,
+                "categories": o.categories,
+                "valid_from": o.valid_from,
+                "valid_until": o.valid_until,
+            }
+            for o in d.court_orders
+        ],
+        "restrictions": [
+            {
+                "id": r.pk,
+                "status": r.status,
+                "disclosing_organization": r.disclosing_org.name,
+                "categories": r.categories,
+                "purposes": r.purposes,
+                "description": r.description,
+            }
+            for r in d.restrictions
+        ],
+        "timeline": [
+            {
+                "occurred_at": a.occurred_at,
+                "summary": a.summary,
+                "by": (a.created_by.get_full_name() if a.created_by else "") or "",
+                "organization": a.created_by_org.name,
+            }
+            for a in d.timeline
+        ],
+    }

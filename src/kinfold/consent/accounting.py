@@ -1,0 +1,192 @@
+"""The accounting of disclosures (42 CFR 2.24 and 2.25; 45 CFR 164.528): who received what, when, and
+under which consent, court order or emergency, for the last three years, in plain words.
+
+It reads the ``Disclosure`` rows that selectors write when they show records to someone outside the
+creating organisation, and the revocations of the family's consents. It never changes anything.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.core.exceptions import PermissionDenied
+
+from kinfold import clock
+from kinfold.audit.models import Action
+from kinfold.audit.services import record_event
+from kinfold.consent.models import ConsentDirective, ConsentVersion, Disclosure
+from kinfold.consent.policy import Viewer
+from kinfold.consent.summaries import CATEGORY_WORDS, CLASS_WORDS, PURPOSE_WORDS
+from kinfold.families.models import CareTeamMember, Family
+
+ACCOUNTING_YEARS = 3
+
+
+def accounting_starts(now: datetime) -> datetime:
+    """Three years back, inclusive: an access exactly three years ago is listed."""
+    local = now.astimezone(clock.zone())
+    try:
+        start = local.replace(year=local.year - ACCOUNTING_YEARS)
+    except ValueError:  # 29 February
+        start = local.replace(year=local.year - ACCOUNTING_YEARS, day=28)
+    return start
+
+
+@dataclass
+class AccountingEntry:
+    day: date
+    recipient_name: str
+    recipient_org: str
+    disclosing_orgs: list[str]
+    categories: list[str]
+    purpose: str
+    basis: str
+    made_before_revocation: bool
+    times: int
+    records: int
+
+    @property
+    def sentence(self) -> str:
+        info = ", ".join(CATEGORY_WORDS["en"].get(c, c) for c in self.categories)
+        sources = " and ".join(self.disclosing_orgs)
+        text = (
+            f"{self.recipient_name} at {self.recipient_org} saw {info} from {sources}, "
+            f"for {PURPOSE_WORDS['en'].get(self.purpose, self.purpose)}, because of {self.basis}."
+        )
+        if self.made_before_revocation:
+            text += " This was before you took that consent back; taking it back does not undo it."
+        return text
+
+
+@dataclass
+class RevocationEntry:
+    at: datetime
+    title: str
+    method: str
+
+    @property
+    def sentence(self) -> str:
+        return (
+            f"You took back (revoked) “{self.title}” ({self.method}). From that moment nobody can see "
+            "anything more under it. What was shared before stays listed here."
+        )
+
+
+@dataclass
+class Accounting:
+    family: Family
+    starts: datetime
+    ends: datetime
+    entries: list[AccountingEntry] = field(default_factory=list)
+    revocations: list[RevocationEntry] = field(default_factory=list)
+    general_designation_recipients: list[tuple[str, list[str]]] = field(default_factory=list)
+
+
+def _may_read_accounting(viewer: Viewer, family: Family) -> bool:
+    """The parent's accounting is read by her designated coordinator on her behalf."""
+    if not viewer.may_see_family_data or viewer.membership is None:
+        return False
+    return (
+        CareTeamMember.objects.active()
+        .filter(care_team__family=family, membership_id=viewer.membership.pk, is_coordinator=True)
+        .exists()
+    )
+
+
+def _basis(row: Disclosure, versions: dict[int, ConsentVersion]) -> str:
+    if row.consent_version_id is not None:
+        version = versions[row.consent_version_id]
+        title = version.directive.title or "your consent"
+        return f"{title} (signed {clock.local_date(version.signed_at):%-d %B %Y}, version {version.number})"
+    if row.court_order_id is not None:
+        return f"court order {row.court_order.order_reference if row.court_order else row.court_order_id}"
+    if row.emergency_id is not None:
+        return "a medical emergency declared by a clinician"
+    return "a rule of the law"
+
+
+def accounting_for(*, viewer: Viewer, family_id: int, now: datetime | None = None) -> Accounting:
+    family = Family.objects.select_related("parent").get(pk=family_id)
+    if not _may_read_accounting(viewer, family):
+        record_event(
+            actor=viewer.user, action=Action.VIEW, record_type="Accounting", family_id=family_id, outcome="denied"
+        )
+        raise PermissionDenied("Only her designated coordinator can open her accounting of disclosures on her behalf.")
+    now = now or clock.now()
+    starts = accounting_starts(now)
+    rows = list(
+        Disclosure.objects.filter(family_id=family_id, occurred_at__gte=starts, occurred_at__lte=now)
+        .select_related("recipient_org", "disclosing_org", "court_order")
+        .order_by("occurred_at", "pk")
+    )
+    version_ids = {r.consent_version_id for r in rows if r.consent_version_id}
+    versions = {
+        v.pk: v
+        for v in ConsentVersion.objects.filter(pk__in=version_ids)
+        .select_related("directive")
+        .prefetch_related("recipient_orgs")
+    }
+    groups: dict[tuple[date, int | None, int, str, str], list[Disclosure]] = defaultdict(list)
+    for row in rows:
+        key = (
+            clock.local_date(row.occurred_at),
+            row.recipient_user_id,
+            row.recipient_org_id,
+            row.purpose,
+            _basis(row, versions),
+        )
+        groups[key].append(row)
+    accounting = Accounting(family=family, starts=starts, ends=now)
+    for (day, _user, _org, purpose, basis), items in groups.items():
+        revoked = [
+            versions[i.consent_version_id].directive.revoked_at
+            for i in items
+            if i.consent_version_id and versions[i.consent_version_id].directive.revoked_at
+        ]
+        accounting.entries.append(
+            AccountingEntry(
+                day=day,
+                recipient_name=items[0].recipient_name,
+                recipient_org=items[0].recipient_org.name,
+                disclosing_orgs=sorted({i.disclosing_org.name for i in items}),
+                categories=sorted({c for i in items for c in i.categories}),
+                purpose=purpose,
+                basis=basis,
+                made_before_revocation=bool(revoked),
+                times=len(items),
+                records=sum(len(i.records) for i in items),
+            )
+        )
+    accounting.entries.sort(key=lambda e: (e.day, e.recipient_name), reverse=True)
+    for directive in ConsentDirective.objects.filter(
+        family_id=family_id, revoked_at__isnull=False, revoked_at__gte=starts
+    ).order_by("-revoked_at"):
+        assert directive.revoked_at is not None
+        accounting.revocations.append(
+            RevocationEntry(
+                # In the deployment's time zone, so a CSV's ``at.date()`` is her calendar day, not UTC's.
+                at=directive.revoked_at.astimezone(clock.zone()),
+                title=directive.title or "a consent",
+                method=directive.get_revocation_method_display().lower(),
+            )
+        )
+    # 42 CFR 2.24: for a consent naming a general designation, the recipients it actually reached.
+    general = defaultdict(set)
+    for row in rows:
+        version = versions.get(row.consent_version_id or 0)
+        if version is not None and version.recipient_classes:
+            label = ", ".join(CLASS_WORDS["en"].get(c, c) for c in version.recipient_classes)
+            general[f"{version.directive.title or 'Consent'} — “{label}”"].add(
+                f"{row.recipient_name} ({row.recipient_org.name})"
+            )
+    accounting.general_designation_recipients = sorted((k, sorted(v)) for k, v in general.items())
+    record_event(
+        actor=viewer.user,
+        action=Action.VIEW,
+        record_type="Accounting",
+        family_id=family_id,
+        detail={"entries": len(accounting.entries)},
+    )
+    return accounting

@@ -1,0 +1,51 @@
+"""The accounting of disclosures page: printable, and downloadable as CSV."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+
+from kinfold.consent.accounting import accounting_for
+from kinfold.consent.policy import Viewer
+from kinfold.families.views import _family, _viewer
+
+
+@login_required
+def accounting(request: HttpRequest, family_id: int) -> HttpResponse:
+    viewer: Viewer = _viewer(request)
+    family = _family(viewer, family_id)
+    try:
+        result = accounting_for(viewer=viewer, family_id=family.pk)
+    except PermissionDenied:
+        raise
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="accounting-of-disclosures-family-{family.pk}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["date", "who received it", "organisation", "from", "what", "purpose", "why", "times", "notes"])
+        for e in result.entries:
+            writer.writerow(
+                [
+                    e.day.isoformat(),
+                    e.recipient_name,
+                    e.recipient_org,
+                    "; ".join(e.disclosing_orgs),
+                    "; ".join(e.categories),
+                    e.purpose,
+                    e.basis,
+                    e.times,
+                    "made before the consent was revoked" if e.made_before_revocation else "",
+                ]
+            )
+        for r in result.revocations:
+            writer.writerow([r.at.date().isoformat(), "", "", "", "", "", f"revoked: {r.title} ({r.method})", "", ""])
+        return response
+    return render(request, "consent/accounting.html", {"family": family, "a": result})
+
+
+urlpatterns = [path("accounting/", accounting, name="accounting")]

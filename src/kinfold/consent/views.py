@@ -1,0 +1,559 @@
+"""Consent pages, under /families/<id>/consents/: the family's consents, the template library, capture
+with the parent on a tablet (terms, then read and sign; English or Spanish), a consent's versions, a new
+version (signed again, never an edit) and revocation (confirmed, never retroactive).
+
+Thin: every read goes through a ``RecordGate`` (the policy), every write through ``consent/services.py``,
+and each page is audited. Consent pages are for the family's care team: a viewer who may not open the
+family gets the same 404 as the family page; one who may, but is not on the team, gets 403. Both audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any, cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+
+from kinfold import clock
+from kinfold.audit.models import Action, Outcome
+from kinfold.audit.services import record_event
+from kinfold.consent import services
+from kinfold.consent.forms import (
+    CATEGORY_CHOICES,
+    OPTIONAL_FIELDS,
+    PURPOSE_CHOICES,
+    SIGNATURE_FIELDS,
+    TERM_FIELDS,
+    WORDS,
+    ConsentForm,
+    RevokeForm,
+    initial_from_version,
+    language_of,
+    long_date,
+)
+from kinfold.consent.library import ConsentTemplate, library
+from kinfold.consent.models import ConsentDirective, ConsentVersion, SignatureMethod
+from kinfold.consent.policy import Viewer
+from kinfold.consent.selectors import RecordGate, family_consents
+from kinfold.consent.summaries import CLASS_WORDS, version_summary
+from kinfold.consent.vocabulary import Purpose
+from kinfold.families.models import CareTeamMember, Family, Language, Sensitivity
+from kinfold.families.selectors import purpose_for
+from kinfold.families.views import _apply_errors, _family, _viewer
+from kinfold.organizations.models import Membership, Organization
+
+# --- reading through the door ------------------------------------------------------------------
+
+
+@dataclass
+class ConsentPage:
+    """What one consent page may show: the family, the gate that decided, and her team as the viewer sees it."""
+
+    viewer: Viewer
+    family: Family
+    gate: RecordGate
+    team: list[CareTeamMember]
+
+    @property
+    def organizations(self) -> list[Organization]:
+        return sorted({m.membership.organization_id: m.membership.organization for m in self.team}.values(), key=str)
+
+    @property
+    def people(self) -> list[Membership]:
+        return [m.membership for m in self.team]
+
+    def audit(self, action: str, record_type: str, record_id: object = "", **detail: Any) -> None:
+        record_event(
+            actor=self.viewer.user,
+            action=action,
+            record_type=record_type,
+            record_id=record_id,
+            family_id=self.family.pk,
+            purpose=self.gate.purpose,
+            detail=detail or None,
+        )
+
+    def finish(self) -> None:
+        """Account for what the page disclosed to someone outside the organisations that wrote it."""
+        self.gate.record_disclosures(channel="page")
+
+
+def _open(request: HttpRequest, family_id: int, page: str) -> ConsentPage:
+    viewer = _viewer(request)
+    family = _family(viewer, family_id)  # 404 (audited) when she may not open the family at all
+    gate = RecordGate.open(viewer, [family.pk], purpose_for(viewer))
+    members = list(
+        CareTeamMember.objects.active()
+        .filter(care_team__family=family)
+        .select_related("membership__user", "membership__organization")
+        .order_by("-is_coordinator", "joined_at")
+    )
+    if not any(m.membership_id == viewer.membership_id for m in members):
+        record_event(
+            actor=viewer.user,
+            action=Action.VIEW,
+            record_type="ConsentDirective",
+            family_id=family.pk,
+            purpose=gate.purpose,
+            outcome=Outcome.DENIED,
+            detail={"page": page, "reason": "not on the care team"},
+        )
+        raise PermissionDenied("Only her care team can open her consents.")
+    team = [m for m in members if gate.show(m, family_id=family.pk, label="care team member")]
+    return ConsentPage(viewer=viewer, family=family, gate=gate, team=team)
+
+
+def _directive(page: ConsentPage, directive_id: int) -> ConsentDirective:
+    found = next((c for c in family_consents(gate=page.gate, family_id=page.family.pk) if c.pk == directive_id), None)
+    if found is None:
+        record_event(
+            actor=page.viewer.user,
+            action=Action.VIEW,
+            record_type="ConsentDirective",
+            record_id=directive_id,
+            family_id=page.family.pk,
+            purpose=page.gate.purpose,
+            outcome=Outcome.DENIED,
+        )
+        raise Http404("No consent found.")
+    return cast(ConsentDirective, found)
+
+
+# --- words for staff pages ---------------------------------------------------------------------
+
+
+def _versions(directive: ConsentDirective) -> list[ConsentVersion]:
+    """Newest first (``family_consents`` prefetches them in that order)."""
+    return list(directive.versions.all())
+
+
+def _day(at: datetime) -> str:
+    return long_date(clock.local_date(at), "en")
+
+
+@dataclass
+class Status:
+    key: str  # in_force, expired, ended, revoked
+    text: str
+
+    @property
+    def is_active(self) -> bool:
+        return self.key == "in_force"
+
+
+def consent_status(directive: ConsentDirective, latest: ConsentVersion, at: datetime) -> Status:
+    if directive.revoked_at is not None and directive.revoked_at <= at:
+        return Status("revoked", f"Revoked on {_day(directive.revoked_at)}")
+    if latest.expiry_event_recorded_at is not None and latest.expiry_event_recorded_at <= at:
+        return Status("ended", f"Ended on {_day(latest.expiry_event_recorded_at)}: {latest.expiry_event}")
+    if latest.expires_at is not None and latest.expires_at <= at:
+        return Status("expired", f"Expired on {_day(latest.expires_at)}")
+    if latest.effective_at > at:
+        return Status("pending", f"In force from {_day(latest.effective_at)}")
+    return Status("in_force", "In force")
+
+
+def _names(orgs: Any, classes: list[str], people: Any = (), language: str = "en") -> list[str]:
+    return (
+        [p.display_name for p in people] + [o.name for o in orgs] + [CLASS_WORDS[language].get(c, c) for c in classes]
+    )
+
+
+def _ends(version: Any, language: str = "en") -> str:
+    if version.expires_at is not None:
+        return long_date(clock.local_date(version.expires_at), language)
+    words = WORDS[language]
+    return f"{words['ends_when']} {version.expiry_event}" if version.expiry_event else words["none"]
+
+
+@dataclass
+class VersionView:
+    version: ConsentVersion
+    summary: str
+    summary_en: str
+    period: str
+    disclosers: list[str]
+    recipients: list[str]
+    purposes: list[str]
+    categories: list[str]
+
+
+def _version_view(
+    version: ConsentVersion, following: ConsentVersion | None, directive: ConsentDirective
+) -> VersionView:
+    ends = version.ends_at(
+        next_effective_at=following.effective_at if following else None, revoked_at=directive.revoked_at
+    )
+    period = f"From {_day(version.effective_at)}"
+    if following is not None and ends == following.effective_at:
+        period += f" until version {following.number} replaced it on {_day(following.effective_at)}"
+    elif ends is not None and ends == directive.revoked_at:
+        period += f" until she revoked the consent on {_day(ends)}"
+    elif ends is not None and ends <= clock.now():
+        period += f" until {_day(ends)}"
+    elif version.expires_at is not None:
+        period += f" until the end of {_day(version.expires_at)}"
+    else:
+        period += f" until {version.expiry_event}"
+    return VersionView(
+        version=version,
+        summary=version_summary(version),
+        summary_en=version_summary(version, language="en"),
+        period=period,
+        disclosers=_names(version.discloser_orgs.all(), version.discloser_classes),
+        recipients=_names(version.recipient_orgs.all(), version.recipient_classes, version.recipient_people.all()),
+        purposes=[str(Purpose(p).label) for p in version.purposes if p in Purpose.values],
+        categories=[str(Sensitivity(c).label) for c in version.categories if c in Sensitivity.values],
+    )
+
+
+@dataclass
+class ConsentRow:
+    directive: ConsentDirective
+    latest: ConsentVersion
+    status: Status
+    summary: str
+
+
+def consent_rows(directives: list[ConsentDirective], at: datetime) -> list[ConsentRow]:
+    """Each consent (already through the policy) with its latest version, status and summary sentence."""
+    rows = []
+    for directive in directives:
+        versions = _versions(directive)
+        if not versions:
+            continue
+        rows.append(
+            ConsentRow(
+                directive=directive,
+                latest=versions[0],
+                status=consent_status(directive, versions[0], at),
+                summary=version_summary(versions[0], language="en"),
+            )
+        )
+    return rows
+
+
+def _rows(page: ConsentPage) -> list[ConsentRow]:
+    return consent_rows(family_consents(gate=page.gate, family_id=page.family.pk), page.gate.at)
+
+
+# --- the family's consents (the family page's section, and a page of its own) ---------------------
+
+
+@login_required
+def consent_list(request: HttpRequest, family_id: int) -> HttpResponse:
+    page = _open(request, family_id, "consent_list")
+    rows = _rows(page)
+    page.audit(Action.LIST, "ConsentDirective", directive_ids=[r.directive.pk for r in rows])
+    page.finish()
+    template = "consent/_consent_list.html" if request.headers.get("HX-Request") else "consent/consent_list.html"
+    return render(request, template, {"family": page.family, "rows": rows})
+
+
+# --- capture with the parent --------------------------------------------------------------------
+
+
+def _preview_version(form: ConsentForm, terms: services.ConsentTerms) -> ConsentVersion:
+    """An unsaved version's terms, shaped as ``version_summary`` reads them."""
+
+    class _All(list[Any]):
+        def all(self) -> list[Any]:
+            return list(self)
+
+    return cast(
+        ConsentVersion,
+        SimpleNamespace(
+            discloser_orgs=_All(terms.discloser_orgs),
+            discloser_classes=sorted(terms.discloser_classes),
+            recipient_orgs=_All(terms.recipient_orgs),
+            recipient_people=_All(terms.recipient_people),
+            recipient_classes=sorted(terms.recipient_classes),
+            purposes=sorted(terms.purposes),
+            purpose_description=terms.purpose_description.strip(),
+            categories=sorted(terms.categories),
+            expires_at=terms.expires_at,
+            expiry_event=terms.expiry_event.strip(),
+            language=form.lang,
+        ),
+    )
+
+
+PART_LABELS = {
+    "en": ("Who may share", "Who may get it", "Uses", "Kinds of information", "Ends"),
+    "es": ("Quién puede compartir", "Quién puede recibirla", "Usos", "Tipos de información", "Termina"),
+}
+
+
+def _parts(form: ConsentForm, terms: services.ConsentTerms) -> list[tuple[str, str]]:
+    lang = form.lang
+    labels = PART_LABELS[lang]
+    uses = [PURPOSE_CHOICES[lang].get(p, p) for p in terms.purposes]
+    if terms.purpose_description.strip():
+        uses.append(f"“{terms.purpose_description.strip()}”")
+    kinds = [CATEGORY_CHOICES[lang][c][0] for c in terms.categories if c in CATEGORY_CHOICES[lang]]
+    if terms.information_description.strip():
+        kinds.append(f"“{terms.information_description.strip()}”")
+    preview = _preview_version(form, terms)
+    return [
+        (labels[0], "; ".join(_names(terms.discloser_orgs, terms.discloser_classes, language=lang))),
+        (
+            labels[1],
+            "; ".join(_names(terms.recipient_orgs, terms.recipient_classes, terms.recipient_people, language=lang)),
+        ),
+        (labels[2], "; ".join(uses)),
+        (labels[3], "; ".join(kinds)),
+        (labels[4], _ends(preview, lang)),
+    ]
+
+
+def _placeholder_signature(terms: services.ConsentTerms) -> services.ConsentTerms:
+    return replace(terms, signer_name="-", signature_method=SignatureMethod.TYPED, signature_typed="-")
+
+
+def _errors_of(error: ValidationError) -> dict[str, list[str]]:
+    return dict(error.message_dict) if hasattr(error, "error_dict") else {"__all__": list(error.messages)}
+
+
+def _capture(
+    request: HttpRequest,
+    page: ConsentPage,
+    *,
+    template: ConsentTemplate | None = None,
+    directive: ConsentDirective | None = None,
+) -> HttpResponse:
+    """Step 1: the terms. Step 2: the summary, the right to revoke, and the signature. Then save."""
+    lang = language_of(request.POST.get("language") if request.method == "POST" else request.GET.get("lang"))
+    latest = _versions(directive)[0] if directive is not None else None
+    organizations = page.organizations
+    if latest is not None:  # a new version may keep naming an organisation that has left her team
+        organizations += [o for o in [*latest.discloser_orgs.all(), *latest.recipient_orgs.all()]]
+    people = page.people + (list(latest.recipient_people.all()) if latest is not None else [])
+    kwargs: dict[str, Any] = {"language": lang, "organizations": organizations, "people": people}
+    step = "terms"
+    if request.method != "POST":
+        if latest is not None:
+            initial = initial_from_version(latest, lang)
+        elif template is not None:
+            initial = template.initial(team_orgs=page.organizations, language=lang, today=clock.today())
+        else:
+            initial = {"language": lang, "ends": "date", "title": ""}
+        form = ConsentForm(initial=initial, **kwargs)
+        page.audit(Action.VIEW, "ConsentDirective", directive.pk if directive else "", page="consent_capture")
+    else:
+        form = ConsentForm(request.POST, **kwargs)
+        action = request.POST.get("action", "preview")
+        if form.is_valid():
+            terms = form.terms()
+            if action == "preview":
+                try:
+                    services.validate_terms(_placeholder_signature(terms), now=clock.now())
+                except ValidationError as error:
+                    form.add_service_errors(_errors_of(error))
+                else:
+                    step = "sign"
+            elif action == "sign":
+                try:
+                    if directive is None:
+                        title = form.cleaned_data.get("title") or (template.title.en if template else "Consent")
+                        saved = services.consent_record(
+                            viewer=page.viewer, family=page.family, terms=terms, title=title
+                        )
+                    else:
+                        version = services.consent_new_version(viewer=page.viewer, directive=directive, terms=terms)
+                        saved = version.directive
+                except ValidationError as error:
+                    form.add_service_errors(_errors_of(error))
+                    step = "terms" if form.has_term_errors() else "sign"
+                else:
+                    page.finish()
+                    messages.success(request, WORDS[lang]["signed_ok"])
+                    return redirect("consent:detail", family_id=page.family.pk, directive_id=saved.pk)
+        else:
+            step = "terms" if form.has_term_errors() else "sign"
+    context: dict[str, Any] = {
+        "family": page.family,
+        "form": form,
+        "step": step,
+        "t": WORDS[lang],
+        "lang": lang,
+        "LANGUAGE_CODE": lang,
+        "template_def": template,
+        "directive": directive,
+        "latest": latest,
+        "missing_on_team": template is not None and latest is None and template.missing_on_team(page.organizations),
+        "term_fields": [form[name] for name in TERM_FIELDS],
+        "optional_fields": OPTIONAL_FIELDS,
+        "today": long_date(clock.today(), lang),
+        "error_text": (
+            WORDS[lang]["errors_one"]
+            if len(form.errors) == 1
+            else WORDS[lang]["errors_many"].format(n=len(form.errors))
+        ),
+    }
+    if step == "sign":
+        terms = form.terms()
+        context |= {
+            "summary": version_summary(_preview_version(form, terms), language=lang),
+            "parts": _parts(form, terms),
+            "right_to_revoke": services.right_to_revoke_text(lang),
+            "signature_fields": [form[name] for name in SIGNATURE_FIELDS],
+        }
+    page.finish()
+    return render(request, "consent/capture.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def consent_new(request: HttpRequest, family_id: int) -> HttpResponse:
+    page = _open(request, family_id, "consent_new")
+    key = request.GET.get("template", "")
+    if not key and request.method != "POST":
+        lib = library()
+        page.audit(Action.VIEW, "Family", page.family.pk, page="consent_library")
+        page.finish()
+        return render(
+            request,
+            "consent/library.html",
+            {
+                "family": page.family,
+                "templates": [(t, t.missing_on_team(page.organizations)) for t in lib.templates],
+            },
+        )
+    template = library().get(key) if key and key != "blank" else None
+    if key and key != "blank" and template is None:
+        raise Http404("No such consent template.")
+    return _capture(request, page, template=template)
+
+
+@login_required
+def consent_new_version(request: HttpRequest, family_id: int, directive_id: int) -> HttpResponse:
+    page = _open(request, family_id, "consent_new_version")
+    directive = _directive(page, directive_id)
+    if directive.revoked_at is not None:
+        messages.info(request, "This consent was revoked. A consent given after a revocation is a new consent.")
+        return redirect("consent:detail", family_id=page.family.pk, directive_id=directive.pk)
+    return _capture(request, page, directive=directive)
+
+
+# --- one consent, every version -------------------------------------------------------------------
+
+
+@login_required
+def consent_detail(request: HttpRequest, family_id: int, directive_id: int) -> HttpResponse:
+    page = _open(request, family_id, "consent_detail")
+    directive = _directive(page, directive_id)
+    versions = _versions(directive)
+    views = [_version_view(v, versions[i - 1] if i > 0 else None, directive) for i, v in enumerate(versions)]
+    page.audit(Action.VIEW, "ConsentDirective", directive.pk, versions=len(versions))
+    page.finish()
+    return render(
+        request,
+        "consent/detail.html",
+        {
+            "family": page.family,
+            "directive": directive,
+            "versions": views,
+            "status": consent_status(directive, versions[0], page.gate.at),
+            "languages": dict(Language.choices),
+            "signature_drawn": SignatureMethod.DRAWN,
+        },
+    )
+
+
+# --- revocation ----------------------------------------------------------------------------------
+
+
+@login_required
+def consent_revoke(request: HttpRequest, family_id: int, directive_id: int) -> HttpResponse:
+    page = _open(request, family_id, "consent_revoke")
+    directive = _directive(page, directive_id)
+    latest = _versions(directive)[0]
+    if directive.revoked_at is not None:
+        messages.info(request, f"This consent was already revoked on {_day(directive.revoked_at)}.")
+        return redirect("consent:detail", family_id=page.family.pk, directive_id=directive.pk)
+    staff = page.people
+    step = "form"
+    if request.method != "POST":
+        form = RevokeForm(initial={"received_by": page.viewer.membership_id}, staff=staff)
+        page.audit(Action.VIEW, "ConsentDirective", directive.pk, page="consent_revoke")
+    else:
+        form = RevokeForm(request.POST, staff=staff)
+        action = request.POST.get("action", "confirm")
+        if form.is_valid() and action == "confirm":
+            step = "confirm"
+        elif form.is_valid() and action == "revoke":
+            try:
+                services.consent_revoke(
+                    viewer=page.viewer,
+                    directive=directive,
+                    method=form.cleaned_data["method"],
+                    received_by=form.cleaned_data["received_by"],
+                    note=form.cleaned_data["note"],
+                )
+            except ValidationError as error:
+                _apply_errors(form, error)
+            else:
+                page.finish()
+                messages.success(
+                    request,
+                    f"Recorded: she took back “{directive}”. It takes effect now: from this moment nobody can see "
+                    "anything more under it. It is not retroactive: what was shared before stays shared, and stays "
+                    "in her accounting of disclosures.",
+                )
+                return redirect("consent:detail", family_id=page.family.pk, directive_id=directive.pk)
+    page.finish()
+    return render(
+        request,
+        "consent/revoke.html",
+        {
+            "family": page.family,
+            "directive": directive,
+            "summary": version_summary(latest, language="en"),
+            "form": form,
+            "step": step,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def consent_ended(request: HttpRequest, family_id: int, directive_id: int) -> HttpResponse:
+    """The event a consent names as its end (e.g. "when my court case closes") has happened: the consent
+    ends now, for future access only. The detail page asks for a tick to confirm first."""
+    if request.method != "POST":
+        return redirect("consent:detail", family_id=family_id, directive_id=directive_id)
+    page = _open(request, family_id, "consent_ended")
+    directive = _directive(page, directive_id)
+    latest = _versions(directive)[0]
+    if request.POST.get("confirm") != "on":
+        page.finish()
+        messages.error(request, f"Tick the box to confirm that “{latest.expiry_event}” has happened.")
+        return redirect("consent:detail", family_id=page.family.pk, directive_id=directive.pk)
+    try:
+        services.consent_expiry_event_record(viewer=page.viewer, version=latest)
+    except ValidationError as error:
+        messages.error(request, " ".join(m for errs in _errors_of(error).values() for m in errs))
+    else:
+        messages.success(
+            request,
+            f"Recorded that “{latest.expiry_event}” happened. The consent has ended: from now on nobody can see "
+            "anything more under it. What was shared before stays shared.",
+        )
+    page.finish()
+    return redirect("consent:detail", family_id=page.family.pk, directive_id=directive.pk)
+
+
+urlpatterns = [
+    path("consents/", consent_list, name="list"),
+    path("consents/new/", consent_new, name="new"),
+    path("consents/<int:directive_id>/", consent_detail, name="detail"),
+    path("consents/<int:directive_id>/new-version/", consent_new_version, name="new_version"),
+    path("consents/<int:directive_id>/revoke/", consent_revoke, name="revoke"),
+    path("consents/<int:directive_id>/ended/", consent_ended, name="ended"),
+]

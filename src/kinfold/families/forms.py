@@ -1,0 +1,105 @@
+"""Forms for families, pregnancies and care teams. They parse and explain; the rules live in services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+
+from kinfold.families.models import Language, PregnancyOutcome, RelationshipCategory
+from kinfold.organizations.models import Membership, Role
+from kinfold.web.forms import DateInput, UswdsFormMixin
+
+DATE_HELP = "For example: 2027-04-15. Your browser may show a calendar."
+
+
+class FamilyCreateForm(UswdsFormMixin, forms.Form):
+    given_name = forms.CharField(label="Parent's first name", max_length=100)
+    family_name = forms.CharField(label="Parent's last name", max_length=100)
+    preferred_name = forms.CharField(
+        label="Name she likes to be called",
+        max_length=100,
+        required=False,
+        help_text="Shown instead of her first name wherever her name appears.",
+    )
+    pronouns = forms.CharField(max_length=40, required=False)
+    born_on = forms.DateField(label="Date of birth", required=False, widget=DateInput(), help_text=DATE_HELP)
+    preferred_language = forms.ChoiceField(
+        label="Preferred language", choices=Language.choices, initial=Language.ENGLISH
+    )
+    phone = forms.CharField(label="Phone", max_length=40, required=False)
+    estimated_due_on = forms.DateField(
+        label="Estimated due date, if pregnant",
+        required=False,
+        widget=DateInput(),
+        help_text="Leave empty if she is not pregnant now. You can add a pregnancy later.",
+    )
+
+
+class FamilyMemberForm(UswdsFormMixin, forms.Form):
+    given_name = forms.CharField(label="First name", max_length=100)
+    family_name = forms.CharField(label="Last name", max_length=100, required=False)
+    category = forms.ChoiceField(
+        label="Kind of relationship",
+        choices=[("", "- Select -"), *RelationshipCategory.choices],
+        help_text="Used for reports. Her own words go in the next box.",
+    )
+    description = forms.CharField(
+        label="Who this person is to her, in her words",
+        max_length=200,
+        required=False,
+        help_text="For example: “my mom”, “my sponsor”, “the lady who drives me”.",
+    )
+    born_on = forms.DateField(label="Date of birth", required=False, widget=DateInput(), help_text=DATE_HELP)
+    lives_with_parent = forms.BooleanField(label="Lives with her", required=False)
+
+
+class PregnancyForm(UswdsFormMixin, forms.Form):
+    estimated_due_on = forms.DateField(label="Estimated due date", widget=DateInput(), help_text=DATE_HELP)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class DeliveryForm(UswdsFormMixin, forms.Form):
+    delivered_on = forms.DateField(label="Date of delivery", widget=DateInput(), help_text=DATE_HELP)
+    outcome = forms.ChoiceField(label="Outcome", choices=[("", "- Select -"), *PregnancyOutcome.choices])
+    infant_names = forms.CharField(
+        label="Baby's first name (one per line for twins)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="For a live birth. Write “Baby” if no name is chosen yet.",
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        names = [n.strip() for n in (data.get("infant_names") or "").splitlines() if n.strip()]
+        if len(names) > 4:
+            self.add_error("infant_names", "Enter at most four babies.")
+        data["infants"] = [{"given_name": n} for n in names]
+        return data
+
+
+class StaffChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.display_name} — {obj.get_role_display()}, {obj.organization.name}"
+
+
+class TeamMemberAddForm(UswdsFormMixin, forms.Form):
+    membership = StaffChoiceField(
+        label="Person",
+        queryset=Membership.objects.none(),
+        empty_label="- Select a person -",
+        error_messages={"invalid_choice": "Choose a person from the list."},
+    )
+    role = forms.ChoiceField(
+        label="Role on this family's team",
+        choices=[("", "- Select -"), *Role.choices],
+        help_text="For example CPS caseworker, MOUD prescriber, OB clinician or peer recovery coach.",
+    )
+
+    def __init__(self, *args: Any, candidates: QuerySet[Membership] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["membership"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = candidates if candidates is not None else Membership.objects.none()

@@ -1,0 +1,447 @@
+"""Changes to families, pregnancies and care teams. Each function is one transaction: it validates,
+writes, adds a line to the family's timeline and records the write in the audit trail.
+
+Errors a person can fix are raised as ``django.core.exceptions.ValidationError`` with plain words;
+a write based on a stale read raises ``ConcurrentEditError``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from kinfold import clock
+from kinfold.audit.models import Action
+from kinfold.audit.services import Refused, atomic_write, record_event
+from kinfold.consent.policy import Viewer, may_open_family
+from kinfold.families.models import (
+    CareTeam,
+    CareTeamMember,
+    Family,
+    FamilyActivity,
+    FamilyRelationship,
+    Language,
+    Person,
+    PregnancyEpisode,
+    PregnancyOutcome,
+    RelationshipCategory,
+    Sensitivity,
+)
+from kinfold.organizations.models import Membership, Role, role_words
+
+# An EDD further out than a full pregnancy (plus a margin for early recording) is almost surely a typo.
+MAX_DAYS_TO_EDD = 300
+MAX_DAYS_PAST_EDD_WITHOUT_DELIVERY = 6 * 7
+
+
+class ConcurrentEditError(Exception):
+    """Someone else changed this record after it was read; reload and try again."""
+
+
+def _require_writer(viewer: Viewer, family: Family) -> Membership:
+    if not viewer.may_see_family_data or not may_open_family(viewer, family):
+        raise Refused(
+            "You are not on this family's care team.",
+            {
+                "actor": viewer.user,
+                "action": Action.UPDATE,
+                "record_type": "Family",
+                "record_id": family.pk,
+                "family_id": family.pk,
+                "outcome": "denied",
+            },
+        )
+    assert viewer.membership is not None
+    return viewer.membership
+
+
+def _log(
+    *,
+    viewer: Viewer,
+    family: Family,
+    verb: str,
+    summary: str,
+    record: Any,
+    action: str,
+    sensitivity: str = Sensitivity.CONTACT,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    at = clock.now()
+    membership = viewer.membership
+    assert membership is not None
+    FamilyActivity.objects.create(
+        family=family,
+        occurred_at=at,
+        verb=verb,
+        summary=summary,
+        sensitivity=sensitivity,
+        created_by=viewer.user,
+        created_by_org_id=membership.organization_id,
+    )
+    Family.objects.filter(pk=family.pk).update(last_activity_at=at)
+    record_event(
+        actor=viewer.user,
+        action=action,
+        record_type=type(record).__name__,
+        record_id=record.pk,
+        family_id=family.pk,
+        purpose="care_coordination",
+        detail={"verb": verb, **(detail or {})},
+        at=at,
+    )
+
+
+def _provenance(viewer: Viewer, sensitivity: str = Sensitivity.CONTACT) -> dict[str, Any]:
+    assert viewer.membership is not None
+    return {
+        "created_by": viewer.user,
+        "created_by_org_id": viewer.membership.organization_id,
+        "sensitivity": sensitivity,
+    }
+
+
+def _validate_edd(edd: date, today: date) -> None:
+    if edd > today + timedelta(days=MAX_DAYS_TO_EDD):
+        raise ValidationError({"estimated_due_on": "That due date is more than 300 days away. Please check the year."})
+    if edd < today - timedelta(days=MAX_DAYS_PAST_EDD_WITHOUT_DELIVERY):
+        raise ValidationError(
+            {
+                "estimated_due_on": "That due date is more than 6 weeks ago. If the baby has been born, "
+                "record the delivery instead."
+            }
+        )
+
+
+def _validate_birth_date(born_on: date | None, today: date, field: str = "born_on") -> None:
+    if born_on is not None and born_on > today:
+        raise ValidationError({field: "A date of birth cannot be in the future."})
+    if born_on is not None and born_on < today.replace(year=today.year - 120):
+        raise ValidationError({field: "That date of birth is more than 120 years ago. Please check it."})
+
+
+@atomic_write
+def family_create(
+    *,
+    viewer: Viewer,
+    given_name: str,
+    family_name: str,
+    preferred_name: str = "",
+    pronouns: str = "",
+    born_on: date | None = None,
+    preferred_language: str = Language.ENGLISH,
+    phone: str = "",
+    estimated_due_on: date | None = None,
+) -> Family:
+    """A new family with its parent, an optional pregnancy, and a care team coordinated by the creator."""
+    if not viewer.may_see_family_data:
+        raise PermissionDenied("Only staff with a role in an organisation can create families.")
+    membership = viewer.membership
+    assert membership is not None
+    given_name, family_name = given_name.strip(), family_name.strip()
+    errors: dict[str, str] = {}
+    if not given_name:
+        errors["given_name"] = "Enter the parent's first name."
+    if not family_name:
+        errors["family_name"] = "Enter the parent's last name."
+    if errors:
+        raise ValidationError(errors)
+    today = clock.today()
+    _validate_birth_date(born_on, today)
+    if estimated_due_on is not None:
+        _validate_edd(estimated_due_on, today)
+
+    family = Family.objects.create(sort_name=f"{family_name} {given_name}".lower(), **_provenance(viewer))
+    parent = Person.objects.create(
+        family=family,
+        given_name=given_name,
+        family_name=family_name,
+        preferred_name=preferred_name.strip(),
+        pronouns=pronouns.strip(),
+        born_on=born_on,
+        preferred_language=preferred_language,
+        phone=phone.strip(),
+        **_provenance(viewer),
+    )
+    family.parent = parent
+    family.save(update_fields=["parent"])
+    team = CareTeam.objects.create(family=family, **_provenance(viewer))
+    CareTeamMember.objects.create(
+        care_team=team,
+        membership=membership,
+        role=membership.role,
+        is_coordinator=True,
+        **_provenance(viewer),
+    )
+    _log(
+        viewer=viewer,
+        family=family,
+        verb="family_created",
+        action=Action.CREATE,
+        record=family,
+        summary=f"Created the family of {parent.display_name}, with {membership.display_name} as coordinator",
+    )
+    if estimated_due_on is not None:
+        pregnancy_start(viewer=viewer, family=family, estimated_due_on=estimated_due_on)
+    return family
+
+
+@atomic_write
+def family_member_add(
+    *,
+    viewer: Viewer,
+    family: Family,
+    given_name: str,
+    family_name: str,
+    category: str,
+    description: str = "",
+    born_on: date | None = None,
+    lives_with_parent: bool = False,
+) -> FamilyRelationship:
+    """Add a person to the family as the parent describes them."""
+    _require_writer(viewer, family)
+    given_name, family_name, description = given_name.strip(), family_name.strip(), description.strip()
+    if not given_name:
+        raise ValidationError({"given_name": "Enter the person's first name."})
+    if category not in RelationshipCategory.values:
+        raise ValidationError({"category": "Choose how this person is related to the parent."})
+    _validate_birth_date(born_on, clock.today())
+    person = Person.objects.create(
+        family=family, given_name=given_name, family_name=family_name, born_on=born_on, **_provenance(viewer)
+    )
+    relationship = FamilyRelationship.objects.create(
+        family=family,
+        person=person,
+        category=category,
+        description=description,
+        lives_with_parent=lives_with_parent,
+        **_provenance(viewer),
+    )
+    label = description or RelationshipCategory(category).label.lower()
+    _log(
+        viewer=viewer,
+        family=family,
+        verb="member_added",
+        action=Action.CREATE,
+        record=relationship,
+        summary=f"Added {person.display_name} to the family ({label})",
+    )
+    return relationship
+
+
+@atomic_write
+def pregnancy_start(*, viewer: Viewer, family: Family, estimated_due_on: date) -> PregnancyEpisode:
+    _require_writer(viewer, family)
+    _validate_edd(estimated_due_on, clock.today())
+    if family.parent is None:
+        raise ValidationError("Record the parent before a pregnancy.")
+    if PregnancyEpisode.objects.filter(family=family, delivered_on__isnull=True).exists():
+        raise ValidationError({"estimated_due_on": "This family already has an ongoing pregnancy."})
+    episode = PregnancyEpisode.objects.create(
+        family=family,
+        person=family.parent,
+        estimated_due_on=estimated_due_on,
+        **_provenance(viewer, Sensitivity.GENERAL_HEALTH),
+    )
+    _log(
+        viewer=viewer,
+        family=family,
+        verb="pregnancy_recorded",
+        action=Action.CREATE,
+        record=episode,
+        sensitivity=Sensitivity.GENERAL_HEALTH,
+        summary=f"Recorded a pregnancy, estimated due date {estimated_due_on:%-d %B %Y}",
+    )
+    return episode
+
+
+def _bump_version(model: type[Any], pk: int, expected_version: int | None, **changes: Any) -> None:
+    """Write ``changes`` only if nobody else has changed the row since it was read."""
+    rows = model.objects.filter(pk=pk)
+    if expected_version is not None:
+        rows = rows.filter(version=expected_version)
+    if rows.update(version=F("version") + 1, **changes) != 1:
+        raise ConcurrentEditError("Someone else changed this record while you were editing. Reload the page.")
+
+
+@atomic_write
+def pregnancy_correct_due_date(
+    *, viewer: Viewer, episode: PregnancyEpisode, estimated_due_on: date, expected_version: int | None = None
+) -> PregnancyEpisode:
+    family = episode.family
+    _require_writer(viewer, family)
+    if not episode.is_ongoing:
+        raise ValidationError({"estimated_due_on": "The due date of a pregnancy that has ended cannot change."})
+    _validate_edd(estimated_due_on, clock.today())
+    previous = episode.estimated_due_on
+    _bump_version(PregnancyEpisode, episode.pk, expected_version, estimated_due_on=estimated_due_on)
+    episode.refresh_from_db()
+    _log(
+        viewer=viewer,
+        family=family,
+        verb="due_date_corrected",
+        action=Action.UPDATE,
+        record=episode,
+        sensitivity=Sensitivity.GENERAL_HEALTH,
+        summary=f"Corrected the estimated due date from {previous:%-d %B %Y} to {estimated_due_on:%-d %B %Y}",
+    )
+    return episode
+
+
+@atomic_write
+def delivery_record(
+    *,
+    viewer: Viewer,
+    episode: PregnancyEpisode,
+    delivered_on: date,
+    outcome: str,
+    infants: list[dict[str, Any]] | None = None,
+    expected_version: int | None = None,
+) -> PregnancyEpisode:
+    """Record the end of a pregnancy; each infant born becomes a family member (the parent's child)."""
+    family = episode.family
+    _require_writer(viewer, family)
+    today = clock.today()
+    if not episode.is_ongoing:
+        raise ValidationError("A delivery is already recorded for this pregnancy.")
+    if outcome not in PregnancyOutcome.values:
+        raise ValidationError({"outcome": "Choose the outcome of the pregnancy."})
+    if delivered_on > today:
+        raise ValidationError({"delivered_on": "The delivery date cannot be in the future."})
+    # Before 20 weeks a pregnancy ends in a loss, not a delivery with a baby to link.
+    ga = episode.gestational_age_on(delivered_on)
+    if ga is None or ga.weeks < 12:
+        raise ValidationError(
+            {"delivered_on": "That date is too early for this pregnancy's due date. Please check it."}
+        )
+    if delivered_on > episode.estimated_due_on + timedelta(days=MAX_DAYS_PAST_EDD_WITHOUT_DELIVERY):
+        raise ValidationError({"delivered_on": "That date is more than 6 weeks after the due date. Please check it."})
+    infants = infants or []
+    if outcome == PregnancyOutcome.LIVE_BIRTH and not infants:
+        raise ValidationError({"infants": "Add the baby's name (a first name or “Baby”) for a live birth."})
+    if outcome != PregnancyOutcome.LIVE_BIRTH and infants:
+        raise ValidationError({"infants": "Infants are linked only for a live birth."})
+    _bump_version(PregnancyEpisode, episode.pk, expected_version, delivered_on=delivered_on, outcome=outcome)
+    episode.refresh_from_db()
+    names = []
+    for infant in infants:
+        given = str(infant.get("given_name", "")).strip() or "Baby"
+        surname = str(infant.get("family_name", "")).strip() or (family.parent.family_name if family.parent else "")
+        person = Person.objects.create(
+            family=family,
+            given_name=given,
+            family_name=surname,
+            born_on=delivered_on,
+            **_provenance(viewer, Sensitivity.GENERAL_HEALTH),
+        )
+        FamilyRelationship.objects.create(
+            family=family,
+            person=person,
+            category=RelationshipCategory.CHILD,
+            description="baby",
+            lives_with_parent=True,
+            **_provenance(viewer),
+        )
+        episode.infants.add(person)
+        names.append(person.display_name)
+    outcome_words = PregnancyOutcome(outcome).label.lower()
+    summary = f"Recorded the delivery on {delivered_on:%-d %B %Y}: {outcome_words}"
+    if names:
+        summary += f" ({', '.join(names)})"
+    _log(
+        viewer=viewer,
+        family=family,
+        verb="delivery_recorded",
+        action=Action.UPDATE,
+        record=episode,
+        sensitivity=Sensitivity.GENERAL_HEALTH,
+        summary=summary,
+    )
+    return episode
+
+
+@atomic_write
+def care_team_member_add(*, viewer: Viewer, family: Family, membership: Membership, role: str) -> CareTeamMember:
+    """Put a staff member of any organisation on the family's care team."""
+    _require_writer(viewer, family)
+    if role not in Role.values:
+        raise ValidationError({"role": "Choose this person's role on the team."})
+    if not membership.is_active or not membership.user.is_active:
+        raise ValidationError({"membership": "This person's account is not active."})
+    team = CareTeam.objects.select_for_update().get(family=family)
+    if CareTeamMember.objects.active().filter(care_team=team, membership=membership).exists():
+        raise ValidationError({"membership": f"{membership.display_name} is already on the care team."})
+    try:
+        with transaction.atomic():
+            member = CareTeamMember.objects.create(
+                care_team=team, membership=membership, role=role, **_provenance(viewer)
+            )
+    except IntegrityError as exc:
+        raise ValidationError({"membership": f"{membership.display_name} is already on the care team."}) from exc
+    _log(
+        viewer=viewer,
+        family=family,
+        verb="team_member_added",
+        action=Action.CREATE,
+        record=member,
+        summary=f"Added {membership.display_name} ({membership.organization.name}) to the care team as "
+        f"{role_words(role)}",
+    )
+    return member
+
+
+@atomic_write
+def care_team_member_remove(*, viewer: Viewer, member: CareTeamMember) -> CareTeamMember:
+    family = member.care_team.family
+    _require_writer(viewer, family)
+    CareTeam.objects.select_for_update().get(pk=member.care_team_id)
+    member.refresh_from_db()
+    if member.left_at is not None:
+        raise ValidationError("This person has already left the care team.")
+    if member.is_coordinator:
+        raise ValidationError(
+            "The designated coordinator cannot be removed. Hand the coordinator role to someone else first."
+        )
+    at = clock.now()
+    _bump_version(CareTeamMember, member.pk, None, left_at=at)
+    member.refresh_from_db()
+    _log(
+        viewer=viewer,
+        family=family,
+        verb="team_member_removed",
+        action=Action.DELETE,
+        record=member,
+        summary=f"Removed {member.membership.display_name} ({member.membership.organization.name}) from the care team",
+    )
+    return member
+
+
+@atomic_write
+def coordinator_handover(*, viewer: Viewer, family: Family, to_member: CareTeamMember) -> CareTeamMember:
+    """Make ``to_member`` the one designated coordinator; the previous coordinator stays on the team."""
+    _require_writer(viewer, family)
+    team = CareTeam.objects.select_for_update().get(family=family)
+    to_member.refresh_from_db()
+    if to_member.care_team_id != team.pk or to_member.left_at is not None:
+        raise ValidationError("Only a current member of this family's care team can become coordinator.")
+    if to_member.is_coordinator:
+        raise ValidationError(f"{to_member.membership.display_name} is already the coordinator.")
+    previous = CareTeamMember.objects.active().filter(care_team=team, is_coordinator=True).first()
+    if previous is not None:
+        _bump_version(CareTeamMember, previous.pk, None, is_coordinator=False)
+    _bump_version(CareTeamMember, to_member.pk, None, is_coordinator=True)
+    to_member.refresh_from_db()
+    from_words = f" from {previous.membership.display_name}" if previous else ""
+    _log(
+        viewer=viewer,
+        family=family,
+        verb="coordinator_changed",
+        action=Action.UPDATE,
+        record=to_member,
+        summary=f"Handed the coordinator role{from_words} to {to_member.membership.display_name} "
+        f"({to_member.membership.organization.name})",
+    )
+    return to_member

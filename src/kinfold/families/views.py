@@ -1,0 +1,314 @@
+"""Pages for caseloads, families and care teams. Thin: parse, call one selector or service, render."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from kinfold.consent.policy import REDISCLOSURE_NOTICE_TEXT, Viewer
+from kinfold.consent.vocabulary import Purpose
+from kinfold.families import selectors, services
+from kinfold.families.forms import (
+    DeliveryForm,
+    FamilyCreateForm,
+    FamilyMemberForm,
+    PregnancyForm,
+    TeamMemberAddForm,
+)
+from kinfold.families.models import CareTeamMember, PregnancyEpisode
+from kinfold.families.selectors import CASELOAD_SORTS, DEFAULT_CASELOAD_SORT, CaseloadScope, FamilyNotFound
+
+
+def _viewer(request: HttpRequest) -> Viewer:
+    viewer = Viewer.of(request.user)
+    if not viewer.may_see_family_data:
+        raise PermissionDenied("Your account has no role in an organisation, so it cannot open family records.")
+    return viewer
+
+
+def _family(viewer: Viewer, family_id: int) -> Any:
+    try:
+        return selectors.family_for_change(viewer=viewer, family_id=family_id)
+    except FamilyNotFound as exc:
+        raise Http404("No family found.") from exc
+
+
+def _apply_errors(form: Any, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errs in error.error_dict.items():
+            target = field if field in form.fields else None
+            for e in errs:
+                form.add_error(target, e)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)
+
+
+@login_required
+def caseload(request: HttpRequest) -> HttpResponse:
+    viewer = _viewer(request)
+    scope: CaseloadScope = "organization" if request.GET.get("scope") == "organization" else "mine"
+    search = request.GET.get("q", "").strip()[:100]
+    sort = request.GET.get("sort", DEFAULT_CASELOAD_SORT)
+    if sort not in CASELOAD_SORTS:
+        sort = DEFAULT_CASELOAD_SORT
+    families = selectors.caseload_for(viewer=viewer, scope=scope, search=search, sort=sort)
+    paginator = Paginator(families.families, settings.KINFOLD_CASELOAD_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    rows = selectors.caseload_rows(viewer=viewer, caseload=families, families=list(page.object_list))
+    base_params = {k: v for k, v in {"scope": scope, "q": search, "sort": sort}.items() if v}
+    context = {
+        "rows": rows,
+        "page_obj": page,
+        "scope": scope,
+        "search": search,
+        "sort": sort,
+        "query_string": urlencode(base_params),
+        # Each column header links to the other direction when it is the current sort.
+        "name_sort_qs": urlencode({**base_params, "sort": "-name" if sort == "name" else "name"}),
+        "activity_sort_qs": urlencode({**base_params, "sort": "activity" if sort == "-activity" else "-activity"}),
+        # A parent's name made by a Part 2 programme, shown outside it, carries the 42 CFR 2.32 notice.
+        "shows_redisclosure_notice": any(
+            row.family.parent is not None and families.gate.needs_notice(row.family.parent) for row in rows
+        ),
+        "redisclosure_notice_text": REDISCLOSURE_NOTICE_TEXT,
+    }
+    template = "families/_caseload_table.html" if request.headers.get("HX-Request") else "families/caseload.html"
+    return render(request, template, context)
+
+
+@login_required
+def family_create(request: HttpRequest) -> HttpResponse:
+    viewer = _viewer(request)
+    form = FamilyCreateForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            family = services.family_create(viewer=viewer, **form.cleaned_data)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, "Family created. You are its designated coordinator.")
+            return redirect("families:detail", family_id=family.pk)
+    return render(request, "families/family_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def family_detail(request: HttpRequest, family_id: int) -> HttpResponse:
+    viewer = _viewer(request)
+    purpose = request.GET.get("purpose") or None
+    if purpose is not None and purpose not in Purpose.values:
+        purpose = None
+    try:
+        detail = selectors.family_detail(viewer=viewer, family_id=family_id, purpose=purpose)
+    except FamilyNotFound as exc:
+        raise Http404("No family found.") from exc
+    return render(
+        request,
+        "families/family_detail.html",
+        {"d": detail, "family": detail.family, "redisclosure_notice_text": REDISCLOSURE_NOTICE_TEXT},
+    )
+
+
+@login_required
+def family_member_add(request: HttpRequest, family_id: int) -> HttpResponse:
+    viewer = _viewer(request)
+    family = _family(viewer, family_id)
+    form = FamilyMemberForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            relationship = services.family_member_add(viewer=viewer, family=family, **form.cleaned_data)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, f"{relationship.person.display_name} was added to the family.")
+            return redirect("families:detail", family_id=family.pk)
+    return render(
+        request,
+        "families/member_form.html",
+        {"form": form, "family": family},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def pregnancy_add(request: HttpRequest, family_id: int) -> HttpResponse:
+    viewer = _viewer(request)
+    family = _family(viewer, family_id)
+    form = PregnancyForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.pregnancy_start(
+                viewer=viewer, family=family, estimated_due_on=form.cleaned_data["estimated_due_on"]
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, "Pregnancy recorded.")
+            return redirect("families:detail", family_id=family.pk)
+    return render(
+        request,
+        "families/pregnancy_form.html",
+        {"form": form, "family": family, "title": "Record a pregnancy"},
+        status=400 if form.errors else 200,
+    )
+
+
+def _episode(family: Any, episode_id: int) -> PregnancyEpisode:
+    return get_object_or_404(PregnancyEpisode.objects.select_related("family__parent"), pk=episode_id, family=family)
+
+
+@login_required
+def pregnancy_due_date(request: HttpRequest, family_id: int, episode_id: int) -> HttpResponse:
+    viewer = _viewer(request)
+    family = _family(viewer, family_id)
+    episode = _episode(family, episode_id)
+    form = PregnancyForm(
+        request.POST if request.method == "POST" else None,
+        initial={"estimated_due_on": episode.estimated_due_on, "version": episode.version},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.pregnancy_correct_due_date(
+                viewer=viewer,
+                episode=episode,
+                estimated_due_on=form.cleaned_data["estimated_due_on"],
+                expected_version=form.cleaned_data.get("version"),
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        except services.ConcurrentEditError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, "Estimated due date corrected.")
+            return redirect("families:detail", family_id=family.pk)
+    return render(
+        request,
+        "families/pregnancy_form.html",
+        {"form": form, "family": family, "title": "Correct the estimated due date"},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def delivery_record(request: HttpRequest, family_id: int, episode_id: int) -> HttpResponse:
+    viewer = _viewer(request)
+    family = _family(viewer, family_id)
+    episode = _episode(family, episode_id)
+    form = DeliveryForm(request.POST if request.method == "POST" else None, initial={"version": episode.version})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.delivery_record(
+                viewer=viewer,
+                episode=episode,
+                delivered_on=data["delivered_on"],
+                outcome=data["outcome"],
+                infants=data["infants"],
+                expected_version=data["version"],
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        except services.ConcurrentEditError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, "Delivery recorded.")
+            return redirect("families:detail", family_id=family.pk)
+    return render(
+        request,
+        "families/delivery_form.html",
+        {"form": form, "family": family, "episode": episode},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def team_member_add(request: HttpRequest, family_id: int) -> HttpResponse:
+    viewer = _viewer(request)
+    family = _family(viewer, family_id)
+    search = request.GET.get("q", "").strip()[:100]
+    candidates = selectors.staff_to_add(viewer=viewer, family=family, search=search)
+    form = TeamMemberAddForm(request.POST if request.method == "POST" else None, candidates=candidates)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = services.care_team_member_add(
+                viewer=viewer,
+                family=family,
+                membership=form.cleaned_data["membership"],
+                role=form.cleaned_data["role"],
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, f"{member.membership.display_name} is now on the care team.")
+            return redirect("families:detail", family_id=family.pk)
+    if request.headers.get("HX-Request") and request.method == "GET":
+        return render(request, "families/_staff_options.html", {"form": form})
+    return render(
+        request,
+        "families/team_member_form.html",
+        {"form": form, "family": family, "search": search},
+        status=400 if form.errors else 200,
+    )
+
+
+def _member(family: Any, member_id: int) -> CareTeamMember:
+    return get_object_or_404(
+        CareTeamMember.objects.select_related("membership__user", "membership__organization", "care_team__family"),
+        pk=member_id,
+        care_team__family=family,
+    )
+
+
+@login_required
+@require_POST
+def team_member_remove(request: HttpRequest, family_id: int, member_id: int) -> HttpResponse:
+    viewer = _viewer(request)
+    family = _family(viewer, family_id)
+    member = _member(family, member_id)
+    try:
+        services.care_team_member_remove(viewer=viewer, member=member)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{member.membership.display_name} was removed from the care team.")
+    return redirect("families:detail", family_id=family.pk)
+
+
+@login_required
+@require_POST
+def coordinator_handover(request: HttpRequest, family_id: int, member_id: int) -> HttpResponse:
+    viewer = _viewer(request)
+    family = _family(viewer, family_id)
+    member = _member(family, member_id)
+    try:
+        services.coordinator_handover(viewer=viewer, family=family, to_member=member)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{member.membership.display_name} is now the designated coordinator.")
+    return redirect("families:detail", family_id=family.pk)
+
+
+@login_required
+def family_export(request: HttpRequest, family_id: int) -> HttpResponse:
+    """Download what the viewer may see of a family as JSON, with the redisclosure notice attached."""
+    viewer = _viewer(request)
+    purpose = request.GET.get("purpose") or None
+    if purpose is not None and purpose not in Purpose.values:
+        purpose = None
+    try:
+        data = selectors.family_export(viewer=viewer, family_id=family_id, purpose=purpose)
+    except FamilyNotFound as exc:
+        raise Http404("No family found.") from exc
+    response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="kinfold-family-{family_id}.json"'
+    return response

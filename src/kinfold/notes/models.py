@@ -1,0 +1,52 @@
+"""Records the team writes about a family: attendance, medication, therapy notes, case notes, reports.
+
+Each note's category follows its kind, and only health-care providers write SUD-treatment records
+(a caseworker's note that mentions substance use is a child-welfare record).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from kinfold import clock
+from kinfold.families.models import Family, FamilyRecord, Sensitivity
+
+
+class NoteKind(models.TextChoices):
+    TREATMENT_ATTENDANCE = "treatment_attendance", "Treatment attendance"
+    MEDICATION = "medication", "Medication for OUD"
+    TOXICOLOGY = "toxicology", "Toxicology result"
+    THERAPY_NOTE = "therapy_note", "Therapy note"
+    PRENATAL_VISIT = "prenatal_visit", "Prenatal or medical visit"
+    CASE_NOTE = "case_note", "Child welfare case note"
+    COURT_REPORT = "court_report", "Court note"
+    SOCIAL_NEEDS = "social_needs", "Social needs"
+    CONTACT_LOG = "contact_log", "Contact log"
+
+
+NOTE_CATEGORY = {
+    NoteKind.TREATMENT_ATTENDANCE: Sensitivity.SUD_TREATMENT,
+    NoteKind.MEDICATION: Sensitivity.SUD_TREATMENT,
+    NoteKind.TOXICOLOGY: Sensitivity.SUD_TREATMENT,
+    NoteKind.THERAPY_NOTE: Sensitivity.MENTAL_HEALTH,
+    NoteKind.PRENATAL_VISIT: Sensitivity.GENERAL_HEALTH,
+    NoteKind.CASE_NOTE: Sensitivity.CHILD_WELFARE,
+    NoteKind.COURT_REPORT: Sensitivity.LEGAL,
+    NoteKind.SOCIAL_NEEDS: Sensitivity.SOCIAL_NEEDS,
+    NoteKind.CONTACT_LOG: Sensitivity.CONTACT,
+}
+
+
+class Note(FamilyRecord):
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="notes")
+    kind = models.CharField(max_length=32, choices=NoteKind.choices)
+    occurred_on = models.DateField(default=clock.today)
+    summary = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-occurred_on", "-pk"]
+        indexes = [models.Index(fields=["family", "-occurred_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.summary}"

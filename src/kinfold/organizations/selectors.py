@@ -1,0 +1,28 @@
+"""Reads about organisations and their staff. No family data here."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+
+from kinfold.organizations.models import Membership, Organization
+
+
+def organizations_in_region(*, search: str = "", type: str = "") -> QuerySet[Organization]:
+    orgs = Organization.objects.annotate(
+        staff_count=Count("memberships", filter=Q(memberships__is_active=True)),
+        placed_count=Count("placed_memberships", filter=Q(placed_memberships__is_active=True)),
+    )
+    if search:
+        orgs = orgs.filter(name__icontains=search)
+    if type:
+        orgs = orgs.filter(type=type)
+    return orgs.order_by("name")
+
+
+def staff_of(*, organization: Organization) -> QuerySet[Membership]:
+    """Everyone employed by the organisation, and everyone embedded there from elsewhere."""
+    return (
+        Membership.objects.filter(Q(organization=organization) | Q(placed_at=organization), is_active=True)
+        .select_related("user", "organization", "placed_at")
+        .order_by("user__last_name", "user__first_name")
+    )

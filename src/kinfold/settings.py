@@ -1,0 +1,191 @@
+"""Kinfold settings: everything that differs between machines comes from the environment.
+
+Secrets are never committed: ``KINFOLD_SECRET_KEY`` must be set outside debug/test; ``make run``
+generates one for the demo under ``var/``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BASE_DIR.parent.parent
+VAR_DIR = Path(os.environ.get("KINFOLD_VAR_DIR", PROJECT_DIR / "var"))
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("KINFOLD_DEBUG", False)
+SECRET_KEY = os.environ.get("KINFOLD_SECRET_KEY", "")
+if not SECRET_KEY:
+    if DEBUG or os.environ.get("KINFOLD_TESTING") or os.environ.get("PYTEST_VERSION"):
+        SECRET_KEY = "insecure-only-for-tests-and-debug"  # noqa: S105 - never used when DEBUG is off
+    else:
+        raise ImproperlyConfigured("Set KINFOLD_SECRET_KEY (make run generates one under var/).")
+
+ALLOWED_HOSTS = env_list("KINFOLD_ALLOWED_HOSTS", "127.0.0.1,localhost")
+CSRF_TRUSTED_ORIGINS = env_list("KINFOLD_CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "axes",
+    "ninja",
+    "django_tasks",
+    "django_tasks_db",
+    "kinfold.audit",
+    "kinfold.organizations",
+    "kinfold.families",
+    "kinfold.notes",
+    "kinfold.consent",
+    "kinfold.web",
+    "kinfold.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "kinfold.web.middleware.SecurityHeadersMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kinfold.audit.middleware.AuditContextMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "kinfold.web.middleware.IdleTimeoutMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "kinfold.urls"
+WSGI_APPLICATION = "kinfold.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "kinfold.web.context_processors.kinfold",
+            ],
+        },
+    },
+]
+
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("KINFOLD_DATABASE_URL") or f"sqlite:///{VAR_DIR / 'kinfold.sqlite3'}",
+        # Tests close every connection at once: the live server answers each request in a new thread,
+        # and a persistent connection left in a finished thread would keep the test database open.
+        conn_max_age=int(os.environ.get("KINFOLD_DB_CONN_MAX_AGE", "0" if os.environ.get("PYTEST_VERSION") else "60")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "families:caseload"
+LOGOUT_REDIRECT_URL = "login"
+
+# Sessions end after KINFOLD_IDLE_MINUTES without a request (15 by default).
+IDLE_TIMEOUT_MINUTES = int(os.environ.get("KINFOLD_IDLE_MINUTES", "15"))
+SESSION_COOKIE_AGE = IDLE_TIMEOUT_MINUTES * 60
+
+# Consent and access (docs/consent.md). Where state law lets minors consent to SUD treatment (42 CFR 2.14),
+# a parent under 18 signs her consents alone; elsewhere set this off and her guardian signs too.
+KINFOLD_MINOR_MAY_CONSENT_ALONE = env_bool("KINFOLD_MINOR_MAY_CONSENT_ALONE", True)
+# How long a clinician's declared medical emergency (break-the-glass) lasts.
+KINFOLD_EMERGENCY_ACCESS_HOURS = float(os.environ.get("KINFOLD_EMERGENCY_ACCESS_HOURS", "4"))
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
+SECURE_COOKIES = env_bool("KINFOLD_SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_HSTS_SECONDS = int(os.environ.get("KINFOLD_HSTS_SECONDS", "0"))
+
+# Lock-out after repeated failures (django-axes): per username and address.
+AXES_FAILURE_LIMIT = int(os.environ.get("KINFOLD_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("KINFOLD_LOCKOUT_HOURS", "0.25"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español")]
+TIME_ZONE = os.environ.get("KINFOLD_TIME_ZONE", "America/New_York")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+EMAIL_HOST = os.environ.get("KINFOLD_EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = int(os.environ.get("KINFOLD_EMAIL_PORT", "1025"))
+DEFAULT_FROM_EMAIL = os.environ.get("KINFOLD_FROM_EMAIL", "kinfold@localhost")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("KINFOLD_LOG_LEVEL", "WARNING")},
+}
+
+KINFOLD_CASELOAD_PAGE_SIZE = 25

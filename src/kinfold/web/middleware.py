@@ -1,0 +1,59 @@
+"""Security headers on every response, and sign-out after the configured idle time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; font-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'"
+)
+# Swagger UI at /api/docs (served from ninja's own static files) sets inline styles; its pages hold no
+# family data, so only there may styles be inline. Scripts stay 'self' everywhere.
+API_DOCS_POLICY = CONTENT_SECURITY_POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        policy = API_DOCS_POLICY if request.path.startswith("/api/docs") else CONTENT_SECURITY_POLICY
+        response.headers.setdefault("Content-Security-Policy", policy)
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if request.user.is_authenticated if hasattr(request, "user") else False:
+            # Family data must not linger in shared caches or the back button of a shared tablet.
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+IDLE_KEY = "kinfold_last_seen"
+
+
+class IdleTimeoutMiddleware:
+    """Signs a person out after ``IDLE_TIMEOUT_MINUTES`` without a request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = time.time()
+            last_seen = request.session.get(IDLE_KEY)
+            if last_seen is not None and now - float(last_seen) > settings.IDLE_TIMEOUT_MINUTES * 60:
+                from kinfold.audit.models import Action
+                from kinfold.audit.services import record_event
+
+                record_event(actor=request.user, action=Action.LOGOUT, detail={"reason": "idle timeout"})
+                logout(request)
+                messages.info(request, "You were signed out after a period without activity. Please sign in again.")
+            else:
+                request.session[IDLE_KEY] = now
+        return self.get_response(request)

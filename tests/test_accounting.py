@@ -1,0 +1,261 @@
+"""The accounting of disclosures (42 CFR 2.24, 2.25; 45 CFR 164.528): what the parent (through her designated
+coordinator) reads about who outside an organisation saw its records of her family, when and why."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.test import Client
+
+from kinfold import clock
+from kinfold.audit.models import Action, AuditEvent, Outcome
+from kinfold.consent import services as consent_services
+from kinfold.consent.accounting import accounting_for, accounting_starts
+from kinfold.consent.models import ConsentDirective, Disclosure
+from kinfold.families import selectors
+from kinfold.families import services as family_services
+from kinfold.families.models import CareTeamMember, Family
+from kinfold.notes import services as note_services
+from kinfold.organizations.models import Membership, Organization, OrganizationType, Role
+from tests.factories import OrganizationFactory, consent_team_wide, make_family, staff, viewer_of
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass
+class Team:
+    family: Family
+    ana: Membership  # designated coordinator, Bridges (community)
+    carl: Membership  # CPS caseworker
+    sue: Membership  # CPS supervisor
+    tess: Membership  # counsellor at Hope Recovery Center (a Part 2 programme)
+    consent: ConsentDirective
+    cps: Organization
+    otp: Organization
+
+
+@pytest.fixture
+def team(coordinator, caseworker, treatment_org) -> Team:
+    family = make_family(coordinator, given_name="Maria", family_name="Lopez")
+    tess = staff(treatment_org, Role.SUD_COUNSELOR, user__first_name="Tess", user__last_name="Okafor")
+    sue = staff(caseworker.organization, Role.CPS_SUPERVISOR, user__first_name="Sue", user__last_name="Park")
+    for m in (caseworker, sue, tess):
+        family_services.care_team_member_add(viewer=viewer_of(coordinator), family=family, membership=m, role=m.role)
+    consent = consent_team_wide(
+        family, by=coordinator, categories=("contact", "sud_treatment", "general_health", "child_welfare")
+    )
+    note_services.note_add(viewer=viewer_of(tess), family=family, kind="treatment_attendance", summary="Attended group")
+    note_services.note_add(
+        viewer=viewer_of(caseworker), family=family, kind="case_note", summary="Home visit went well"
+    )
+    return Team(family, coordinator, caseworker, sue, tess, consent, caseworker.organization, treatment_org)
+
+
+def page(m: Membership, family: Family, purpose: str | None = None) -> Any:
+    return selectors.family_detail(viewer=viewer_of(m), family_id=family.pk, purpose=purpose)
+
+
+def test_only_rules_2_to_4_are_disclosures_never_a_staff_members_own_organisations_records(team):
+    page(team.carl, team.family)
+    page(team.tess, team.family)
+    rows = list(Disclosure.objects.all())
+    assert rows, "the caseworker saw the programme's attendance and Bridges' contact details"
+    for row in rows:
+        assert row.recipient_org_id != row.disclosing_org_id
+        assert row.rule in {"2", "3a", "3b", "4"}
+    carl_saw = [r for row in rows if row.recipient_user_id == team.carl.user_id for r in row.records]
+    assert any(r["type"] == "Note" and r["category"] == "sud_treatment" for r in carl_saw)
+    assert all(r["category"] != "child_welfare" for r in carl_saw), "his own case note is not a disclosure"
+    tess_rows = [row for row in rows if row.recipient_user_id == team.tess.user_id]
+    assert all(row.disclosing_org_id != team.otp.pk for row in tess_rows)
+    assert all(row.consent_version_id == team.consent.versions.get().pk for row in rows)
+
+
+def test_the_accounting_groups_by_recipient_and_day(team):
+    page(team.carl, team.family)
+    page(team.carl, team.family)
+    page(team.sue, team.family)
+    entries = accounting_for(viewer=viewer_of(team.ana), family_id=team.family.pk).entries
+    carl = [e for e in entries if e.recipient_name == "Carl Jensen"]
+    sue = [e for e in entries if e.recipient_name == "Sue Park"]
+    assert len(carl) == 1 and len(sue) == 1
+    assert carl[0].times == 2 * sue[0].times
+    assert carl[0].day == clock.today()
+    assert carl[0].recipient_org == "Lakeview County Child Protective Services"
+    assert carl[0].disclosing_orgs == ["Bridges Family Resource Center", "Hope Recovery Center"]
+    assert "sud_treatment" in carl[0].categories
+    assert "Team-wide coordination" in carl[0].basis
+    assert carl[0].sentence.startswith("Carl Jensen at Lakeview County Child Protective Services saw")
+
+
+def test_the_last_three_years_include_an_access_exactly_three_years_ago(team):
+    now = datetime(2026, 6, 15, 16, 0, tzinfo=UTC)
+    starts = accounting_starts(now)
+    assert starts == now.replace(year=2023)
+    for at, who in ((starts, "Exactly Three"), (starts - timedelta(microseconds=1), "Just Before")):
+        Disclosure.objects.create(
+            occurred_at=at,
+            family=team.family,
+            recipient_user=team.carl.user,
+            recipient_name=who,
+            recipient_org=team.cps,
+            disclosing_org=team.otp,
+            purpose="child_welfare_case",
+            rule="2",
+            consent_version=team.consent.versions.get(),
+            categories=["sud_treatment"],
+            records=[{"type": "Note", "id": 1, "category": "sud_treatment", "label": "attendance"}],
+        )
+    names = [
+        e.recipient_name for e in accounting_for(viewer=viewer_of(team.ana), family_id=team.family.pk, now=now).entries
+    ]
+    assert names == ["Exactly Three"]
+    assert accounting_starts(datetime(2028, 2, 29, 12, tzinfo=UTC)).date() <= datetime(2025, 2, 28).date()
+
+
+def test_disclosures_of_her_childrens_records_are_included(team):
+    family_services.family_member_add(
+        viewer=viewer_of(team.tess), family=team.family, given_name="Luz", family_name="Lopez", category="child",
+        born_on=clock.today() - timedelta(days=30),
+    )  # fmt: skip
+    detail = page(team.carl, team.family)
+    assert [r.person.given_name for r in detail.members] == ["Luz"]
+    [row] = Disclosure.objects.filter(recipient_user=team.carl.user, disclosing_org=team.otp)
+    labels = {r["label"] for r in row.records}
+    assert "Luz Lopez" in labels
+    [entry] = [
+        e for e in accounting_for(viewer=viewer_of(team.ana), family_id=team.family.pk).entries
+        if e.recipient_name == "Carl Jensen"
+    ]  # fmt: skip
+    assert entry.records == sum(len(r.records) for r in Disclosure.objects.filter(recipient_user=team.carl.user))
+
+
+def test_what_was_disclosed_before_a_revocation_stays_listed_and_is_marked(team):
+    page(team.carl, team.family)
+    consent_services.consent_revoke(viewer=viewer_of(team.ana), directive=team.consent, method="written")
+    with pytest.raises(selectors.FamilyNotFound):
+        page(team.carl, team.family)
+    a = accounting_for(viewer=viewer_of(team.ana), family_id=team.family.pk)
+    [carl] = [e for e in a.entries if e.recipient_name == "Carl Jensen"]
+    assert carl.made_before_revocation
+    assert "before you took that consent back" in carl.sentence
+    [revocation] = a.revocations
+    assert revocation.title == "Team-wide coordination" and revocation.method == "in writing, signed"
+
+
+def test_the_recipients_a_general_designation_reached_are_listed(team, treatment_org):
+    # A second consent that names the caseworker's organisation: its recipients are not a general designation.
+    consent_services.consent_record(
+        viewer=viewer_of(team.ana),
+        family=team.family,
+        title="CPS status updates",
+        terms=consent_services.ConsentTerms(
+            discloser_orgs=[treatment_org, team.ana.organization],
+            recipient_orgs=[team.cps],
+            purposes=["research"],
+            categories=["contact", "sud_treatment"],
+            expires_at=clock.now() + timedelta(days=90),
+            signer_name="Maria Lopez",
+            signature_typed="Maria Lopez",
+        ),
+    )
+    page(team.carl, team.family)
+    page(team.carl, team.family, purpose="research")
+    assert Disclosure.objects.filter(purpose="research").exists()
+    listed = dict(accounting_for(viewer=viewer_of(team.ana), family_id=team.family.pk).general_designation_recipients)
+    assert list(listed) == ["Team-wide coordination — “the organisations on my care team”"]
+    assert listed["Team-wide coordination — “the organisations on my care team”"] == [
+        "Carl Jensen (Lakeview County Child Protective Services)"
+    ]
+
+
+def test_only_her_designated_coordinator_may_read_it(team):
+    for m in (team.carl, team.tess):
+        with pytest.raises(PermissionDenied):
+            accounting_for(viewer=viewer_of(m), family_id=team.family.pk)
+        assert AuditEvent.objects.filter(
+            actor_id=m.user_id, record_type="Accounting", outcome=Outcome.DENIED, family_id=team.family.pk
+        ).exists()
+    accounting_for(viewer=viewer_of(team.ana), family_id=team.family.pk)
+    assert AuditEvent.objects.filter(
+        actor_id=team.ana.user_id, record_type="Accounting", action=Action.VIEW, outcome=Outcome.SUCCESS
+    ).exists()
+    tess_place = CareTeamMember.objects.get(care_team__family=team.family, membership=team.tess, left_at__isnull=True)
+    family_services.coordinator_handover(viewer=viewer_of(team.ana), family=team.family, to_member=tess_place)
+    accounting_for(viewer=viewer_of(team.tess), family_id=team.family.pk)
+    with pytest.raises(PermissionDenied):
+        accounting_for(viewer=viewer_of(team.ana), family_id=team.family.pk)
+    client = Client()
+    client.force_login(team.carl.user)
+    assert client.get(f"/families/{team.family.pk}/accounting/?format=csv").status_code == 403
+
+
+def test_the_csv_download_lists_each_disclosure_and_the_revocation_on_her_calendar_day(team):
+    page(team.carl, team.family)
+    consent_services.consent_revoke(viewer=viewer_of(team.ana), directive=team.consent, method="spoken")
+    # Revoked at 03:30 UTC: the evening before, in the deployment's time zone (America/New_York).
+    late_evening = clock.now().replace(hour=3, minute=30, second=0, microsecond=0)
+    ConsentDirective.objects.filter(pk=team.consent.pk).update(revoked_at=late_evening)
+    client = Client()
+    client.force_login(team.ana.user)
+    response = client.get(f"/families/{team.family.pk}/accounting/?format=csv")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0] == ["date", "who received it", "organisation", "from", "what", "purpose", "why", "times", "notes"]
+    [carl] = [r for r in rows if r[1] == "Carl Jensen"]
+    assert carl[0] == clock.today().isoformat()
+    assert carl[2] == "Lakeview County Child Protective Services"
+    assert carl[3] == "Bridges Family Resource Center; Hope Recovery Center"
+    assert "sud_treatment" in carl[4].split("; ")
+    assert carl[5] == "child_welfare_case"
+    assert carl[8] == "made before the consent was revoked"
+    [revoked] = [r for r in rows if r[6].startswith("revoked:")]
+    assert revoked[0] == clock.local_date(late_evening).isoformat()
+    assert revoked[0] != late_evening.date().isoformat()
+    assert revoked[6] == "revoked: Team-wide coordination (spoken to a staff member)"
+    assert AuditEvent.objects.filter(actor_id=team.ana.user_id, record_type="Accounting").exists()
+
+
+def test_court_orders_and_emergencies_are_accounted_and_the_emergency_is_flagged(team, treatment_org):
+    court = OrganizationFactory(name="Lakeview Family Treatment Court", type=OrganizationType.COURT)
+    cora = staff(court, Role.COURT_COORDINATOR, user__first_name="Cora", user__last_name="Vance")
+    family_services.care_team_member_add(
+        viewer=viewer_of(team.ana), family=team.family, membership=cora, role=cora.role
+    )
+    now = clock.now()
+    consent_services.court_order_record(
+        viewer=viewer_of(team.ana), family=team.family, court=court, order_reference="FTC-2026-0042",
+        issued_on=clock.today(), categories=["contact", "child_welfare"], valid_from=now - timedelta(minutes=1),
+        valid_until=now + timedelta(days=30), finding_other_means_unavailable=False,
+        finding_public_interest_outweighs_harm=False,
+    )  # fmt: skip
+    page(cora, team.family)
+    assert set(Disclosure.objects.filter(recipient_user=cora.user).values_list("rule", flat=True)) == {"3a"}
+
+    hospital = OrganizationFactory(name="Lakeview General Hospital", type=OrganizationType.HOSPITAL)
+    nina = staff(hospital, Role.NURSE, user__first_name="Nina", user__last_name="Adeyemi")
+    access = consent_services.emergency_declare(
+        viewer=viewer_of(nina), family=team.family, reason="Unresponsive on arrival, suspected overdose"
+    )
+    detail = page(nina, team.family, purpose="emergency")
+    assert {n.summary for n in detail.notes} == {"Attended group", "Home visit went well"}
+    rows = Disclosure.objects.filter(recipient_user=nina.user)
+    assert {r.rule for r in rows} == {"4"} and {r.emergency_id for r in rows} == {access.pk}
+    assert (
+        AuditEvent.objects.filter(
+            actor_id=nina.user_id, action=Action.EMERGENCY, record_type="Disclosure", detail__flag="break_the_glass"
+        ).count()
+        == rows.count()
+    )
+    entries = accounting_for(viewer=viewer_of(team.ana), family_id=team.family.pk).entries
+    bases = {e.recipient_name: e.basis for e in entries}
+    assert bases["Cora Vance"] == "court order FTC-2026-0042"
+    assert bases["Nina Adeyemi"] == "a medical emergency declared by a clinician"

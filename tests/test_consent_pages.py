@@ -1,0 +1,613 @@
+"""The consent pages: the family's consents, the template library, capture with the parent (English and
+Spanish, terms then read-and-sign), a consent's versions, a new version, and revocation."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from kinfold import clock
+from kinfold.audit.models import AuditEvent
+from kinfold.consent import services as consent_services
+from kinfold.consent.library import LIBRARY_PATH, ConsentLibraryError, library, load_library
+from kinfold.consent.models import ConsentDirective, ConsentVersion, Disclosure
+from kinfold.families import services as family_services
+from kinfold.notes.services import note_add
+from kinfold.organizations.models import OrganizationType, Role
+from tests.factories import OrganizationFactory, consent_team_wide, make_family, staff, viewer_of
+
+pytestmark = pytest.mark.django_db
+
+PNG = (
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+
+def text(response: Any) -> str:
+    return re.sub(r"\s+", " ", response.content.decode())
+
+
+@pytest.fixture
+def client_for():
+    def make(membership: Any) -> Client:
+        client = Client()
+        client.force_login(membership.user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def world(coordinator, caseworker, treatment_org, cps_org):
+    """Maria's team: Ana (coordinator), Carl (CPS caseworker) and Tess (counsellor at a Part 2 programme).
+    A team-wide consent lets the team open her family; Tess wrote an attendance note and a therapy note."""
+    counsellor = staff(treatment_org, Role.SUD_COUNSELOR, user__first_name="Tess", user__last_name="Moreno")
+    family = make_family(coordinator, given_name="Maria", family_name="Lopez")
+    for member, role in ((caseworker, Role.CPS_CASEWORKER), (counsellor, Role.SUD_COUNSELOR)):
+        family_services.care_team_member_add(viewer=viewer_of(coordinator), family=family, membership=member, role=role)
+    consent_team_wide(family, by=coordinator)
+    attendance = note_add(
+        viewer=viewer_of(counsellor),
+        family=family,
+        kind="treatment_attendance",
+        summary="Came to all three group sessions this week",
+    )
+    therapy = note_add(
+        viewer=viewer_of(counsellor), family=family, kind="therapy_note", summary="Talked about stress at home"
+    )
+    return {
+        "family": family,
+        "counsellor": counsellor,
+        "attendance": attendance,
+        "therapy": therapy,
+        "treatment_org": treatment_org,
+        "cps_org": cps_org,
+    }
+
+
+def is_checked(html: str, name: str, value: object) -> bool:
+    tag = re.search(rf'<input[^>]*name="{name}" value="{value}"[^>]*>', html)
+    assert tag is not None, f"no {name}={value} choice on the page"
+    return " checked" in tag.group(0)
+
+
+def new_url(family: Any, **query: str) -> str:
+    url = reverse("consent:new", args=[family.pk])
+    return url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+
+
+def cps_post(world: dict[str, Any], *, action: str = "sign", lang: str = "es", **overrides: Any) -> dict[str, Any]:
+    """What the CPS status-update form sends once she has read and signed it."""
+    data: dict[str, Any] = {
+        "template_key": "cps_status",
+        "title": "CPS status updates",
+        "language": lang,
+        "discloser_orgs": [world["treatment_org"].pk],
+        "recipient_orgs": [world["cps_org"].pk],
+        "purposes": ["child_welfare_case"],
+        "categories": ["sud_treatment"],
+        "ends": "date",
+        "expires_on": (clock.today() + timedelta(days=365)).isoformat(),
+        "signer_kind": "parent",
+        "signer_name": "Maria Lopez",
+        "signature_method": "typed",
+        "signature_typed": "Maria Lopez",
+        "action": action,
+    }
+    data.update(overrides)
+    return data
+
+
+def directives_for(family: Any) -> Any:
+    return ConsentDirective.objects.filter(family=family)
+
+
+# --- the template library ---------------------------------------------------------------------------
+
+
+def test_template_library_loads_with_english_and_spanish_for_each_grant():
+    lib = library()
+    keys = {t.key for t in lib.templates}
+    assert {"team_wide", "cps_status", "court_compliance", "ob_plan_of_care"} <= keys
+    for template in lib.templates:
+        assert template.title.en and template.title.es and template.description.es
+    court = lib.get("court_compliance")
+    assert court is not None and court.purposes == ["court_proceeding"]
+    assert court.recipients.team_org_types == ["court"] and not court.recipients.classes
+    cps = lib.get("cps_status")
+    assert cps is not None and cps.categories == ["sud_treatment"] and cps.purposes == ["child_welfare_case"]
+
+
+def test_template_library_errors_name_the_file_line_and_field(tmp_path: Path):
+    bad = tmp_path / "consent_templates.yaml"
+    source = LIBRARY_PATH.read_text()
+    bad.write_text(source.replace("purposes: [child_welfare_case]", "purposes: [child_welfare_case, court_proceeding]"))
+    with pytest.raises(ConsentLibraryError) as caught:
+        load_library(bad)
+    message = str(caught.value)
+    assert str(bad) in message
+    assert "templates.1.purposes" in message
+    assert "court_proceeding must be the only purpose" in message
+    line = next(i for i, row in enumerate(bad.read_text().splitlines(), 1) if "court_proceeding]" in row)
+    assert f"line {line}," in message
+
+
+def test_court_template_must_name_the_court_not_a_group(tmp_path: Path):
+    bad = tmp_path / "consent_templates.yaml"
+    source = LIBRARY_PATH.read_text()
+    bad.write_text(source.replace("team_org_types: [court]", "classes: [courts]"))
+    with pytest.raises(ConsentLibraryError, match="must name the court"):
+        load_library(bad)
+
+
+def test_library_page_offers_each_template_in_english_and_spanish(world, coordinator, client_for):
+    response = client_for(coordinator).get(new_url(world["family"]))
+    assert response.status_code == 200
+    page = text(response)
+    for title in ("Team-wide coordination", "CPS status updates", "Court compliance reports", "OB and birthing"):
+        assert title in page
+    assert "?template=cps_status&amp;lang=es" in page
+    assert "Usar en español" in page
+    # No court is on Maria's team, so the court template says what is missing.
+    assert re.search(r'data-template="court_compliance".*?Not on her team yet', page)
+
+
+# --- capture, in Spanish ----------------------------------------------------------------------------
+
+
+def test_record_cps_consent_from_template_in_spanish(world, coordinator, client_for):
+    family = world["family"]
+    client = client_for(coordinator)
+    url = new_url(family, template="cps_status", lang="es")
+
+    # Step 1: the terms, fully in Spanish, prefilled from the template and still editable.
+    page = client.get(url)
+    assert page.status_code == 200
+    html = text(page)
+    assert '<html lang="es">' in html
+    assert '<div lang="es" class="kinfold-consent">' in html
+    assert "¿Quién puede compartir su información?" in html
+    assert "¿Quién puede recibir su información?" in html
+    assert "Tratamiento por uso de sustancias" in html
+    assert "Siguiente: leer y firmar" in html
+    assert is_checked(html, "discloser_orgs", world["treatment_org"].pk)
+    assert is_checked(html, "recipient_orgs", world["cps_org"].pk)
+    assert not is_checked(html, "recipient_orgs", world["treatment_org"].pk)
+    assert is_checked(html, "purposes", "child_welfare_case")
+    assert is_checked(html, "categories", "sud_treatment")
+    assert not is_checked(html, "categories", "mental_health")
+
+    # Step 2: the summary sentence and the right to revoke, in Spanish, before she signs.
+    terms_only = cps_post(world, action="preview")
+    for name in ("signer_kind", "signer_name", "signature_method", "signature_typed"):
+        terms_only.pop(name)  # the terms step does not ask for the signature
+    preview = client.post(url, terms_only)
+    assert preview.status_code == 200
+    html = text(preview)
+    assert is_checked(html, "signature_method", "typed") and is_checked(html, "signer_kind", "parent")
+    end = clock.today() + timedelta(days=365)
+    months = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre"]
+    months += ["noviembre", "diciembre"]
+    expected = (
+        "Hope Recovery Center puede compartir información sobre su tratamiento por uso de sustancias (como "
+        "asistencia y medicamentos) con Lakeview County Child Protective Services, para su caso de bienestar "
+        f"infantil, hasta el {end.day} de {months[end.month - 1]} de {end.year}."
+    )
+    assert expected in html
+    assert "Puede cancelar este permiso en cualquier momento" in html
+    assert "Léalo y firme" in html
+    assert "Escriba su nombre completo para firmar" in html
+    assert not directives_for(family).filter(title="CPS status updates").exists()  # nothing saved before signing
+
+    # She signs (typed): the consent is recorded in Spanish and the summary is Spanish.
+    signed = client.post(url, cps_post(world))
+    assert signed.status_code == 302
+    directive = directives_for(family).get(title="CPS status updates")
+    assert signed["Location"] == reverse("consent:detail", args=[family.pk, directive.pk])
+    version = directive.versions.get()
+    assert version.language == "es"
+    assert version.template_key == "cps_status"
+    assert version.signature_typed == "Maria Lopez"
+    assert version.categories == ["sud_treatment"] and version.purposes == ["child_welfare_case"]
+    assert list(version.recipient_orgs.all()) == [world["cps_org"]]
+    assert version.right_to_revoke.startswith("Puede cancelar este permiso")
+    detail = client.get(signed["Location"])
+    assert expected in text(detail)
+    assert "El permiso está firmado y guardado" in text(detail)
+    assert AuditEvent.objects.filter(
+        action="create", record_type="ConsentDirective", record_id=str(directive.pk), outcome="success"
+    ).exists()
+
+
+def test_a_drawn_signature_is_kept_as_a_png(world, coordinator, client_for):
+    family = world["family"]
+    response = client_for(coordinator).post(
+        new_url(family, template="cps_status", lang="en"),
+        cps_post(world, lang="en", signature_method="drawn", signature_typed="", signature_drawn=PNG),
+    )
+    assert response.status_code == 302
+    version = ConsentVersion.objects.get(directive__family=family, template_key="cps_status")
+    assert version.signature_method == "drawn" and version.signature_drawn == PNG
+    detail = client_for(coordinator).get(response["Location"])
+    assert f'src="{PNG}"' in detail.content.decode()
+    assert 'alt="Signature drawn by Maria Lopez"' in detail.content.decode()
+
+
+SIGNATURE_ERRORS = [
+    (
+        "no-signature",
+        {"signature_typed": ""},
+        "signature_typed",
+        "Escriba el nombre como firma, o elija dibujar la firma.",
+    ),
+    ("no-signer", {"signer_name": ""}, "signer_name", "Escriba el nombre de quien firma."),
+    (
+        "drawn-but-empty",
+        {"signature_method": "drawn", "signature_typed": ""},
+        "signature_method",
+        "Dibuje la firma en el cuadro, o elija escribir su nombre.",
+    ),
+]
+TERM_ERRORS = [
+    (
+        "court-bundled",
+        {"purposes": ["court_proceeding", "child_welfare_case"]},
+        "purposes",
+        "Un permiso para un caso en la corte debe ir solo (42 CFR 2.31(d)).",
+    ),
+    (
+        "expiry-in-the-past",
+        {"expires_on": (clock.today() - timedelta(days=1)).isoformat()},
+        "expires_on",
+        "La fecha de fin tiene que ser en el futuro.",
+    ),
+    ("no-category", {"categories": []}, "categories", "Elija qué tipo de información se puede compartir."),
+]
+# Signatures are checked when she signs; the terms both on the preview and again when she signs.
+ERROR_CASES = [pytest.param("sign", *case[1:], id=f"sign-{case[0]}") for case in SIGNATURE_ERRORS + TERM_ERRORS] + [
+    pytest.param("preview", *case[1:], id=f"preview-{case[0]}") for case in TERM_ERRORS
+]
+
+
+@pytest.mark.parametrize(("action", "overrides", "field", "message_es"), ERROR_CASES)
+def test_validation_errors_show_next_to_the_field_in_plain_words_and_save_nothing(
+    world, coordinator, client_for, action, overrides, field, message_es
+):
+    family = world["family"]
+    creates = AuditEvent.objects.filter(action="create", record_type="ConsentDirective")
+    before = (ConsentDirective.objects.count(), ConsentVersion.objects.count(), creates.count())
+    response = client_for(coordinator).post(
+        new_url(family, template="cps_status", lang="es"), cps_post(world, action=action, **overrides)
+    )
+    assert response.status_code == 400
+    html = text(response)
+    error = re.search(rf'<span class="usa-error-message" id="id_{field}_error" role="alert">([^<]*)</span>', html)
+    assert error is not None, f"no error shown next to {field}"
+    assert message_es in error.group(1)
+    assert "Por favor corrija 1 cosa abajo." in html
+    assert 'aria-describedby="' in html and f"id_{field}_error" in html
+    assert (ConsentDirective.objects.count(), ConsentVersion.objects.count(), creates.count()) == before
+
+
+def test_court_consent_must_name_the_court(world, coordinator, client_for):
+    court = OrganizationFactory(name="Lakeview Family Treatment Court", type=OrganizationType.COURT)
+    family = world["family"]
+    response = client_for(coordinator).post(
+        new_url(family, template="court_compliance", lang="en"),
+        cps_post(
+            world,
+            lang="en",
+            template_key="court_compliance",
+            recipient_orgs=[],
+            recipient_classes=["courts"],
+            purposes=["court_proceeding"],
+        ),
+    )
+    assert response.status_code == 400
+    assert "A consent for a court case must name the court." in text(response)
+    assert not directives_for(family).filter(title="CPS status updates").exists()
+    assert court.pk  # a court exists in the region, but a group of courts is not enough
+
+
+# --- versions ---------------------------------------------------------------------------------------
+
+
+def record_cps_consent(world: dict[str, Any], by: Any, language: str = "en") -> ConsentDirective:
+    return consent_services.consent_record(
+        viewer=viewer_of(by),
+        family=world["family"],
+        title="CPS status updates",
+        terms=consent_services.ConsentTerms(
+            discloser_orgs=[world["treatment_org"]],
+            recipient_orgs=[world["cps_org"]],
+            purposes=["child_welfare_case"],
+            categories=["sud_treatment"],
+            expires_at=clock.now() + timedelta(days=200),
+            signer_name="Maria Lopez",
+            signature_typed="Maria Lopez",
+            language=language,
+            template_key="cps_status",
+        ),
+    )
+
+
+def test_new_version_is_signed_again_and_keeps_the_old_version_intact(world, coordinator, client_for):
+    family = world["family"]
+    directive = record_cps_consent(world, coordinator)
+    v1 = directive.versions.get()
+    v1_before = ConsentVersion.objects.filter(pk=v1.pk).values().get()
+    client = client_for(coordinator)
+    url = reverse("consent:new_version", args=[family.pk, directive.pk])
+
+    page = client.get(url)
+    assert page.status_code == 200
+    html = text(page)
+    assert "We started from:</strong> CPS status updates (version 1)" in html
+    assert is_checked(html, "categories", "sud_treatment")
+    assert is_checked(html, "recipient_orgs", world["cps_org"].pk)
+
+    changed = cps_post(world, lang="en", categories=["sud_treatment", "general_health"], signature_typed="M. Lopez")
+    response = client.post(url, changed)
+    assert response.status_code == 302
+    versions = list(directive.versions.order_by("number"))
+    assert [v.number for v in versions] == [1, 2]
+    assert versions[1].categories == ["general_health", "sud_treatment"]
+    assert versions[1].signature_typed == "M. Lopez"
+    assert ConsentVersion.objects.filter(pk=v1.pk).values().get() == v1_before  # never an edit
+    assert directives_for(family).filter(title="CPS status updates").count() == 1
+
+    detail = text(client.get(reverse("consent:detail", args=[family.pk, directive.pk])))
+    assert "Version 2" in detail and "Version 1" in detail
+    assert "until version 2 replaced it on" in detail
+    assert "2 versions" in detail
+
+
+# --- revocation -------------------------------------------------------------------------------------
+
+
+def test_revoke_confirms_then_the_caseworker_no_longer_sees_attendance(world, coordinator, caseworker, client_for):
+    family = world["family"]
+    directive = record_cps_consent(world, coordinator, language="es")
+    carl = client_for(caseworker)
+    family_url = reverse("families:detail", args=[family.pk])
+
+    before = text(carl.get(family_url))
+    assert "Came to all three group sessions this week" in before
+    assert "Talked about stress at home" not in before  # therapy notes are not covered
+    assert 'data-testid="redisclosure-notice"' in before
+
+    ana = client_for(coordinator)
+    url = reverse("consent:revoke", args=[family.pk, directive.pk])
+    form = ana.get(url)
+    assert form.status_code == 200
+    assert "Record that she takes back this consent" in text(form)
+
+    # Nothing chosen: plain words, nothing revoked.
+    empty = ana.post(url, {"action": "confirm", "received_by": ""})
+    assert empty.status_code == 400
+    assert "Say how she took it back: in writing, or by telling a staff member." in text(empty)
+
+    confirm = ana.post(
+        url, {"action": "confirm", "method": "spoken", "received_by": coordinator.pk, "note": "She called today."}
+    )
+    assert confirm.status_code == 200
+    html = text(confirm)
+    assert "This takes effect as soon as you confirm" in html
+    assert "It is not retroactive: what was shared before stays shared" in html
+    directive.refresh_from_db()
+    assert directive.revoked_at is None  # only the confirmation revokes
+
+    done = ana.post(
+        url, {"action": "revoke", "method": "spoken", "received_by": coordinator.pk, "note": "She called today."}
+    )
+    assert done.status_code == 302
+    directive.refresh_from_db()
+    assert directive.revoked_at is not None
+    assert directive.revocation_method == "spoken"
+    assert directive.revocation_received_by_id == coordinator.pk
+    assert directive.revocation_note == "She called today."
+    page = text(ana.get(done["Location"]))
+    assert "It takes effect now" in page and "It is not retroactive" in page
+    assert "She took this consent back on" in page
+
+    after = text(carl.get(family_url))
+    assert "Came to all three group sessions this week" not in after
+    # What he saw before stays in her accounting, marked as before the revocation.
+    disclosed = Disclosure.objects.filter(family=family, recipient_user=caseworker.user, categories=["sud_treatment"])
+    assert disclosed.count() == 1
+    accounting = text(ana.get(reverse("consent:accounting", args=[family.pk])))
+    assert "This was before you took that consent back" in accounting
+    assert "You took back (revoked) “CPS status updates” (spoken to a staff member)" in accounting
+
+    # A revoked consent cannot be revoked again or changed: the pages say so and go back to it.
+    again = ana.get(url)
+    assert again.status_code == 302
+    assert ana.get(reverse("consent:new_version", args=[family.pk, directive.pk])).status_code == 302
+
+
+# --- the family page's section ----------------------------------------------------------------------
+
+
+def test_family_page_section_lists_consents_with_summary_status_and_links(world, coordinator, client_for):
+    family = world["family"]
+    directive = record_cps_consent(world, coordinator)
+    client = client_for(coordinator)
+    page = text(client.get(reverse("families:detail", args=[family.pk])))
+    assert 'data-testid="consent-section"' in page
+    # The family page shows each consent in plain words itself (no second request, no JavaScript).
+    assert "Hope Recovery Center may share your substance use treatment" in page
+    assert "In force" in page and "Version 1, signed" in page
+    for name in ("detail", "new_version", "revoke"):
+        assert reverse(f"consent:{name}", args=[family.pk, directive.pk]) in page
+
+    fragment = client.get(reverse("consent:list", args=[family.pk]), HTTP_HX_REQUEST="true")
+    html = text(fragment)
+    assert "<html" not in html
+    assert "Hope Recovery Center may share your substance use treatment" in html
+    assert "Lakeview County Child Protective Services, for your child welfare case" in html
+    assert "In force" in html
+    assert "Version 1, signed" in html
+    for name in ("detail", "new_version", "revoke"):
+        assert reverse(f"consent:{name}", args=[family.pk, directive.pk]) in html
+
+    consent_services.consent_revoke(viewer=viewer_of(coordinator), directive=directive, method="written")
+    html = text(client.get(reverse("consent:list", args=[family.pk]), HTTP_HX_REQUEST="true"))
+    assert f"Revoked on {clock.today().day} " in html
+    assert "Not retroactive: what was shared before stays shared." in html
+    assert reverse("consent:revoke", args=[family.pk, directive.pk]) not in html
+
+
+def test_empty_family_offers_to_record_a_consent(coordinator, client_for):
+    family = make_family(coordinator, given_name="Jasmine", family_name="Okafor")
+    page = text(client_for(coordinator).get(reverse("families:detail", args=[family.pk])))
+    assert 'data-testid="consents-empty"' in page
+    assert f'href="{reverse("consent:new", args=[family.pk])}">Record a consent with her</a>' in page
+
+
+def test_consent_detail_read_is_audited(world, coordinator, client_for):
+    directive = record_cps_consent(world, coordinator)
+    client_for(coordinator).get(reverse("consent:detail", args=[world["family"].pk, directive.pk]))
+    assert AuditEvent.objects.filter(
+        action="view",
+        record_type="ConsentDirective",
+        record_id=str(directive.pk),
+        actor_username=coordinator.user.username,
+        outcome="success",
+    ).exists()
+
+
+# --- who may reach the pages ------------------------------------------------------------------------
+
+
+def consent_urls(family: Any, directive: Any) -> list[str]:
+    return [
+        reverse("consent:list", args=[family.pk]),
+        reverse("consent:new", args=[family.pk]),
+        new_url(family, template="cps_status", lang="es"),
+        reverse("consent:detail", args=[family.pk, directive.pk]),
+        reverse("consent:new_version", args=[family.pk, directive.pk]),
+        reverse("consent:revoke", args=[family.pk, directive.pk]),
+    ]
+
+
+def test_outsider_cannot_reach_any_consent_page(world, coordinator, outsider, client_for):
+    family = world["family"]
+    directive = record_cps_consent(world, coordinator)
+    client = client_for(outsider)
+    for url in consent_urls(family, directive):
+        for response in (client.get(url), client.post(url, cps_post(world, action="sign"))):
+            assert response.status_code == 404, url
+            assert "Lopez" not in response.content.decode()
+            assert "Hope Recovery" not in response.content.decode()
+    directive.refresh_from_db()
+    assert directive.revoked_at is None
+    assert directive.versions.count() == 1
+    assert directives_for(family).count() == 2  # the team-wide consent and this one: nothing added
+    denied = AuditEvent.objects.filter(actor_username=outsider.user.username, outcome="denied", family_id=family.pk)
+    assert denied.count() >= 12
+
+
+def test_colleague_not_on_the_team_gets_403_and_is_audited(world, coordinator, community_org, client_for):
+    colleague = staff(community_org, Role.CARE_COORDINATOR, user__first_name="Bea", user__last_name="Colleague")
+    directive = record_cps_consent(world, coordinator)
+    client = client_for(colleague)
+    family = world["family"]
+    assert client.get(reverse("families:detail", args=[family.pk])).status_code == 200  # her organisation's family
+    page = text(client.get(reverse("families:detail", args=[family.pk])))
+    assert 'data-testid="consent-section"' not in page
+    for url in consent_urls(family, directive):
+        assert client.get(url).status_code == 403, url
+    assert AuditEvent.objects.filter(
+        actor_username=colleague.user.username, outcome="denied", record_type="ConsentDirective"
+    ).count() == len(consent_urls(family, directive))
+    assert client.post(reverse("consent:revoke", args=[family.pk, directive.pk]), {}).status_code == 403
+    directive.refresh_from_db()
+    assert directive.revoked_at is None
+
+
+def test_a_consent_the_viewer_may_not_see_is_not_found(world, coordinator, client_for):
+    """Another family's consent id under this family's address: 404, audited."""
+    other = make_family(coordinator, given_name="Tanya", family_name="Whitehorse")
+    theirs = consent_team_wide(other, by=coordinator)
+    response = client_for(coordinator).get(reverse("consent:detail", args=[world["family"].pk, theirs.pk]))
+    assert response.status_code == 404
+    assert AuditEvent.objects.filter(
+        record_type="ConsentDirective", record_id=str(theirs.pk), outcome="denied", family_id=world["family"].pk
+    ).exists()
+
+
+def test_blank_consent_in_english_with_groups_and_an_end_event(world, coordinator, client_for):
+    family = world["family"]
+    client = client_for(coordinator)
+    url = new_url(family, template="blank", lang="en")
+    page = text(client.get(url))
+    assert "Who may share your information?" in page and '<html lang="en">' in page
+    assert not is_checked(page, "categories", "contact")
+    data = cps_post(
+        world,
+        lang="en",
+        template_key="",
+        title="",
+        discloser_orgs=[],
+        discloser_classes=["part2_programs"],
+        recipient_orgs=[],
+        recipient_people=[world["counsellor"].pk],
+        purposes=["treatment"],
+        categories=["mental_health"],
+        ends="event",
+        expires_on="",
+        expiry_event="my baby is one year old",
+    )
+    preview = text(client.post(url, {**data, "action": "preview"}))
+    assert (
+        "My substance use treatment programmes may share your mental health care (like therapy notes) with "
+        "Tess Moreno, for your treatment, until my baby is one year old." in preview
+    )
+    assert client.post(url, data).status_code == 302
+    version = ConsentVersion.objects.get(directive__family=family, directive__title="Consent")
+    assert version.expires_at is None and version.expiry_event == "my baby is one year old"
+    assert list(version.recipient_people.all()) == [world["counsellor"]]
+
+
+def test_recording_the_end_event_ends_the_consent_after_a_confirm(world, coordinator, caseworker, client_for):
+    """A consent that ends "when my CPS case closes": the coordinator ticks that it happened, the consent
+    ends at once, and the caseworker's next page load no longer shows the attendance note."""
+    directive = consent_services.consent_record(
+        viewer=viewer_of(coordinator),
+        family=world["family"],
+        title="CPS status updates",
+        terms=consent_services.ConsentTerms(
+            discloser_orgs=[world["treatment_org"]],
+            recipient_orgs=[world["cps_org"]],
+            purposes=["child_welfare_case"],
+            categories=["sud_treatment"],
+            expiry_event="my CPS case closes",
+            signer_name="Maria Lopez",
+            signature_typed="Maria Lopez",
+        ),
+    )
+    family_page = reverse("families:detail", args=[world["family"].pk])
+    carl = client_for(caseworker)
+    assert "Came to all three group sessions" in text(carl.get(family_page))
+
+    ana = client_for(coordinator)
+    detail = reverse("consent:detail", args=[world["family"].pk, directive.pk])
+    assert "Yes, “my CPS case closes” has happened" in text(ana.get(detail))
+    ended = reverse("consent:ended", args=[world["family"].pk, directive.pk])
+
+    unconfirmed = ana.post(ended, {}, follow=True)
+    assert "Tick the box to confirm that “my CPS case closes” has happened." in text(unconfirmed)
+    assert directive.versions.get().expiry_event_recorded_at is None
+
+    done = text(ana.post(ended, {"confirm": "on"}, follow=True))
+    assert "Recorded that “my CPS case closes” happened. The consent has ended" in done
+    assert "Yes, “my CPS case closes” has happened" not in done
+    assert directive.versions.get().expiry_event_recorded_at is not None
+    assert "Came to all three group sessions" not in text(carl.get(family_page))

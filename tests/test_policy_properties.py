@@ -1,0 +1,1000 @@
+"""Property tests of the access policy over randomly generated worlds: organisations (Part 2 or not), staff
+and their roles, care teams that people join and leave, notes of every kind, a child, consent histories
+(versions, delayed effect, expiry instants and events, revocations, missing elements, minor parents),
+restrictions, court orders and emergencies.
+
+(a) Nobody sees a record no rule permits: an independent oracle, written here from CONSENT-RULES.md
+    without calling the policy, must agree with ``decide`` and with what the family page shows.
+(b) A revocation denies everything under its directive from its instant, and changes nothing before.
+(c) An expiry (an instant, or an event when it is recorded) likewise.
+(d) A record's decision is the same through the caseload list, the family page, search, the API and exports.
+
+Each example is built in a savepoint that is rolled back, so examples do not see each other.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+import yaml
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.test import Client, override_settings
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from kinfold import clock
+from kinfold.consent.models import ConsentDirective, ConsentVersion, CourtOrder, EmergencyAccess, Restriction
+from kinfold.consent.policy import PolicyContext, RecordFacts, Viewer, decide
+from kinfold.consent.vocabulary import ROLE_TABLE_PATH
+from kinfold.families import selectors
+from kinfold.families.models import CareTeam, CareTeamMember, Family, FamilyRelationship, Person
+from kinfold.notes.models import Note
+from kinfold.organizations.models import Membership, Organization
+
+pytestmark = pytest.mark.django_db
+
+# --- the rules, restated independently from CONSENT-RULES.md ---------------------------------------------
+
+_TABLE = yaml.safe_load(ROLE_TABLE_PATH.read_text(encoding="utf-8"))["roles"]
+ROLES = sorted(_TABLE)
+ROLE_CATEGORIES = {role: frozenset(spec["categories"]) for role, spec in _TABLE.items()}
+DEFAULT_PURPOSE = {role: spec["default_purpose"] for role, spec in _TABLE.items()}
+PAYMENT_ROLES = {role for role, spec in _TABLE.items() if spec.get("payment")}
+OPERATIONS_ROLES = {role for role, spec in _TABLE.items() if spec.get("operations")}
+CLINICIAN_ROLES = {role for role, spec in _TABLE.items() if spec.get("clinician")}
+
+ORG_TYPES = [
+    "child_welfare",
+    "sud_treatment",
+    "opioid_treatment",
+    "obstetric",
+    "hospital",
+    "pediatric",
+    "court",
+    "community",
+    "peer_recovery",
+    "home_visiting",
+    "health_department",
+]
+HEALTH_CARE_PROVIDERS = {"sud_treatment", "opioid_treatment", "obstetric", "hospital", "pediatric"}
+COMMUNITY_SUPPORTS = {"community", "peer_recovery", "home_visiting"}
+CATEGORIES = ["sud_treatment", "mental_health", "general_health", "child_welfare", "legal", "social_needs", "contact"]
+PURPOSES = [
+    "treatment",
+    "payment",
+    "operations",
+    "care_coordination",
+    "child_welfare_case",
+    "court_proceeding",
+    "emergency",
+    "research",
+]
+CONSENTABLE = ["treatment", "payment", "operations", "care_coordination", "child_welfare_case", "research"]
+TPO = frozenset({"treatment", "payment", "operations"})
+CLASSES = ["care_team", "treating_providers", "part2_programs", "child_welfare", "courts", "community_supports"]
+NOTE_KINDS = {
+    "treatment_attendance": "sud_treatment",
+    "medication": "sud_treatment",
+    "toxicology": "sud_treatment",
+    "therapy_note": "mental_health",
+    "prenatal_visit": "general_health",
+    "case_note": "child_welfare",
+    "court_report": "legal",
+    "social_needs": "social_needs",
+    "contact_log": "contact",
+}
+MICRO = timedelta(microseconds=1)
+
+
+# --- what a generated world is -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrgSpec:
+    type: str
+    part2: bool
+
+
+@dataclass(frozen=True)
+class StaffSpec:
+    org: int
+    role: str
+    status: str  # active, inactive, superuser
+    team: tuple[int, int | None] | None  # (joined, left) in hours from the base instant
+    purpose: str  # a purpose to open the family page with, besides the role's default
+
+
+@dataclass(frozen=True)
+class VersionSpec:
+    discloser_orgs: frozenset[int]
+    discloser_classes: frozenset[str]
+    recipient_orgs: frozenset[int]
+    recipient_people: frozenset[int]
+    recipient_classes: frozenset[str]
+    purposes: frozenset[str]
+    categories: frozenset[str]
+    signed: int
+    effective: int
+    expires: int | None
+    event_recorded: int | None  # with expires None: an expiry event, recorded or not yet
+    signature: bool
+    guardian_signed: bool
+
+
+@dataclass(frozen=True)
+class DirectiveSpec:
+    versions: tuple[VersionSpec, ...]
+    revoked: int | None
+
+
+@dataclass(frozen=True)
+class RestrictionSpec:
+    disclosing: int
+    recipient_org: int | None
+    recipient_person: int | None
+    categories: frozenset[str]
+    purposes: frozenset[str]
+    status: str
+    decided: int
+
+
+@dataclass(frozen=True)
+class OrderSpec:
+    court: int
+    categories: frozenset[str]
+    valid_from: int
+    valid_until: int
+    findings: tuple[bool, bool]
+    named: int | None
+
+
+@dataclass(frozen=True)
+class EmergencySpec:
+    by: int
+    declared: int
+    hours: int
+
+
+@dataclass(frozen=True)
+class WorldSpec:
+    orgs: tuple[OrgSpec, ...]
+    staff: tuple[StaffSpec, ...]
+    notes: tuple[tuple[int, str], ...]  # (author, kind)
+    child_by: int | None
+    directives: tuple[DirectiveSpec, ...]
+    restrictions: tuple[RestrictionSpec, ...]
+    orders: tuple[OrderSpec, ...]
+    emergencies: tuple[EmergencySpec, ...]
+    parent_is_minor: bool
+    minor_signs_alone: bool
+
+
+# --- generating worlds -------------------------------------------------------------------------------
+
+hours = st.integers(min_value=-200, max_value=200)
+# The organisations the rules single out come up more often than the others.
+LIKELY_TYPES = ["court", "court", "child_welfare", "opioid_treatment", "obstetric", "hospital"]
+REACHED_OFF_TEAM = sorted(PAYMENT_ROLES | OPERATIONS_ROLES)
+purpose_sets = st.one_of(
+    st.just(TPO),
+    st.sampled_from(CONSENTABLE).map(lambda p: frozenset({p})),
+    st.just(frozenset({"court_proceeding"})),
+    st.sets(st.sampled_from([*CONSENTABLE, "court_proceeding"]), min_size=2, max_size=3).map(frozenset),
+)
+
+
+@st.composite
+def worlds(draw: Any, min_directives: int = 0) -> WorldSpec:
+    orgs = tuple(
+        OrgSpec(t, draw(st.booleans()) if t in HEALTH_CARE_PROVIDERS else False)
+        for t in draw(st.lists(st.sampled_from(ORG_TYPES + LIKELY_TYPES), min_size=2, max_size=4))
+    )
+    org_ids = st.integers(0, len(orgs) - 1)
+    courts = [i for i, o in enumerate(orgs) if o.type == "court"]
+    n_staff = draw(st.integers(2, 6))
+    staff = []
+    for i in range(n_staff):
+        team: tuple[int, int | None] | None
+        if i == 0:
+            team = (-300, None)  # the coordinator who made the family
+        elif draw(st.integers(0, 3)):
+            joined = draw(st.integers(-300, -1))
+            left = draw(st.none() | st.integers(joined + 1, 0))
+            team = (joined, left)
+        else:
+            team = None
+        staff.append(
+            StaffSpec(
+                org=0 if i == 0 else draw(st.sampled_from(courts) | org_ids if courts and i == 1 else org_ids),
+                # Off the team, billing and quality roles are the ones a consent to their organisation reaches.
+                role=draw(
+                    st.sampled_from(ROLES) | st.sampled_from(REACHED_OFF_TEAM)
+                    if team is None
+                    else st.sampled_from(ROLES)
+                ),
+                status="active" if i == 0 else draw(st.sampled_from(["active"] * 8 + ["inactive", "superuser"])),
+                team=team,
+                purpose=draw(st.sampled_from(PURPOSES)),
+            )
+        )
+    staff_ids = st.integers(0, n_staff - 1)
+    notes = []
+    for _ in range(draw(st.integers(0, 7))):
+        author = draw(staff_ids)
+        allowed = [
+            k
+            for k, c in NOTE_KINDS.items()
+            if c != "sud_treatment" or orgs[staff[author].org].type in HEALTH_CARE_PROVIDERS
+        ]
+        notes.append((author, draw(st.sampled_from(allowed))))
+
+    # Consents are drawn towards what is there: the note authors' organisations, the care team, the courts.
+    authors = sorted({staff[a].org for a, _ in notes}) or [0]
+    written = sorted({NOTE_KINDS[k] for _, k in notes} | {"contact"})
+    discloser_ids = st.sampled_from(authors) | org_ids
+    on_team = [i for i, s in enumerate(staff) if s.team is not None]
+    broad_first = draw(st.integers(0, 2)) > 0
+    class_names = st.sampled_from(["care_team", "care_team", *CLASSES])
+    directives = []
+    for _ in range(draw(st.integers(max(min_directives, 1), 3))):
+        signed = draw(st.integers(-250, 20))
+        versions = []
+        for n in range(draw(st.integers(1, 2))):
+            if n:
+                signed += draw(st.integers(1, 100))
+            effective = signed + draw(st.one_of(st.just(0), st.integers(1, 50)))
+            by_event = draw(st.integers(0, 3)) == 0
+            # Half the worlds open with a team-wide consent, so restrictions, missing elements and
+            # the lifecycle have something to take away.
+            broad = broad_first and not directives and n == 0
+            purposes = frozenset({*TPO, "care_coordination", "child_welfare_case"}) if broad else draw(purpose_sets)
+            recipient_orgs = set(draw(st.sets(org_ids, max_size=2)))
+            if "court_proceeding" in purposes and courts and draw(st.booleans()):
+                recipient_orgs.add(draw(st.sampled_from(courts)))
+            versions.append(
+                VersionSpec(
+                    discloser_orgs=frozenset(draw(st.sets(discloser_ids, max_size=2))),
+                    discloser_classes=frozenset(
+                        draw(st.sets(class_names, max_size=2)) | ({"care_team"} if broad else set())
+                    ),
+                    recipient_orgs=frozenset(recipient_orgs),
+                    recipient_people=frozenset(draw(st.sets(staff_ids, max_size=2))),
+                    recipient_classes=frozenset(
+                        draw(st.sets(class_names, max_size=2)) | ({"care_team"} if broad else set())
+                    ),
+                    purposes=purposes,
+                    categories=frozenset(
+                        draw(st.sets(st.sampled_from(written) | st.sampled_from(CATEGORIES), min_size=1, max_size=4))
+                    )
+                    | ({"contact"} if broad or draw(st.booleans()) else set()),
+                    signed=signed,
+                    effective=effective,
+                    expires=None if by_event else signed + draw(st.integers(1, 400)),
+                    event_recorded=(signed + draw(st.integers(1, 300))) if by_event and draw(st.booleans()) else None,
+                    signature=draw(st.integers(0, 5)) > 0,
+                    guardian_signed=draw(st.booleans()),
+                )
+            )
+        first = versions[0].signed
+        directives.append(
+            DirectiveSpec(tuple(versions), draw(st.none() | st.integers(first, 250)) if draw(st.booleans()) else None)
+        )
+
+    restrictions = []
+    outside_authors = [(a, i) for a in authors for i in on_team if staff[i].org != a]
+    if broad_first and outside_authors and draw(st.booleans()):
+        # The parent asks one organisation to keep something from someone her team-wide consent reaches.
+        disclosing, reached = draw(st.sampled_from(outside_authors))
+        to_person = draw(st.booleans())
+        restrictions.append(
+            RestrictionSpec(
+                disclosing=disclosing,
+                recipient_org=None if to_person else staff[reached].org,
+                recipient_person=reached if to_person else None,
+                categories=frozenset(draw(st.sets(st.sampled_from(written), max_size=2))),
+                purposes=frozenset(draw(st.sets(st.sampled_from(sorted(TPO)), max_size=1))),
+                status="agreed",
+                decided=draw(st.integers(-300, 0)),
+            )
+        )
+    for _ in range(draw(st.integers(0, 2))):
+        to_person = draw(st.booleans())
+        restrictions.append(
+            RestrictionSpec(
+                disclosing=draw(st.sampled_from(authors) | org_ids),
+                recipient_org=None if to_person else draw(st.sampled_from([staff[i].org for i in on_team]) | org_ids),
+                recipient_person=draw(st.sampled_from(on_team) | staff_ids) if to_person else None,
+                categories=frozenset(draw(st.sets(st.sampled_from(written), max_size=2))),
+                purposes=frozenset(draw(st.sets(st.sampled_from(PURPOSES), max_size=2))),
+                status=draw(st.sampled_from(["agreed", "agreed", "agreed", "requested", "refused"])),
+                decided=draw(st.integers(-200, 0) | hours),
+            )
+        )
+    orders = []
+    if courts and draw(st.integers(0, 2)):
+        starts = draw(hours)
+        orders.append(
+            OrderSpec(
+                court=draw(st.sampled_from(courts)),
+                categories=frozenset(draw(st.sets(st.sampled_from(written), min_size=1, max_size=5))),
+                valid_from=starts,
+                valid_until=starts + draw(st.integers(1, 300)),
+                findings=(draw(st.booleans()), draw(st.booleans())),
+                named=draw(st.none() | staff_ids),
+            )
+        )
+    emergencies = []
+    if draw(st.booleans()):
+        clinicians = [i for i, s in enumerate(staff) if s.role in CLINICIAN_ROLES]
+        by = draw(st.sampled_from(clinicians) | staff_ids) if clinicians else draw(staff_ids)
+        emergencies.append(EmergencySpec(by, draw(st.integers(-8, 2)), draw(st.integers(1, 6))))
+    return WorldSpec(
+        orgs=orgs,
+        staff=tuple(staff),
+        notes=tuple(notes),
+        child_by=draw(st.none() | staff_ids),
+        directives=tuple(directives),
+        restrictions=tuple(restrictions),
+        orders=tuple(orders),
+        emergencies=tuple(emergencies),
+        parent_is_minor=draw(st.integers(0, 4)) == 0,
+        minor_signs_alone=draw(st.booleans()),
+    )
+
+
+# --- the oracle -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rec:
+    """A record as the oracle sees it: who made it and its category (plus a name for messages)."""
+
+    org: int
+    category: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    permitted: bool
+    notice: bool
+    why: str
+
+
+@dataclass
+class Oracle:
+    spec: WorldSpec
+    base: datetime
+    directives: tuple[DirectiveSpec, ...] = field(default=())
+    events: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.directives = self.spec.directives
+
+    def t(self, h: int | None) -> datetime | None:
+        return None if h is None else self.base + timedelta(hours=h)
+
+    def on_team(self, staff: int, at: datetime) -> bool:
+        team = self.spec.staff[staff].team
+        if team is None:
+            return False
+        joined, left = self.t(team[0]), self.t(team[1])
+        assert joined is not None
+        return joined <= at and (left is None or at < left)
+
+    def classes(self, org: int, at: datetime) -> set[str]:
+        o = self.spec.orgs[org]
+        found = set()
+        if any(s.org == org and self.on_team(i, at) for i, s in enumerate(self.spec.staff)):
+            found.add("care_team")
+        if o.type in HEALTH_CARE_PROVIDERS:
+            found.add("treating_providers")
+        if o.part2:
+            found.add("part2_programs")
+        if o.type == "child_welfare":
+            found.add("child_welfare")
+        if o.type == "court":
+            found.add("courts")
+        if o.type in COMMUNITY_SUPPORTS:
+            found.add("community_supports")
+        return found
+
+    def complete(self, v: VersionSpec) -> bool:
+        """Every 2.31 element; a minor parent signs with her guardian where the setting says so."""
+        guardian_ok = not self.spec.parent_is_minor or self.spec.minor_signs_alone or v.guardian_signed
+        return bool(
+            v.signature
+            and (v.discloser_orgs or v.discloser_classes)
+            and (v.recipient_orgs or v.recipient_people or v.recipient_classes)
+            and v.purposes
+            and v.categories
+            and guardian_ok
+        )
+
+    def in_force(self, d: DirectiveSpec, n: int, at: datetime) -> bool:
+        v = d.versions[n]
+        ends = [self.t(h) for h in (v.expires, v.event_recorded, d.revoked) if h is not None]
+        if n + 1 < len(d.versions):
+            ends.append(self.t(d.versions[n + 1].effective))
+        start = self.t(v.effective)
+        assert start is not None
+        return self.complete(v) and start <= at and all(at < e for e in ends if e is not None)
+
+    def restricted(self, viewer: int, rec: Rec, purpose: str, at: datetime) -> bool:
+        s = self.spec.staff[viewer]
+        for r in self.spec.restrictions:
+            if r.status != "agreed" or at < self.base + timedelta(hours=r.decided) or r.disclosing != rec.org:
+                continue
+            names_viewer = r.recipient_org == s.org or r.recipient_person == viewer
+            matches = (not r.categories or rec.category in r.categories) and (not r.purposes or purpose in r.purposes)
+            if names_viewer and matches:
+                return True
+        return False
+
+    def verdict(self, viewer: int, rec: Rec, purpose: str, at: datetime) -> Verdict:
+        s = self.spec.staff[viewer]
+        if s.status != "active":
+            return Verdict(False, False, "rule 0")
+        own = s.org == rec.org
+        part2 = self.spec.orgs[rec.org].part2 or rec.category == "sud_treatment"
+        reasons = []
+        if own and rec.category in ROLE_CATEGORIES[s.role]:
+            reasons.append("1")
+        on_team = self.on_team(viewer, at)
+        if not own:
+            for d in self.directives:
+                for n, v in enumerate(d.versions):
+                    if not self.in_force(d, n, at) or rec.category not in v.categories:
+                        continue
+                    discloses = rec.org in v.discloser_orgs or bool(v.discloser_classes & self.classes(rec.org, at))
+                    if not discloses:
+                        continue
+                    named = viewer in v.recipient_people
+                    org_named = s.org in v.recipient_orgs
+                    if purpose == "court_proceeding":
+                        # 3b: stand-alone, the court named by name, read by the court's staff who are on
+                        # the team or named.
+                        at_court = self.spec.orgs[s.org].type == "court"
+                        if (
+                            v.purposes == {"court_proceeding"}
+                            and at_court
+                            and (named or org_named)
+                            and (named or on_team)
+                        ):
+                            if not self.restricted(viewer, rec, purpose, at):
+                                reasons.append("3b")
+                            else:
+                                self.events.add("a restriction denied rule 3b")
+                        continue
+                    if purpose not in v.purposes:
+                        continue
+                    if not (named or org_named or v.recipient_classes & self.classes(s.org, at)):
+                        continue
+                    reaches = (
+                        named
+                        or on_team
+                        or (org_named and purpose == "payment" and s.role in PAYMENT_ROLES)
+                        or (org_named and purpose == "operations" and s.role in OPERATIONS_ROLES)
+                    )
+                    if reaches and self.restricted(viewer, rec, purpose, at):
+                        self.events.add("a restriction denied rule 2")
+                    elif reaches:
+                        reasons.append("2")
+            if purpose == "court_proceeding":
+                for o in self.spec.orders:
+                    starts, ends = self.t(o.valid_from), self.t(o.valid_until)
+                    assert starts is not None and ends is not None
+                    if (
+                        o.court == s.org
+                        and rec.category in o.categories
+                        and starts <= at < ends
+                        and (not part2 or all(o.findings))
+                        and (on_team or o.named == viewer)
+                    ):
+                        reasons.append("3a")
+        if purpose == "emergency" and s.role in CLINICIAN_ROLES:
+            for e in self.spec.emergencies:
+                declared = self.base + timedelta(hours=e.declared)
+                if e.by == viewer and declared <= at < declared + timedelta(hours=e.hours):
+                    reasons.append("4")
+        permitted = bool(reasons)
+        return Verdict(permitted, permitted and not own and part2, ",".join(reasons) or "denied")
+
+
+# --- building a generated world in the database -----------------------------------------------------------
+
+_names = itertools.count()
+
+
+@dataclass
+class Built:
+    spec: WorldSpec
+    base: datetime
+    family: Family
+    decoy: Family
+    orgs: list[Organization]
+    staff: list[Membership]
+    notes: list[tuple[Note, Rec]]
+    parent: Rec
+    child: tuple[Person, FamilyRelationship, Rec] | None
+    places: list[CareTeamMember]
+    directives: list[ConsentDirective]
+    versions: list[list[ConsentVersion]]
+
+    def viewer(self, i: int) -> Viewer:
+        user = get_user_model().objects.select_related("membership__organization").get(pk=self.staff[i].user_id)
+        return Viewer.of(user)
+
+    def records(self) -> list[tuple[Any, Rec]]:
+        out: list[tuple[Any, Rec]] = [(self.family.parent, self.parent), *self.notes]
+        if self.child is not None:
+            out += [(self.child[0], self.child[2]), (self.child[1], self.child[2])]
+        return out
+
+
+def build(spec: WorldSpec, base: datetime) -> Built:
+    n = next(_names)
+    User = get_user_model()
+
+    def at(h: int | None) -> datetime | None:
+        return None if h is None else base + timedelta(hours=h)
+
+    orgs = [
+        Organization.objects.create(name=f"Generated {n}-{i} {o.type}", type=o.type, is_part2_program=o.part2)
+        for i, o in enumerate(spec.orgs)
+    ]
+    staff = []
+    for i, s in enumerate(spec.staff):
+        user = User.objects.create(
+            username=f"gen{n}-{i}",
+            first_name=f"Staff{i}",
+            last_name=f"Gen{n}",
+            is_active=s.status != "inactive",
+            is_superuser=s.status == "superuser",
+            is_staff=s.status == "superuser",
+        )
+        staff.append(Membership.objects.create(user=user, organization=orgs[s.org], role=s.role))
+    creator = orgs[0]
+    today = clock.local_date(base)
+    born = today - timedelta(days=16 * 365 + 60) if spec.parent_is_minor else date(today.year - 30, 6, 15)
+
+    def family(org: Organization) -> Family:
+        fam = Family.objects.create(created_by_org=org, sort_name=f"q{n} marisol")
+        parent = Person.objects.create(
+            family=fam, given_name="Marisol", family_name=f"Q{n}", born_on=born, created_by_org=org
+        )
+        fam.parent = parent
+        fam.save(update_fields=["parent"])
+        CareTeam.objects.create(family=fam, created_by_org=org)
+        return fam
+
+    fam = family(creator)
+    places = []
+    for i, s in enumerate(spec.staff):
+        if s.team is not None:
+            places.append(
+                CareTeamMember.objects.create(
+                    care_team=fam.care_team,
+                    membership=staff[i],
+                    role=s.role,
+                    is_coordinator=i == 0,
+                    joined_at=at(s.team[0]),
+                    left_at=at(s.team[1]),
+                    created_by_org=creator,
+                )
+            )
+    # A second family with the same name, made by an unrelated organisation, with everyone on its team but
+    # no consent: it must never be listed, found or counted.
+    decoy_org = Organization.objects.create(name=f"Generated {n} decoy", type="community")
+    decoy = family(decoy_org)
+    CareTeamMember.objects.bulk_create(
+        [
+            CareTeamMember(
+                care_team=decoy.care_team,
+                membership=m,
+                role=m.role,
+                joined_at=base - timedelta(days=30),
+                created_by_org=decoy_org,
+            )
+            for m in staff
+        ]
+    )
+    notes = []
+    for j, (author, kind) in enumerate(spec.notes):
+        m = staff[author]
+        note = Note.objects.create(
+            family=fam,
+            kind=kind,
+            summary=f"Generated note {j} ({kind})",
+            sensitivity=NOTE_KINDS[kind],
+            created_by=m.user,
+            created_by_org=m.organization,
+        )
+        notes.append((note, Rec(spec.staff[author].org, NOTE_KINDS[kind], f"note {j} {kind}")))
+    child = None
+    if spec.child_by is not None:
+        m = staff[spec.child_by]
+        person = Person.objects.create(
+            family=fam,
+            given_name="Luz",
+            family_name=f"Q{n}",
+            born_on=today - timedelta(days=40),
+            created_by_org=m.organization,
+        )
+        rel = FamilyRelationship.objects.create(
+            family=fam, person=person, category="child", created_by_org=m.organization
+        )
+        child = (person, rel, Rec(spec.staff[spec.child_by].org, "contact", "child"))
+    directives, versions = [], []
+    for d in spec.directives:
+        directive = ConsentDirective.objects.create(
+            family=fam, patient=fam.parent, title="Generated consent", revoked_at=at(d.revoked), created_by_org=creator
+        )
+        made = []
+        for k, v in enumerate(d.versions):
+            version = ConsentVersion.objects.create(
+                directive=directive,
+                number=k + 1,
+                patient_name=f"Marisol Q{n}",
+                discloser_classes=sorted(v.discloser_classes),
+                recipient_classes=sorted(v.recipient_classes),
+                purposes=sorted(v.purposes),
+                categories=sorted(v.categories),
+                right_to_revoke="You can take back this permission at any time.",
+                expires_at=at(v.expires),
+                expiry_event="" if v.expires is not None else "when my case closes",
+                expiry_event_recorded_at=at(v.event_recorded),
+                signer_name=f"Marisol Q{n}",
+                signature_method="typed",
+                signature_typed=f"Marisol Q{n}" if v.signature else "",
+                guardian_signature_typed="Rosa Q" if v.guardian_signed else "",
+                signed_at=at(v.signed),
+                effective_at=at(v.effective),
+                created_by_org=creator,
+            )
+            version.discloser_orgs.set([orgs[i] for i in v.discloser_orgs])
+            version.recipient_orgs.set([orgs[i] for i in v.recipient_orgs])
+            version.recipient_people.set([staff[i] for i in v.recipient_people])
+            made.append(version)
+        directives.append(directive)
+        versions.append(made)
+    for r in spec.restrictions:
+        Restriction.objects.create(
+            family=fam,
+            disclosing_org=orgs[r.disclosing],
+            recipient_org=orgs[r.recipient_org] if r.recipient_org is not None else None,
+            recipient_person=staff[r.recipient_person] if r.recipient_person is not None else None,
+            categories=sorted(r.categories),
+            purposes=sorted(r.purposes),
+            status=r.status,
+            requested_at=base - timedelta(days=20),
+            decided_at=at(r.decided) if r.status != "requested" else None,
+            created_by_org=creator,
+        )
+    for o in spec.orders:
+        CourtOrder.objects.create(
+            family=fam,
+            court=orgs[o.court],
+            named_person=staff[o.named] if o.named is not None else None,
+            order_reference=f"ORD-{n}",
+            issued_on=today,
+            categories=sorted(o.categories),
+            valid_from=at(o.valid_from),
+            valid_until=at(o.valid_until),
+            finding_other_means_unavailable=o.findings[0],
+            finding_public_interest_outweighs_harm=o.findings[1],
+            created_by_org=creator,
+            sensitivity="legal",
+        )
+    for e in spec.emergencies:
+        declared = base + timedelta(hours=e.declared)
+        EmergencyAccess.objects.create(
+            family=fam,
+            user=staff[e.by].user,
+            membership=staff[e.by],
+            reason="Generated emergency",
+            declared_at=declared,
+            expires_at=declared + timedelta(hours=e.hours),
+        )
+    fam.refresh_from_db()
+    return Built(
+        spec=spec,
+        base=base,
+        family=fam,
+        decoy=decoy,
+        orgs=orgs,
+        staff=staff,
+        notes=notes,
+        parent=Rec(0, "contact", "parent"),
+        child=child,
+        places=places,
+        directives=directives,
+        versions=versions,
+    )
+
+
+@contextmanager
+def rolled_back() -> Iterator[None]:
+    """One example's world, undone afterwards (a savepoint inside the test's transaction)."""
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+def boundaries(spec: WorldSpec) -> list[int]:
+    """The hours at which something starts or ends: where off-by-one errors live."""
+    hs = {0}
+    for s in spec.staff:
+        if s.team:
+            hs |= {h for h in s.team if h is not None}
+    for d in spec.directives:
+        hs |= {h for v in d.versions for h in (v.effective, v.expires, v.event_recorded) if h is not None}
+        if d.revoked is not None:
+            hs.add(d.revoked)
+    for r in spec.restrictions:
+        hs.add(r.decided)
+    for o in spec.orders:
+        hs |= {o.valid_from, o.valid_until}
+    for e in spec.emergencies:
+        hs |= {e.declared, e.declared + e.hours}
+    return sorted(hs)
+
+
+def instants(base: datetime, spec: WorldSpec) -> list[datetime]:
+    out = []
+    for h in boundaries(spec):
+        t = base + timedelta(hours=h)
+        out += [t - MICRO, t]
+    return out
+
+
+def key(d: Any) -> tuple[Any, ...]:
+    return (d.permitted, d.rule, d.consent_version_id, d.court_order_id, d.emergency_id, d.shows_redisclosure_notice)
+
+
+SETTINGS = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+# --- (a) nobody sees what no rule permits ----------------------------------------------------------------
+
+
+@SETTINGS
+@given(spec=worlds())
+def test_a_decide_and_the_family_page_agree_with_an_independent_oracle(db, spec: WorldSpec):
+    base = clock.now().replace(microsecond=0)
+    with override_settings(KINFOLD_MINOR_MAY_CONSENT_ALONE=spec.minor_signs_alone), rolled_back():
+        w = build(spec, base)
+        oracle = Oracle(spec, base)
+        moments = instants(base, spec)
+        seen: set[str] = set()
+        for i in range(len(spec.staff)):
+            viewer = w.viewer(i)
+            ctx = PolicyContext.load(viewer, [w.family.pk])
+            for record, rec in w.records():
+                facts = RecordFacts(w.family.pk, w.orgs[rec.org].pk, rec.category)
+                assert facts.created_by_org_id == record.created_by_org_id and facts.category == record.sensitivity
+                for at in moments:
+                    for purpose in PURPOSES:
+                        expected = oracle.verdict(i, rec, purpose, at)
+                        d = decide(viewer, facts, purpose, at, ctx)
+                        seen.add(d.rule)
+                        assert (d.permitted, d.shows_redisclosure_notice) == (expected.permitted, expected.notice), (
+                            f"staff {i} ({spec.staff[i].role}) {rec.name} for {purpose} at "
+                            f"{(at - base) / timedelta(hours=1):+.6f}h: oracle {expected}, "
+                            f"decide rule {d.rule} ({d.reason})"
+                        )
+
+            for purpose in sorted({DEFAULT_PURPOSE[spec.staff[i].role], spec.staff[i].purpose}):
+                now = clock.now()
+                shows_family = oracle.verdict(i, w.parent, purpose, now).permitted
+                try:
+                    page = selectors.family_detail(viewer=viewer, family_id=w.family.pk, purpose=purpose)
+                except selectors.FamilyNotFound:
+                    assert not shows_family, f"staff {i} may see the parent for {purpose} but the page is hidden"
+                    continue
+                assert shows_family, f"staff {i} ({spec.staff[i].role}) sees a family page no rule opens ({purpose})"
+                at = page.gate.at
+                expected_notes = {n.pk for n, rec in w.notes if oracle.verdict(i, rec, purpose, at).permitted}
+                assert {n.pk for n in page.notes} == expected_notes, f"staff {i}, {purpose}"
+                expected_notice = {n.pk for n, rec in w.notes if oracle.verdict(i, rec, purpose, at).notice}
+                assert page.notice_note_ids == expected_notice, f"staff {i}, {purpose}: redisclosure notices"
+                # Every team place is Bridges' contact record, like the parent: shown with her, current only.
+                assert {m.pk for m in page.team} == {p.pk for p in w.places if p.left_at is None}
+                if w.child is not None:
+                    child_ok = oracle.verdict(i, w.child[2], purpose, at).permitted
+                    assert [r.pk for r in page.members] == ([w.child[1].pk] if child_ok else []), f"staff {i} child"
+                else:
+                    assert page.members == []
+        for rule in sorted(seen):
+            event(f"decided by rule {rule}")
+        for happened in sorted(oracle.events):
+            event(happened)
+
+
+# --- (b) revocation ---------------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(spec=worlds(min_directives=1), which=st.integers(0, 2), revoke_at=st.integers(-260, 260), on_edge=st.booleans())
+def test_b_revocation_denies_everything_under_it_from_its_instant_and_nothing_before(
+    db, spec: WorldSpec, which: int, revoke_at: int, on_edge: bool
+):
+    which %= len(spec.directives)
+    target = spec.directives[which]
+    if on_edge:  # revoke exactly when a version takes effect
+        revoke_at = target.versions[-1].effective
+    unrevoked = replace(
+        spec, directives=tuple(replace(d, revoked=None) if k == which else d for k, d in enumerate(spec.directives))
+    )
+    base = clock.now().replace(microsecond=0)
+    revoked_at = base + timedelta(hours=revoke_at)
+    with override_settings(KINFOLD_MINOR_MAY_CONSENT_ALONE=spec.minor_signs_alone), rolled_back():
+        w = build(unrevoked, base)
+        directive = w.directives[which]
+        version_ids = {v.pk for v in w.versions[which]}
+        viewers = [w.viewer(i) for i in range(len(spec.staff))]
+        before = [PolicyContext.load(v, [w.family.pk]) for v in viewers]
+        ConsentDirective.objects.filter(pk=directive.pk).update(revoked_at=revoked_at)
+        after = [PolicyContext.load(v, [w.family.pk]) for v in viewers]
+        with rolled_back():
+            ConsentDirective.objects.filter(pk=directive.pk).delete()
+            never = [PolicyContext.load(v, [w.family.pk]) for v in viewers]
+        moments = sorted({*instants(base, spec), revoked_at - MICRO, revoked_at, revoked_at + MICRO})
+        for i, viewer in enumerate(viewers):
+            for record, rec in w.records():
+                facts = RecordFacts(w.family.pk, record.created_by_org_id, record.sensitivity)
+                for at in moments:
+                    for purpose in PURPOSES:
+                        d = decide(viewer, facts, purpose, at, after[i])
+                        if at < revoked_at:
+                            assert key(d) == key(decide(viewer, facts, purpose, at, before[i])), (
+                                f"revocation reached back: staff {i}, {rec.name}, {purpose}, {at - revoked_at}"
+                            )
+                        else:
+                            assert d.consent_version_id not in version_ids
+                            assert key(d) == key(decide(viewer, facts, purpose, at, never[i])), (
+                                f"after revocation staff {i} {rec.name} {purpose} at {at - revoked_at}: rule {d.rule}"
+                            )
+
+
+# --- (c) expiry -------------------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(
+    spec=worlds(min_directives=1),
+    which=st.integers(0, 2),
+    version=st.integers(0, 1),
+    expire_at=st.integers(-260, 260),
+    by_event=st.booleans(),
+)
+def test_c_expiry_denies_everything_under_the_version_from_its_instant_and_nothing_before(
+    db, spec: WorldSpec, which: int, version: int, expire_at: int, by_event: bool
+):
+    which %= len(spec.directives)
+    version %= len(spec.directives[which].versions)
+    base = clock.now().replace(microsecond=0)
+    ends = base + timedelta(hours=expire_at)
+    with override_settings(KINFOLD_MINOR_MAY_CONSENT_ALONE=spec.minor_signs_alone), rolled_back():
+        w = build(spec, base)
+        target = w.versions[which][version]
+        viewers = [w.viewer(i) for i in range(len(spec.staff))]
+        rows = ConsentVersion.objects.filter(pk=target.pk)
+        # The same version, once ending far later (the unexpired world), once covering nothing at all.
+        rows.update(expires_at=base + timedelta(days=400), expiry_event="", expiry_event_recorded_at=None)
+        unexpired = [PolicyContext.load(v, [w.family.pk]) for v in viewers]
+        if by_event:
+            rows.update(expires_at=None, expiry_event="when my case closes", expiry_event_recorded_at=ends)
+        else:
+            rows.update(expires_at=ends)
+        expired = [PolicyContext.load(v, [w.family.pk]) for v in viewers]
+        rows.update(signature_typed="", signature_drawn="")
+        void = [PolicyContext.load(v, [w.family.pk]) for v in viewers]
+        moments = sorted({*instants(base, spec), ends - MICRO, ends, ends + MICRO})
+        for i, viewer in enumerate(viewers):
+            for record, rec in w.records():
+                facts = RecordFacts(w.family.pk, record.created_by_org_id, record.sensitivity)
+                for at in moments:
+                    for purpose in PURPOSES:
+                        d = decide(viewer, facts, purpose, at, expired[i])
+                        other = unexpired[i] if at < ends else void[i]
+                        assert key(d) == key(decide(viewer, facts, purpose, at, other)), (
+                            f"{'before' if at < ends else 'after'} expiry: staff {i}, {rec.name}, {purpose}, "
+                            f"{at - ends}: rule {d.rule}"
+                        )
+                        if at >= ends:
+                            assert d.consent_version_id != target.pk
+
+
+# --- (d) one decision, whatever the door ------------------------------------------------------------------
+
+
+def _api_ids(client: Client, **params: str) -> tuple[int, list[int]] | int:
+    response = client.get("/api/families", {"limit": 100, **params})
+    if response.status_code != 200:
+        return response.status_code
+    body = response.json()
+    return body["count"], [item["id"] for item in body["items"]]
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(spec=worlds())
+def test_d_list_page_search_api_and_export_agree_with_the_family_page(db, spec: WorldSpec):
+    base = clock.now().replace(microsecond=0)
+    with override_settings(KINFOLD_MINOR_MAY_CONSENT_ALONE=spec.minor_signs_alone), rolled_back():
+        w = build(spec, base)
+        fid = w.family.pk
+        for i, s in enumerate(spec.staff):
+            viewer = w.viewer(i)
+            label = f"staff {i} ({s.role}, {s.status})"
+            try:
+                page = selectors.family_detail(viewer=viewer, family_id=fid)
+                visible = True
+            except selectors.FamilyNotFound:
+                visible = False
+            in_mine = s.team is not None and s.team[1] is None
+            in_org = any(
+                p.membership.organization_id == w.staff[i].organization_id for p in w.places if p.left_at is None
+            )
+
+            for scope, in_scope in (("mine", in_mine), ("organization", in_org)):
+                caseload = selectors.caseload_for(viewer=viewer, scope=scope)
+                ids = [f.pk for f in caseload.families]
+                assert w.decoy.pk not in ids, f"{label}: a hidden family is listed ({scope})"
+                assert (fid in ids) == (visible and in_scope), f"{label}: caseload {scope} disagrees with the page"
+                rows = selectors.caseload_rows(viewer=viewer, caseload=caseload)
+                for row in rows:
+                    if row.family.pk == fid:
+                        assert row.coordinator == page.coordinator, label
+                        assert {o.pk for o in row.organizations} == {m.membership.organization_id for m in page.team}
+                found = selectors.caseload_for(
+                    viewer=viewer, scope=scope, search=f"marisol {w.family.parent.family_name}"
+                )
+                assert [f.pk for f in found.families] == ([fid] if visible and in_scope else []), f"{label}: search"
+                assert found.count() == (1 if visible and in_scope else 0), f"{label}: search counts a hidden family"
+
+            client = Client()
+            client.force_login(w.staff[i].user)
+            if not viewer.may_see_family_data:
+                for url in ("/api/families", f"/api/families/{fid}", f"/api/families/{fid}/export"):
+                    assert client.get(url).status_code in (401, 403), f"{label}: {url}"
+                continue
+            for scope, in_scope in (("mine", in_mine), ("organization", in_org)):
+                expected = [fid] if visible and in_scope else []
+                assert _api_ids(client, scope=scope) == (len(expected), expected), f"{label}: API list {scope}"
+                term = w.family.parent.family_name
+                assert _api_ids(client, scope=scope, q=f"Marisol {term}") == (len(expected), expected), (
+                    f"{label}: API search {scope}"
+                )
+            detail = client.get(f"/api/families/{fid}")
+            exported = client.get(f"/api/families/{fid}/export")
+            if not visible:
+                assert detail.status_code == 404 and exported.status_code == 404, label
+                assert "Marisol" not in detail.content.decode() + exported.content.decode()
+                with pytest.raises(selectors.FamilyNotFound):
+                    selectors.family_export(viewer=viewer, family_id=fid)
+                continue
+            assert detail.status_code == 200, label
+            body = detail.json()
+            assert sorted(m["id"] for m in body["care_team"]) == sorted(m.pk for m in page.team), label
+            assert [m["name"] for m in body["members"]] == [r.person.display_name for r in page.members], label
+            page_notes = {n.pk: page.gate.needs_notice(n) for n in page.notes}
+            for export in (exported.json(), selectors.family_export(viewer=viewer, family_id=fid)):
+                assert {r["id"]: "redisclosure_notice" in r for r in export["records"]} == page_notes, label
+                assert [m["name"] for m in export["care_team"]] == [m.membership.display_name for m in page.team]
+                assert [m["name"] for m in export["members"]] == [r.person.display_name for r in page.members]
