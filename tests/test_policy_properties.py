@@ -246,7 +246,7 @@ def worlds(draw: Any, min_directives: int = 0) -> WorldSpec:
     for _ in range(draw(st.integers(max(min_directives, 1), 3))):
         signed = draw(st.integers(-250, 20))
         versions = []
-        for n in range(draw(st.integers(1, 2))):
+        for n in range(draw(st.integers(1, 3))):
             if n:
                 signed += draw(st.integers(1, 100))
             effective = signed + draw(st.one_of(st.just(0), st.integers(1, 50)))
@@ -421,8 +421,8 @@ class Oracle:
     def in_force(self, d: DirectiveSpec, n: int, at: datetime) -> bool:
         v = d.versions[n]
         ends = [self.t(h) for h in (v.expires, v.event_recorded, d.revoked) if h is not None]
-        if n + 1 < len(d.versions):
-            ends.append(self.t(d.versions[n + 1].effective))
+        # Every later version supersedes this one at its own effective instant (not only the next one).
+        ends.extend(self.t(later.effective) for later in d.versions[n + 1 :])
         start = self.t(v.effective)
         assert start is not None
         return self.complete(v) and start <= at and all(at < e for e in ends if e is not None)

@@ -803,6 +803,34 @@ def test_a_new_version_supersedes_the_previous_one_at_its_effective_instant(w):
     assert (after.permitted, after.consent_version_id) == (True, v2.pk)
 
 
+def test_a_version_signed_later_but_effective_sooner_ends_every_earlier_version_so_none_overlap(w):
+    # v2 is signed to start in ten days; before then she signs v3, effective at once and narrower.
+    v1 = _cps_attendance(w, signed_at=w.now - timedelta(days=5))
+    v2 = _cps_attendance(
+        w, directive=v1.directive, signed_at=w.now - timedelta(days=3), effective_at=w.now + timedelta(days=10)
+    )
+    v3_effective = w.now - timedelta(days=1)
+    v3 = grant(
+        w,
+        directive=v1.directive,
+        discloser_orgs=("otp",),
+        recipient_orgs=("cps",),
+        purposes=("child_welfare_case",),
+        categories=("general_health",),
+        signed_at=v3_effective,
+    )
+    before = w.decide("carl", w.notes["attendance"], "child_welfare_case", at=v3_effective - MICRO)
+    assert (before.permitted, before.consent_version_id) == (True, v1.pk)
+    # From v3's instant, v1 no longer covers attendance, and v2 (superseded before it began) never does.
+    for at in (v3_effective, w.now, w.now + timedelta(days=10), w.now + timedelta(days=20)):
+        assert w.sees("carl", "attendance", "child_welfare_case", at=at) is False, at
+        assert w.decide("carl", w.notes["otp_visit"], "child_welfare_case", at=at).consent_version_id == v3.pk
+    assert v2.pk not in {
+        w.decide("carl", w.notes["otp_visit"], "child_welfare_case", at=at).consent_version_id
+        for at in (w.now + timedelta(days=10), w.now + timedelta(days=11))
+    }
+
+
 MISSING_ELEMENTS = {
     "patient's name": {"patient_name": " "},
     "who may share": {"_disclosers": True},

@@ -7,6 +7,7 @@ directive at the instant it is recorded and never reaches back.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NoReturn
 
@@ -145,6 +146,15 @@ class ConsentVersion(FamilyRecord):
             t for t in (next_effective_at, self.expires_at, self.expiry_event_recorded_at, revoked_at) if t is not None
         ]
         return min(ends) if ends else None
+
+
+def superseding_version(later_versions: Iterable[ConsentVersion]) -> ConsentVersion | None:
+    """Of the versions signed after one version, the one whose effective instant ends it first.
+
+    A new version supersedes every earlier one at its effective instant, so a version ends at the
+    earliest effective instant of any later version, not only at the next-numbered one's: a version
+    signed today replaces a future-dated one before it takes effect, and the two never overlap."""
+    return min(later_versions, key=lambda v: (v.effective_at, v.number), default=None)
 
 
 class CourtOrder(FamilyRecord):

@@ -27,7 +27,14 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 
 from kinfold import clock
-from kinfold.consent.models import ConsentVersion, CourtOrder, EmergencyAccess, Restriction, RestrictionStatus
+from kinfold.consent.models import (
+    ConsentVersion,
+    CourtOrder,
+    EmergencyAccess,
+    Restriction,
+    RestrictionStatus,
+    superseding_version,
+)
 from kinfold.consent.vocabulary import (
     Purpose,
     is_part2_record,
@@ -253,7 +260,8 @@ class PolicyContext:
         for chain in by_directive.values():
             directive = chain[0].directive
             for i, version in enumerate(chain):
-                following = chain[i + 1].effective_at if i + 1 < len(chain) else None
+                superseding = superseding_version(chain[i + 1 :])
+                following = superseding.effective_at if superseding else None
                 born_on = directive.patient.born_on
                 signed_on = clock.local_date(version.signed_at)
                 is_minor = born_on is not None and clock.age(born_on=born_on, on=signed_on).years < 18

@@ -39,7 +39,7 @@ from kinfold.consent.forms import (
     long_date,
 )
 from kinfold.consent.library import ConsentTemplate, library
-from kinfold.consent.models import ConsentDirective, ConsentVersion, SignatureMethod
+from kinfold.consent.models import ConsentDirective, ConsentVersion, SignatureMethod, superseding_version
 from kinfold.consent.policy import Viewer
 from kinfold.consent.selectors import RecordGate, family_consents
 from kinfold.consent.summaries import CLASS_WORDS, version_summary
@@ -449,7 +449,8 @@ def consent_detail(request: HttpRequest, family_id: int, directive_id: int) -> H
     page = _open(request, family_id, "consent_detail")
     directive = _directive(page, directive_id)
     versions = _versions(directive)
-    views = [_version_view(v, versions[i - 1] if i > 0 else None, directive) for i, v in enumerate(versions)]
+    # Newest first: the versions before index i in the list were signed after version i.
+    views = [_version_view(v, superseding_version(versions[:i]), directive) for i, v in enumerate(versions)]
     page.audit(Action.VIEW, "ConsentDirective", directive.pk, versions=len(versions))
     page.finish()
     return render(
