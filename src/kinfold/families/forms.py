@@ -53,6 +53,14 @@ class FamilyMemberForm(UswdsFormMixin, forms.Form):
     )
     born_on = forms.DateField(label="Date of birth", required=False, widget=DateInput(), help_text=DATE_HELP)
     lives_with_parent = forms.BooleanField(label="Lives with her", required=False)
+    is_legal_representative = forms.BooleanField(
+        label="Her legal representative",
+        required=False,
+        help_text=(
+            "Tick only if this person has legal authority to act for her, such as the guardian of a parent under "
+            "18 or a guardian a court appointed. A legal representative can sign consents for her."
+        ),
+    )
 
 
 class PregnancyForm(UswdsFormMixin, forms.Form):

@@ -121,6 +121,13 @@ class FamilyRelationship(FamilyRecord):
         max_length=200, blank=True, help_text="In the parent's own words, e.g. “the lady who drives me”."
     )
     lives_with_parent = models.BooleanField(default=False)
+    is_legal_representative = models.BooleanField(
+        default=False,
+        help_text=(
+            "Has legal authority to act for her, such as a guardian of a parent under 18 or a court-appointed "
+            "guardian; can sign consents on her behalf (42 CFR 2.31)."
+        ),
+    )
 
     class Meta:
         ordering = ["family", "pk"]

@@ -200,6 +200,7 @@ def family_member_add(
     description: str = "",
     born_on: date | None = None,
     lives_with_parent: bool = False,
+    is_legal_representative: bool = False,
 ) -> FamilyRelationship:
     """Add a person to the family as the parent describes them."""
     _require_writer(viewer, family)
@@ -209,6 +210,11 @@ def family_member_add(
     if category not in RelationshipCategory.values:
         raise ValidationError({"category": "Choose how this person is related to the parent."})
     _validate_birth_date(born_on, clock.today())
+    if is_legal_representative:
+        if category == RelationshipCategory.CHILD:
+            raise ValidationError({"is_legal_representative": "Her child cannot be her legal representative."})
+        if born_on is not None and clock.age(born_on=born_on, on=clock.today()).years < 18:
+            raise ValidationError({"is_legal_representative": "A legal representative must be an adult (18 or over)."})
     person = Person.objects.create(
         family=family, given_name=given_name, family_name=family_name, born_on=born_on, **_provenance(viewer)
     )
@@ -218,9 +224,12 @@ def family_member_add(
         category=category,
         description=description,
         lives_with_parent=lives_with_parent,
+        is_legal_representative=is_legal_representative,
         **_provenance(viewer),
     )
     label = description or RelationshipCategory(category).label.lower()
+    if is_legal_representative:
+        label += ", her legal representative"
     _log(
         viewer=viewer,
         family=family,
