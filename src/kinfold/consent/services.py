@@ -1,5 +1,6 @@
 """Changes to consent: record a directive, add a version, revoke, record an expiry event; court orders;
-break-the-glass; restriction requests; and writing the accounting of disclosures.
+break-the-glass and the privacy officers' notifications; restriction requests; and writing the accounting
+of disclosures.
 
 Each function is one transaction that validates, writes and audits. Nothing here decides access:
 that is ``policy.decide``.
@@ -11,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -27,6 +29,7 @@ from kinfold.consent.models import (
     CourtOrder,
     Disclosure,
     EmergencyAccess,
+    EmergencyNotification,
     Restriction,
     RestrictionStatus,
     SignatureMethod,
@@ -511,41 +514,139 @@ def _emergency_record(*, viewer: Viewer, family: Family, reason: str, now: datet
         detail={"emergency_id": access.pk, "reason": access.reason, "expires_at": access.expires_at},
         at=now,
     )
-    orgs = {viewer.membership.organization_id}
-    orgs |= set(family.people.values_list("created_by_org_id", flat=True))
-    from kinfold.notes.models import Note
-
-    orgs |= set(Note.objects.filter(family=family).values_list("created_by_org_id", flat=True))
-    transaction.on_commit(lambda: notify_privacy_officers(emergency_id=access.pk, organization_ids=sorted(orgs)))
+    # Rule 4: the clinician's own organisation is told now; every other organisation is told when its
+    # records are first opened (disclosures_record), since only then is there a disclosure to document.
+    own_org_id = viewer.membership.organization_id
+    notification = EmergencyNotification.objects.create(
+        emergency=access,
+        organization_id=own_org_id,
+        notified_at=now,
+        recipients=_privacy_officer_emails(own_org_id),
+        records_opened=0,
+    )
+    # Not robust: a failed email reaches the view, which tells the clinician to tell her privacy officer.
+    transaction.on_commit(partial(emergency_notification_send, notification_id=notification.pk, raise_errors=True))
     return access
 
 
-def notify_privacy_officers(*, emergency_id: int, organization_ids: list[int]) -> int:
-    """Email the privacy officers of the clinician's organisation and of each organisation whose records
-    the emergency may open (2.51(c) asks the disclosing programme to document it)."""
-    access = EmergencyAccess.objects.select_related("membership__organization", "user").get(pk=emergency_id)
+def _privacy_officer_emails(organization_id: int) -> list[str]:
     officers = Membership.objects.filter(
-        organization_id__in=organization_ids, role=Role.PRIVACY_OFFICER, is_active=True
-    ).select_related("user", "organization")
-    recipients = sorted({m.user.email for m in officers if m.user.email})
-    if not recipients:
-        return 0
+        organization_id=organization_id, role=Role.PRIVACY_OFFICER, is_active=True, user__is_active=True
+    ).select_related("user")
+    return sorted({m.user.email for m in officers if m.user.email})
+
+
+def _emergency_notifications_record(*, opened: dict[tuple[int, int], set[tuple[str, int]]], at: datetime) -> None:
+    """Tell the privacy officers of each organisation whose records an emergency opened for the first time.
+
+    Called inside the accounting's transaction: the unique (emergency, organisation) row is the claim, so
+    two pages opened at once never both email, and the email goes only once the row is committed."""
+    emergency_ids = {emergency_id for emergency_id, _ in opened}
+    already_told = set(
+        EmergencyNotification.objects.filter(emergency_id__in=emergency_ids).values_list(
+            "emergency_id", "organization_id"
+        )
+    )
+    for (emergency_id, org_id), records in sorted(opened.items()):
+        if (emergency_id, org_id) in already_told:
+            continue
+        notification, created = EmergencyNotification.objects.get_or_create(
+            emergency_id=emergency_id,
+            organization_id=org_id,
+            defaults={"notified_at": at, "recipients": _privacy_officer_emails(org_id), "records_opened": len(records)},
+        )
+        if created:
+            # Robust: a clinician in an emergency must see the records even if the mail server is down;
+            # the failure is in the audit trail.
+            transaction.on_commit(partial(emergency_notification_send, notification_id=notification.pk), robust=True)
+
+
+def _when(instant: datetime) -> str:
+    local = instant.astimezone(clock.zone())
+    return f"{local:%-d %B %Y} at {local:%H:%M}"
+
+
+def _notification_email(notification: EmergencyNotification) -> tuple[str, str]:
+    """Who, at which organisation, why and when; never the family's names or the records' content."""
+    access = notification.emergency
     clinician = access.membership
-    body = (
-        f"{clinician.display_name} ({clinician.get_role_display()}, {clinician.organization.name}) declared a "
-        f"medical emergency at {clock.local_date(access.declared_at):%-d %B %Y} "
-        f"{access.declared_at.astimezone(clock.zone()):%H:%M} and may open every record of family "
-        f"{access.family_id} until {access.expires_at.astimezone(clock.zone()):%H:%M}.\n\n"
+    who = f"{clinician.display_name} ({clinician.get_role_display()}, {clinician.organization.name})"
+    family_id = access.family_id
+    if notification.organization_id == clinician.organization_id:
+        return (
+            f"Kinfold: emergency access to family {family_id}",
+            f"{who} declared a medical emergency on {_when(access.declared_at)} and may open every record of "
+            f"family {family_id} until {_when(access.expires_at)}.\n\n"
+            f"Reason given: {access.reason}\n\n"
+            "Each record opened is flagged in the audit trail and listed in the family's accounting of "
+            "disclosures. The privacy officers of each other organisation are told when its records are first "
+            "opened. Please review it (42 CFR 2.51).",
+        )
+    org = notification.organization.name
+    count = notification.records_opened
+    opened = f"{count} of {org}'s records for family {family_id} {'was' if count == 1 else 'were'} opened"
+    return (
+        f"Kinfold: {org} records opened in a medical emergency (family {family_id})",
+        f"{opened} under a declared medical emergency, on {_when(notification.notified_at)}.\n\n"
+        f"Opened by: {who}\n"
+        f"Emergency declared: {_when(access.declared_at)}; emergency access ends {_when(access.expires_at)}\n"
         f"Reason given: {access.reason}\n\n"
-        "Each record opened is flagged in the audit trail and listed in the family's accounting of "
-        "disclosures. Please review it (42 CFR 2.51)."
+        "This is a disclosure without consent in a medical emergency. Your organisation must document it in the "
+        "patient's records: the clinician and the facility they work for, the date and time, and the nature "
+        "of the emergency, as given above (42 CFR 2.51(c)).\n\n"
+        "Each record opened is listed in the family's accounting of disclosures in Kinfold. Records of yours "
+        "opened later in this emergency are listed there too, without another email.",
     )
-    return send_mail(
-        subject=f"Kinfold: emergency access to family {access.family_id}",
-        message=body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=recipients,
-    )
+
+
+def emergency_notification_send(*, notification_id: int, raise_errors: bool = False) -> int:
+    """Email one organisation's privacy officers about an emergency, and audit whether they were told.
+
+    Runs once the notification row is committed. An organisation with no active privacy officer with an
+    email address keeps its row (recipients empty: nobody could be told) and an audit event with outcome
+    ``error``, as does an email the mail server refused; ``raise_errors`` passes that failure on."""
+    notification = EmergencyNotification.objects.select_related(
+        "organization",
+        "emergency__membership__organization",
+        "emergency__membership__user",
+        "emergency__user__membership__organization",
+    ).get(pk=notification_id)
+    access = notification.emergency
+    audit: dict[str, Any] = {
+        "actor": access.user,
+        "action": Action.EMERGENCY,
+        "record_type": "EmergencyNotification",
+        "record_id": notification.pk,
+        "family_id": access.family_id,
+        "purpose": Purpose.EMERGENCY,
+    }
+    detail: dict[str, Any] = {
+        "emergency_id": access.pk,
+        "organization_id": notification.organization_id,
+        "organization": notification.organization.name,
+        "recipients": notification.recipients,
+        "records_opened": notification.records_opened,
+    }
+    if not notification.recipients:
+        detail["not_sent"] = "The organisation has no active privacy officer with an email address."
+        record_event(**audit, outcome=Outcome.ERROR, detail=detail, at=clock.now())
+        return 0
+    subject, body = _notification_email(notification)
+    try:
+        sent = send_mail(
+            subject=subject,
+            message=body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=notification.recipients,
+        )
+    except OSError as error:  # smtplib.SMTPException is an OSError
+        detail["not_sent"] = f"The email could not be sent ({type(error).__name__})."
+        record_event(**audit, outcome=Outcome.ERROR, detail=detail, at=clock.now())
+        if raise_errors:
+            raise
+        return 0
+    record_event(**audit, detail=detail, at=clock.now())
+    return sent
 
 
 @atomic_write
@@ -640,8 +741,12 @@ def restriction_decide(*, viewer: Viewer, restriction: Restriction, agree: bool,
     return restriction
 
 
+@transaction.atomic
 def disclosures_record(*, viewer: Viewer, purpose: str, shown: Sequence[Shown], at: datetime, channel: str) -> int:
-    """One Disclosure row per family, disclosing organisation and basis: who received what, when, and why."""
+    """One Disclosure row per family, disclosing organisation and basis: who received what, when, and why.
+
+    Under break-the-glass (rule 4), each disclosing organisation's privacy officers are also told, once per
+    emergency, when its records are first opened (42 CFR 2.51(c))."""
     if not shown:
         return 0
     assert viewer.membership is not None
@@ -687,8 +792,11 @@ def disclosures_record(*, viewer: Viewer, purpose: str, shown: Sequence[Shown], 
             )
         )
     Disclosure.objects.bulk_create(rows)
+    opened: dict[tuple[int, int], set[tuple[str, int]]] = defaultdict(set)
     for row in rows:
         if row.rule == "4":
+            assert row.emergency_id is not None
+            opened[(row.emergency_id, row.disclosing_org_id)] |= {(r["type"], r["id"]) for r in row.records}
             record_event(
                 actor=viewer.user,
                 action=Action.EMERGENCY,
@@ -702,4 +810,6 @@ def disclosures_record(*, viewer: Viewer, purpose: str, shown: Sequence[Shown], 
                 },
                 at=at,
             )
+    if opened:
+        _emergency_notifications_record(opened=opened, at=at)
     return len(rows)
