@@ -4,8 +4,10 @@ Seeds a region of 100,000 families once (``--families``, ``--reseed``) and measu
 coordinator with 60 families (``ana.rivera``): the caseload page (first page, last page, a search, the
 organisation's caseload) and the family page; then shows that the number of queries does not grow with
 caseload size (10 vs 60 families) or with the size of a family's record (smallest vs largest of her 60).
+Last, the whole-organisation caseload of the organisation with the most families in the region, signed in
+as its member on the most teams (``--organization-only`` measures just that).
 
-    uv run --frozen python bench/caseload.py [--families 100000] [--reseed] [--requests 50]
+    uv run --frozen python bench/caseload.py [--families 100000] [--reseed] [--requests 50] [--organization-only]
 """
 
 from __future__ import annotations
@@ -41,10 +43,76 @@ def families_by_record_size(username: str) -> list[tuple[Any, int, int]]:
     return rows
 
 
+def largest_organization_member() -> tuple[str, str, int]:
+    """(username, organisation name, families) for the organisation on the most families' teams: its
+    active member with a role who is on the most teams herself (the first by id on a tie)."""
+    from django.db.models import Count, Q
+
+    from kinfold.consent.vocabulary import role_access
+    from kinfold.families.models import Family
+    from kinfold.organizations.models import Membership, Organization
+
+    org = (
+        Organization.objects.annotate(
+            n_families=Count(
+                "memberships__team_places__care_team__family",
+                filter=Q(memberships__team_places__left_at__isnull=True),
+                distinct=True,
+            )
+        )
+        .order_by("-n_families", "pk")
+        .first()
+    )
+    assert org is not None
+    members = (
+        Membership.objects.filter(organization=org, is_active=True, user__is_active=True, user__is_superuser=False)
+        .annotate(n_places=Count("team_places", filter=Q(team_places__left_at__isnull=True)))
+        .select_related("user")
+        .order_by("-n_places", "pk")
+    )
+    member = next(m for m in members if role_access(m.role) is not None)
+    in_scope = Family.objects.filter(
+        care_team__members__left_at__isnull=True, care_team__members__membership__organization=org
+    )
+    return member.user.username, org.name, in_scope.distinct().count()
+
+
+def measure_largest_organization(args: Any) -> c.PageResult:
+    """The whole-organisation caseload of the organisation with the most families (issue 3 follow-up)."""
+    username, org_name, in_scope = largest_organization_member()
+    visible = caseload_size(username, "organization")
+    n, w = max(5, args.requests // 5), min(args.warmup, 2)
+    result = c.measure_page(
+        c.client_for(username),
+        "caseload, largest organisation",
+        "/families/?scope=organization",
+        f"{visible:,} families",
+        requests=n,
+        warmup=w,
+    )
+    print(
+        f"\nThe organisation with the most families: {org_name}, on the teams of {in_scope:,} families;\n"
+        f"signed in as {username} (its member on the most teams), who may see {visible:,} of them "
+        f"({n} requests after {w} warm-up):\n"
+    )
+    print(c.table(c.PAGE_HEADERS, c.page_rows([result])))
+    return result
+
+
 def main() -> None:
-    args = c.parser(__doc__.splitlines()[0]).parse_args()
+    p = c.parser(__doc__.splitlines()[0])
+    p.add_argument(
+        "--organization-only",
+        action="store_true",
+        help="measure only the whole-organisation caseload of the organisation with the most families",
+    )
+    args = p.parse_args()
     c.prepare_database(args.database_url, reseed=args.reseed)
     c.ensure_region(args.families)
+    if args.organization_only:
+        c.header("Whole-organisation caseload", args.families, max(5, args.requests // 5), min(args.warmup, 2))
+        c.print_sql([measure_largest_organization(args)], show_all=args.show_sql)
+        return
 
     from django.utils.html import escape
 
@@ -161,7 +229,8 @@ def main() -> None:
         )
     )
     print(f"  smallest → largest: {c.query_difference(results[3].queries, results[4].queries)}")
-    c.print_sql(results, show_all=args.show_sql)
+    largest = measure_largest_organization(args)
+    c.print_sql([*results, largest], show_all=args.show_sql)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ directive at the instant it is recorded and never reaches back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, NoReturn
 
@@ -111,28 +111,25 @@ class ConsentVersion(FamilyRecord):
 
     def missing_elements(self, *, parent_is_minor: bool = False, minor_signs_alone: bool = True) -> list[str]:
         """The 2.31 elements this version lacks; a version missing any covers nothing."""
-        missing = []
-        if not self.patient_name.strip():
-            missing.append("patient's name")
-        if not self.discloser_classes and not self._has("discloser_orgs"):
-            missing.append("who may share")
-        if not self.recipient_classes and not self._has("recipient_orgs") and not self._has("recipient_people"):
-            missing.append("who may receive")
-        if not self.purposes:
-            missing.append("purpose")
-        if not self.categories:
-            missing.append("what information")
-        if not self.right_to_revoke.strip():
-            missing.append("the right to revoke")
-        if self.expires_at is None and not self.expiry_event.strip():
-            missing.append("expiry")
-        if not self.signer_name.strip():
-            missing.append("signer's name")
-        if not (self.signature_typed.strip() or self.signature_drawn.strip()):
-            missing.append("signature")
-        if parent_is_minor and not minor_signs_alone and not self.guardian_signature_typed.strip():
-            missing.append("guardian's signature")
-        return missing
+        return missing_consent_elements(
+            patient_name=self.patient_name,
+            discloser_classes=self.discloser_classes,
+            names_discloser_orgs=lambda: self._has("discloser_orgs"),
+            recipient_classes=self.recipient_classes,
+            names_recipient_orgs=lambda: self._has("recipient_orgs"),
+            names_recipient_people=lambda: self._has("recipient_people"),
+            purposes=self.purposes,
+            categories=self.categories,
+            right_to_revoke=self.right_to_revoke,
+            expires_at=self.expires_at,
+            expiry_event=self.expiry_event,
+            signer_name=self.signer_name,
+            signature_typed=self.signature_typed,
+            signature_drawn=self.signature_drawn,
+            guardian_signature_typed=self.guardian_signature_typed,
+            parent_is_minor=parent_is_minor,
+            minor_signs_alone=minor_signs_alone,
+        )
 
     def _has(self, relation: str) -> bool:
         cache: dict[str, Any] = getattr(self, "_prefetched_objects_cache", {})
@@ -146,6 +143,54 @@ class ConsentVersion(FamilyRecord):
             t for t in (next_effective_at, self.expires_at, self.expiry_event_recorded_at, revoked_at) if t is not None
         ]
         return min(ends) if ends else None
+
+
+def missing_consent_elements(
+    *,
+    patient_name: str,
+    discloser_classes: Any,
+    names_discloser_orgs: Callable[[], bool],
+    recipient_classes: Any,
+    names_recipient_orgs: Callable[[], bool],
+    names_recipient_people: Callable[[], bool],
+    purposes: Any,
+    categories: Any,
+    right_to_revoke: str,
+    expires_at: datetime | None,
+    expiry_event: str,
+    signer_name: str,
+    signature_typed: str,
+    signature_drawn: str,
+    guardian_signature_typed: str,
+    parent_is_minor: bool = False,
+    minor_signs_alone: bool = True,
+) -> list[str]:
+    """The 2.31 elements a consent version's terms lack, from plain values: the one definition of a
+    complete consent, for ``ConsentVersion.missing_elements`` and for the access policy, which reads
+    versions as values. Whether a version names organisations or people is asked only when its classes
+    leave the question open (a version's links may not be loaded)."""
+    missing = []
+    if not patient_name.strip():
+        missing.append("patient's name")
+    if not discloser_classes and not names_discloser_orgs():
+        missing.append("who may share")
+    if not recipient_classes and not names_recipient_orgs() and not names_recipient_people():
+        missing.append("who may receive")
+    if not purposes:
+        missing.append("purpose")
+    if not categories:
+        missing.append("what information")
+    if not right_to_revoke.strip():
+        missing.append("the right to revoke")
+    if expires_at is None and not expiry_event.strip():
+        missing.append("expiry")
+    if not signer_name.strip():
+        missing.append("signer's name")
+    if not (signature_typed.strip() or signature_drawn.strip()):
+        missing.append("signature")
+    if parent_is_minor and not minor_signs_alone and not guardian_signature_typed.strip():
+        missing.append("guardian's signature")
+    return missing
 
 
 def superseding_version(later_versions: Iterable[ConsentVersion]) -> ConsentVersion | None:
@@ -205,6 +250,49 @@ class EmergencyAccess(models.Model):
 
     def __str__(self) -> str:
         return f"Emergency access to family {self.family_id} by {self.user_id}"
+
+
+class EmergencyNotificationQuerySet(models.QuerySet["EmergencyNotification"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise PermissionError("Emergency notifications are append-only.")
+
+    def delete(self) -> NoReturn:
+        raise PermissionError("Emergency notifications are append-only.")
+
+
+class EmergencyNotification(models.Model):
+    """That one organisation's privacy officers were told about one emergency (42 CFR 2.51(c)): the
+    clinician's own organisation at declaration, each other organisation when its records are first opened.
+
+    One row per emergency and organisation, so an organisation is told once however many of its records
+    are opened later. ``recipients`` are the addresses the email was sent to (empty: the organisation had no
+    active privacy officer with an email address, and nobody could be told); whether delivery succeeded is
+    in the audit trail. ``records_opened`` counts the records opened on the page that triggered it (0 for
+    the declaration); every record opened is in the accounting of disclosures."""
+
+    emergency = models.ForeignKey(EmergencyAccess, on_delete=models.PROTECT, related_name="notifications")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    notified_at = models.DateTimeField()
+    recipients = models.JSONField(default=list, blank=True)
+    records_opened = models.PositiveIntegerField(default=0)
+
+    objects = EmergencyNotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["notified_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["emergency", "organization"], name="emergency_notification_once_per_organization"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Emergency {self.emergency_id}: organisation {self.organization_id} told"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise PermissionError("Emergency notifications are append-only.")
+        super().save(*args, **kwargs)
 
 
 class RestrictionStatus(models.TextChoices):

@@ -20,11 +20,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from functools import partial
+from typing import Any, NamedTuple
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Substr
 
 from kinfold import clock
 from kinfold.consent.models import (
@@ -33,7 +37,7 @@ from kinfold.consent.models import (
     EmergencyAccess,
     Restriction,
     RestrictionStatus,
-    superseding_version,
+    missing_consent_elements,
 )
 from kinfold.consent.vocabulary import (
     Purpose,
@@ -63,6 +67,7 @@ REDISCLOSURE_NOTICE_TEXT = (
     "consent to further use or redisclose the record (see 42 CFR 2.31)."
 )
 DISCLOSURE_RULES = frozenset({"2", "3a", "3b", "4"})
+PURPOSES = frozenset(Purpose.values)  # ``Purpose.values`` builds a new list on every call
 
 
 @dataclass(frozen=True)
@@ -196,13 +201,47 @@ class TeamPlace:
         return self.joined_at <= at and (self.left_at is None or at < self.left_at)
 
 
+@dataclass(frozen=True)
+class OrderWindow:
+    """What rule 3(a) reads of a court order: the court, the person it names, what and when it covers."""
+
+    order_id: int
+    court_id: int
+    named_person_id: int | None
+    categories: frozenset[str]
+    valid_from: datetime
+    valid_until: datetime
+    has_part2_findings: bool  # both findings of 42 CFR 2.64(d)
+
+
+@dataclass(frozen=True)
+class AgreedRestriction:
+    """What rules 2 and 3(b) read of an agreed 2.26 restriction."""
+
+    decided_at: datetime | None
+    disclosing_org_id: int
+    recipient_org_id: int | None
+    recipient_person_id: int | None
+    categories: frozenset[str]
+    purposes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class EmergencyWindow:
+    """The viewer's own declared emergency for a family, in force over [declared_at, expires_at)."""
+
+    emergency_id: int
+    declared_at: datetime
+    expires_at: datetime
+
+
 @dataclass
 class FamilyFacts:
     team: list[TeamPlace] = field(default_factory=list)
     versions: list[VersionWindow] = field(default_factory=list)
-    court_orders: list[CourtOrder] = field(default_factory=list)
-    restrictions: list[Restriction] = field(default_factory=list)
-    emergencies: list[EmergencyAccess] = field(default_factory=list)
+    court_orders: list[OrderWindow] = field(default_factory=list)
+    restrictions: list[AgreedRestriction] = field(default_factory=list)
+    emergencies: list[EmergencyWindow] = field(default_factory=list)
 
     def on_team(self, membership_id: int | None, at: datetime) -> bool:
         return membership_id is not None and any(p.membership_id == membership_id and p.active(at) for p in self.team)
@@ -221,6 +260,8 @@ class PolicyContext:
 
     @classmethod
     def load(cls, viewer: Viewer, family_ids: Iterable[int]) -> PolicyContext:
+        # Plain values, never model instances: a whole organisation's caseload loads thousands of
+        # versions, and building instances was most of its time.
         ids = sorted(set(family_ids))
         families: dict[int, FamilyFacts] = {fid: FamilyFacts() for fid in ids}
         organizations = {
@@ -229,66 +270,17 @@ class PolicyContext:
         }
         if not ids:
             return cls(viewer, organizations, families)
-        for family_id, membership_id, org_id, joined_at, left_at in CareTeamMember.objects.filter(
-            care_team__family_id__in=ids
-        ).values_list("care_team__family_id", "membership_id", "membership__organization_id", "joined_at", "left_at"):
-            families[family_id].team.append(TeamPlace(membership_id, org_id, joined_at, left_at))
-
-        versions = list(
-            ConsentVersion.objects.filter(directive__family_id__in=ids)
-            .select_related("directive", "directive__patient")
-            .order_by("directive_id", "number")
-        )
-        # The named organisations and people of every version, read straight from the link tables: one
-        # query each, and plain ids instead of model instances (this runs for every page of family data).
-        links = {
-            relation: _links(relation, column, [v.pk for v in versions])
-            for relation, column in (
-                ("discloser_orgs", "organization_id"),
-                ("recipient_orgs", "organization_id"),
-                ("recipient_people", "membership_id"),
-            )
-        }
-        by_directive: dict[int, list[ConsentVersion]] = defaultdict(list)
-        for version in versions:
-            # ``missing_elements`` reads whether a relation is empty from the prefetch cache.
-            version._prefetched_objects_cache = {  # type: ignore[attr-defined]
-                relation: ids_of.get(version.pk, frozenset()) for relation, ids_of in links.items()
-            }
-            by_directive[version.directive_id].append(version)
-        minor_signs_alone = getattr(settings, "KINFOLD_MINOR_MAY_CONSENT_ALONE", True)
-        for chain in by_directive.values():
-            directive = chain[0].directive
-            for i, version in enumerate(chain):
-                superseding = superseding_version(chain[i + 1 :])
-                following = superseding.effective_at if superseding else None
-                born_on = directive.patient.born_on
-                signed_on = clock.local_date(version.signed_at)
-                is_minor = born_on is not None and clock.age(born_on=born_on, on=signed_on).years < 18
-                complete = not version.missing_elements(parent_is_minor=is_minor, minor_signs_alone=minor_signs_alone)
-                families[directive.family_id].versions.append(
-                    VersionWindow(
-                        version_id=version.pk,
-                        directive_id=directive.pk,
-                        starts=version.effective_at,
-                        ends=version.ends_at(next_effective_at=following, revoked_at=directive.revoked_at),
-                        is_complete=complete,
-                        discloser_org_ids=links["discloser_orgs"].get(version.pk, frozenset()),
-                        discloser_classes=frozenset(version.discloser_classes),
-                        recipient_org_ids=links["recipient_orgs"].get(version.pk, frozenset()),
-                        recipient_membership_ids=links["recipient_people"].get(version.pk, frozenset()),
-                        recipient_classes=frozenset(version.recipient_classes),
-                        purposes=frozenset(version.purposes),
-                        categories=frozenset(version.categories),
-                    )
-                )
-        for order in CourtOrder.objects.filter(family_id__in=ids):
-            families[order.family_id].court_orders.append(order)
-        for restriction in Restriction.objects.filter(family_id__in=ids, status=RestrictionStatus.AGREED):
-            families[restriction.family_id].restrictions.append(restriction)
+        for family_id, place in _team_places(ids):
+            families[family_id].team.append(place)
+        for family_id, window in _version_windows(ids):
+            families[family_id].versions.append(window)
+        for family_id, order in _order_windows(ids):
+            families[family_id].court_orders.append(order)
+        for family_id, restriction in _agreed_restrictions(ids):
+            families[family_id].restrictions.append(restriction)
         if viewer.user is not None and getattr(viewer.user, "pk", None) is not None:
-            for emergency in EmergencyAccess.objects.filter(family_id__in=ids, user_id=viewer.user.pk):
-                families[emergency.family_id].emergencies.append(emergency)
+            for family_id, emergency in _emergency_windows(ids, viewer.user.pk):
+                families[family_id].emergencies.append(emergency)
         return cls(viewer, organizations, families)
 
     def family(self, family_id: int) -> FamilyFacts:
@@ -300,13 +292,283 @@ class PolicyContext:
         return self.organizations.get(organization_id, ("", False))
 
 
+def _one_of(ids: list[int]) -> Any:
+    """The right-hand side of ``__in`` for a long list of ids. On PostgreSQL, one array parameter: a
+    whole organisation's caseload has thousands of ids, and binding each as its own parameter (in
+    Django and in psycopg) cost more than the queries themselves."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", (list(ids),))
+    return ids
+
+
+def _team_places(family_ids: list[int]) -> list[tuple[int, TeamPlace]]:
+    places = (
+        CareTeamMember.objects.filter(care_team__family_id__in=_one_of(family_ids))
+        .order_by()  # any order: ``on_team`` and ``org_on_team`` ask whether there is a place
+        .values_list("care_team__family_id", "membership_id", "membership__organization_id", "joined_at", "left_at")
+    )
+    return [
+        (family_id, TeamPlace(membership_id, org_id, joined_at, left_at))
+        for family_id, membership_id, org_id, joined_at, left_at in places
+    ]
+
+
+def _order_windows(family_ids: list[int]) -> list[tuple[int, OrderWindow]]:
+    """The families' court orders, in the model's order (newest period first), as rule 3(a) reads them."""
+    orders = CourtOrder.objects.filter(family_id__in=_one_of(family_ids)).values_list(
+        "family_id",
+        "pk",
+        "court_id",
+        "named_person_id",
+        "categories",
+        "valid_from",
+        "valid_until",
+        "finding_other_means_unavailable",
+        "finding_public_interest_outweighs_harm",
+    )
+    return [
+        (
+            family_id,
+            OrderWindow(
+                order_id=order_id,
+                court_id=court_id,
+                named_person_id=named_person_id,
+                categories=frozenset(categories),
+                valid_from=valid_from,
+                valid_until=valid_until,
+                has_part2_findings=other_means_unavailable and public_interest_outweighs_harm,
+            ),
+        )
+        for (
+            family_id,
+            order_id,
+            court_id,
+            named_person_id,
+            categories,
+            valid_from,
+            valid_until,
+            other_means_unavailable,
+            public_interest_outweighs_harm,
+        ) in orders
+    ]
+
+
+def _agreed_restrictions(family_ids: list[int]) -> list[tuple[int, AgreedRestriction]]:
+    restrictions = Restriction.objects.filter(
+        family_id__in=_one_of(family_ids), status=RestrictionStatus.AGREED
+    ).values_list(
+        "family_id",
+        "decided_at",
+        "disclosing_org_id",
+        "recipient_org_id",
+        "recipient_person_id",
+        "categories",
+        "purposes",
+    )
+    return [
+        (
+            family_id,
+            AgreedRestriction(
+                decided_at=decided_at,
+                disclosing_org_id=disclosing_org_id,
+                recipient_org_id=recipient_org_id,
+                recipient_person_id=recipient_person_id,
+                categories=frozenset(categories),
+                purposes=frozenset(purposes),
+            ),
+        )
+        for family_id, decided_at, disclosing_org_id, recipient_org_id, recipient_person_id, categories, purposes in (
+            restrictions
+        )
+    ]
+
+
+def _emergency_windows(family_ids: list[int], user_id: int) -> list[tuple[int, EmergencyWindow]]:
+    """The viewer's own declared emergencies for the families, in the model's order (newest first)."""
+    emergencies = EmergencyAccess.objects.filter(family_id__in=_one_of(family_ids), user_id=user_id).values_list(
+        "family_id", "pk", "declared_at", "expires_at"
+    )
+    return [
+        (family_id, EmergencyWindow(emergency_id, declared_at, expires_at))
+        for family_id, emergency_id, declared_at, expires_at in emergencies
+    ]
+
+
+# Long texts are read by their first characters: whether they are blank is all the 2.31 check asks of
+# them, and a drawn signature is a whole PNG. A head this long that is all whitespace is read in full.
+_HEAD = 64
+_VERSION_COLUMNS = (
+    "pk",
+    "directive_id",
+    "number",
+    "directive__family_id",
+    "directive__revoked_at",
+    "directive__patient__born_on",
+    "patient_name",
+    "discloser_classes",
+    "recipient_classes",
+    "purposes",
+    "categories",
+    "right_to_revoke_head",
+    "expires_at",
+    "expiry_event",
+    "expiry_event_recorded_at",
+    "signer_name",
+    "signature_typed",
+    "signature_drawn_head",
+    "guardian_signature_typed",
+    "signed_at",
+    "effective_at",
+)
+
+
+class _VersionRow(NamedTuple):
+    """One consent version as the policy reads it (the columns of ``_VERSION_COLUMNS``)."""
+
+    pk: int
+    directive_id: int
+    number: int
+    family_id: int
+    revoked_at: datetime | None
+    patient_born_on: date | None
+    patient_name: str
+    discloser_classes: Any
+    recipient_classes: Any
+    purposes: Any
+    categories: Any
+    right_to_revoke: str
+    expires_at: datetime | None
+    expiry_event: str
+    expiry_event_recorded_at: datetime | None
+    signer_name: str
+    signature_typed: str
+    signature_drawn: str
+    guardian_signature_typed: str
+    signed_at: datetime
+    effective_at: datetime
+
+
+def _version_windows(family_ids: list[int]) -> list[tuple[int, VersionWindow]]:
+    """``(family id, window)`` for every consent version of the families, each directive's versions in
+    order of number: rule 2 and rule 3(b) take the first window that permits."""
+    rows = [
+        _VersionRow._make(values)
+        for values in ConsentVersion.objects.filter(directive__family_id__in=_one_of(family_ids))
+        .annotate(
+            right_to_revoke_head=Substr("right_to_revoke", 1, _HEAD),
+            signature_drawn_head=Substr("signature_drawn", 1, _HEAD),
+        )
+        .order_by("directive_id", "number")
+        .values_list(*_VERSION_COLUMNS)
+    ]
+    rows = _with_long_blank_texts(rows)
+    # The named organisations and people of every version, read straight from the link tables: one
+    # query each, and plain ids instead of model instances.
+    version_ids = [row.pk for row in rows]
+    discloser_orgs = _links("discloser_orgs", "organization_id", version_ids)
+    recipient_orgs = _links("recipient_orgs", "organization_id", version_ids)
+    recipient_people = _links("recipient_people", "membership_id", version_ids)
+    chains: dict[int, list[_VersionRow]] = defaultdict(list)
+    for row in rows:
+        chains[row.directive_id].append(row)
+    minor_signs_alone = getattr(settings, "KINFOLD_MINOR_MAY_CONSENT_ALONE", True)
+    windows = []
+    for chain in chains.values():
+        for i, row in enumerate(chain):
+            # ``superseding_version``: a later version supersedes this one at its effective instant, so the
+            # earliest effective instant of any later version ends it (ties go to the lower number).
+            superseding = min(chain[i + 1 :], key=lambda v: (v.effective_at, v.number), default=None)
+            # Her age when she signed matters only where a minor signs with her guardian (2.14).
+            is_minor = (
+                not minor_signs_alone
+                and row.patient_born_on is not None
+                and clock.age(born_on=row.patient_born_on, on=clock.local_date(row.signed_at)).years < 18
+            )
+            disclosers = discloser_orgs.get(row.pk, frozenset())
+            recipients = recipient_orgs.get(row.pk, frozenset())
+            people = recipient_people.get(row.pk, frozenset())
+            missing = missing_consent_elements(
+                patient_name=row.patient_name,
+                discloser_classes=row.discloser_classes,
+                names_discloser_orgs=partial(bool, disclosers),
+                recipient_classes=row.recipient_classes,
+                names_recipient_orgs=partial(bool, recipients),
+                names_recipient_people=partial(bool, people),
+                purposes=row.purposes,
+                categories=row.categories,
+                right_to_revoke=row.right_to_revoke,
+                expires_at=row.expires_at,
+                expiry_event=row.expiry_event,
+                signer_name=row.signer_name,
+                signature_typed=row.signature_typed,
+                signature_drawn=row.signature_drawn,
+                guardian_signature_typed=row.guardian_signature_typed,
+                parent_is_minor=is_minor,
+                minor_signs_alone=minor_signs_alone,
+            )
+            # ``ConsentVersion.ends_at``: the first of the next version's start, expiry, expiry event and
+            # revocation (half-open interval).
+            ends = [
+                t
+                for t in (
+                    superseding.effective_at if superseding else None,
+                    row.expires_at,
+                    row.expiry_event_recorded_at,
+                    row.revoked_at,
+                )
+                if t is not None
+            ]
+            windows.append(
+                (
+                    row.family_id,
+                    VersionWindow(
+                        version_id=row.pk,
+                        directive_id=row.directive_id,
+                        starts=row.effective_at,
+                        ends=min(ends) if ends else None,
+                        is_complete=not missing,
+                        discloser_org_ids=disclosers,
+                        discloser_classes=frozenset(row.discloser_classes),
+                        recipient_org_ids=recipients,
+                        recipient_membership_ids=people,
+                        recipient_classes=frozenset(row.recipient_classes),
+                        purposes=frozenset(row.purposes),
+                        categories=frozenset(row.categories),
+                    ),
+                )
+            )
+    return windows
+
+
+def _with_long_blank_texts(rows: list[_VersionRow]) -> list[_VersionRow]:
+    """Read in full the long texts whose head is all whitespace (never, for versions the services wrote)."""
+    unsure = [
+        row.pk
+        for row in rows
+        for head in (row.right_to_revoke, row.signature_drawn)
+        if len(head) >= _HEAD and not head.strip()
+    ]
+    if not unsure:
+        return rows
+    full = {
+        pk: (right_to_revoke, signature_drawn)
+        for pk, right_to_revoke, signature_drawn in ConsentVersion.objects.filter(pk__in=unsure).values_list(
+            "pk", "right_to_revoke", "signature_drawn"
+        )
+    }
+    return [
+        row._replace(right_to_revoke=full[row.pk][0], signature_drawn=full[row.pk][1]) if row.pk in full else row
+        for row in rows
+    ]
+
+
 def _links(relation: str, column: str, version_ids: list[int]) -> dict[int, frozenset[int]]:
     """``{version id: ids of the organisations or people it names}`` for one many-to-many relation."""
     if not version_ids:
         return {}
     through = getattr(ConsentVersion, relation).through
     found: dict[int, set[int]] = defaultdict(set)
-    for version_id, other_id in through.objects.filter(consentversion_id__in=version_ids).values_list(
+    for version_id, other_id in through.objects.filter(consentversion_id__in=_one_of(version_ids)).values_list(
         "consentversion_id", column
     ):
         found[version_id].add(other_id)
@@ -402,7 +664,7 @@ def _for_proceedings(ctx: PolicyContext, facts: RecordFacts, at: datetime, part2
         if part2 and not order.has_part2_findings:
             continue
         if on_team or (order.named_person_id is not None and order.named_person_id == viewer.membership_id):
-            return _permit("3a", "a court order authorises this", part2, court_order_id=order.pk)
+            return _permit("3a", "a court order authorises this", part2, court_order_id=order.order_id)
     viewer_type, _ = ctx.org(viewer.organization_id)
     for w in fam.versions:
         if not w.in_force(at) or not w.is_standalone_court_consent or facts.category not in w.categories:
@@ -434,7 +696,7 @@ def _in_emergency(ctx: PolicyContext, facts: RecordFacts, at: datetime, part2: b
         return None
     for emergency in ctx.family(facts.family_id).emergencies:
         if emergency.declared_at <= at < emergency.expires_at:
-            return _permit("4", "a declared medical emergency", part2 and outside, emergency_id=emergency.pk)
+            return _permit("4", "a declared medical emergency", part2 and outside, emergency_id=emergency.emergency_id)
     return None
 
 
@@ -452,7 +714,7 @@ def decide(
     facts = facts_of(record)
     if ctx is None:
         ctx = PolicyContext.load(viewer, [facts.family_id])
-    if purpose not in Purpose.values:
+    if purpose not in PURPOSES:
         return _deny("5", f"unknown purpose {purpose!r}")
     _, made_by_part2 = ctx.org(facts.created_by_org_id)
     part2 = is_part2_record(made_by_part2_program=made_by_part2, category=facts.category)

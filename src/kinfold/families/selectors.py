@@ -8,9 +8,10 @@ disclosed to the accounting of disclosures.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 
@@ -18,7 +19,7 @@ from kinfold import clock
 from kinfold.audit.models import Action, Outcome
 from kinfold.audit.services import record_event
 from kinfold.consent import selectors as consent_selectors
-from kinfold.consent.policy import Viewer, candidate_families_filter
+from kinfold.consent.policy import RecordFacts, Viewer, candidate_families_filter
 from kinfold.consent.selectors import RecordGate
 from kinfold.consent.vocabulary import default_purpose
 from kinfold.families.models import (
@@ -26,6 +27,7 @@ from kinfold.families.models import (
     Family,
     FamilyActivity,
     FamilyRelationship,
+    Person,
     PregnancyEpisode,
     PregnancyOutcome,
     RelationshipCategory,
@@ -54,11 +56,46 @@ def _active_members() -> QuerySet[CareTeamMember]:
     return CareTeamMember.objects.active().select_related("membership__user", "membership__organization")
 
 
+class CaseloadFamilies:
+    """The families of a caseload, in order: their ids are known once the policy has decided, and their
+    rows (with the parent) are read only for the slice a page shows (a Django ``Paginator`` slices it)."""
+
+    def __init__(self, family_ids: list[int]) -> None:
+        self.ids = family_ids
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def count(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, item: int) -> Family: ...
+
+    @overload
+    def __getitem__(self, item: slice) -> list[Family]: ...
+
+    def __getitem__(self, item: int | slice) -> Family | list[Family]:
+        if isinstance(item, slice):
+            return _families_in_order(self.ids[item])
+        return _families_in_order([self.ids[item]])[0]
+
+    def __iter__(self) -> Iterator[Family]:
+        return iter(self[:])
+
+
+def _families_in_order(family_ids: list[int]) -> list[Family]:
+    if not family_ids:
+        return []
+    found = Family.objects.select_related("parent").in_bulk(family_ids)
+    return [found[pk] for pk in family_ids if pk in found]
+
+
 @dataclass
 class Caseload:
     """The families a viewer may see, in order, and the gate that decided it (for the rows of one page)."""
 
-    families: list[Family]
+    families: CaseloadFamilies
     gate: RecordGate
 
     def __len__(self) -> int:
@@ -80,7 +117,10 @@ def caseload_for(
     purpose: str | None = None,
 ) -> Caseload:
     """The viewer's caseload ("mine": she is on the team; "organization": her organisation is), keeping
-    only families whose parent the policy lets her see: a hidden family is not counted or found."""
+    only families whose parent the policy lets her see: a hidden family is not counted or found.
+
+    Every candidate is decided, from plain values (a whole organisation's caseload has thousands); only
+    the rows of the page shown are read as families."""
     purpose = purpose_for(viewer, purpose)
     families = Family.objects.filter(candidate_families_filter(viewer, scope=scope))
     for term in search.split()[:5]:
@@ -90,11 +130,26 @@ def caseload_for(
             | Q(parent__preferred_name__icontains=term)
         )
     candidates = list(
-        families.select_related("parent").order_by(*CASELOAD_SORTS.get(sort, CASELOAD_SORTS[DEFAULT_CASELOAD_SORT]))
+        families.order_by(*CASELOAD_SORTS.get(sort, CASELOAD_SORTS[DEFAULT_CASELOAD_SORT])).values_list(
+            "pk", "parent_id", "parent__created_by_org_id", "parent__sensitivity"
+        )
     )
-    gate = RecordGate.open(viewer, [f.pk for f in candidates], purpose)
-    visible = [f for f in candidates if f.parent is not None and gate.may_see(f.parent, family_id=f.pk)]
-    return Caseload(visible, gate)
+    gate = RecordGate.open(viewer, [family_id for family_id, *_ in candidates], purpose)
+    visible = [
+        family_id
+        for family_id, parent_id, parent_org_id, parent_category in candidates
+        if parent_id is not None
+        and gate.may_see(
+            RecordFacts(
+                family_id=family_id,
+                created_by_org_id=parent_org_id,
+                category=parent_category,
+                record_type=Person.__name__,
+                record_id=parent_id,
+            )
+        )
+    ]
+    return Caseload(CaseloadFamilies(visible), gate)
 
 
 @dataclass(frozen=True)
@@ -144,7 +199,7 @@ def caseload_rows(
     and account for what it disclosed."""
     on = on or clock.today()
     gate = caseload.gate
-    families = caseload.families if families is None else families
+    families = list(caseload.families) if families is None else families
     prefetch_related_objects(
         families,
         Prefetch("care_team__members", queryset=_active_members(), to_attr="active_members"),

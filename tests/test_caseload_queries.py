@@ -1,0 +1,158 @@
+"""The whole organisation's caseload stays fast as it grows: the same SQL statements for 5 families or 25,
+every family decided from plain values (no consent, order or restriction rows built as model instances),
+and only the shown page's families read as rows. ``bench/caseload.py`` measures it at 100,000 families."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.db.models.signals import post_init
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from kinfold import clock
+from kinfold.consent.models import (
+    ConsentDirective,
+    ConsentVersion,
+    CourtOrder,
+    EmergencyAccess,
+    Restriction,
+    RestrictionStatus,
+)
+from kinfold.consent.policy import PolicyContext
+from kinfold.families import selectors, services
+from kinfold.families.models import Family, Person, Sensitivity
+from kinfold.organizations.models import Membership, Organization, OrganizationType
+from tests.factories import OrganizationFactory, consent_team_wide, make_family, viewer_of
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def court() -> Organization:
+    return OrganizationFactory(name="Lakeview Family Treatment Court", type=OrganizationType.COURT)
+
+
+def add_families(coordinator: Membership, caseworker: Membership, court: Organization, start: int, n: int) -> None:
+    """Families the caseworker's agency is on the team of. Every fifth has no consent, so its parent is hidden
+    from the agency; each has a court order, an agreed restriction and the caseworker's expired emergency."""
+    now = clock.now()
+    for i in range(start, start + n):
+        family = make_family(coordinator, given_name=f"Parent{i:02d}", family_name="Zed")
+        services.care_team_member_add(
+            viewer=viewer_of(coordinator), family=family, membership=caseworker, role="cps_caseworker"
+        )
+        if i % 5 != 4:
+            consent_team_wide(family, by=coordinator)
+        CourtOrder.objects.create(
+            family=family,
+            court=court,
+            order_reference=f"FTC-2026-{i:04d}",
+            issued_on=clock.today(),
+            categories=["legal"],
+            valid_from=now - timedelta(days=1),
+            valid_until=now + timedelta(days=90),
+            created_by_org=court,
+            sensitivity=Sensitivity.LEGAL,
+        )
+        Restriction.objects.create(
+            family=family,
+            disclosing_org=coordinator.organization,
+            recipient_org=caseworker.organization,
+            categories=["social_needs"],
+            status=RestrictionStatus.AGREED,
+            decided_at=now - timedelta(hours=1),
+            created_by_org=coordinator.organization,
+        )
+        EmergencyAccess.objects.create(
+            family=family,
+            user=caseworker.user,
+            membership=caseworker,
+            reason="Unresponsive on arrival",
+            declared_at=now - timedelta(days=2),
+            expires_at=now - timedelta(days=2) + timedelta(hours=4),
+        )
+
+
+def test_the_organisation_caseload_makes_the_same_queries_for_5_or_25_families(coordinator, caseworker, court):
+    client = Client()
+    client.force_login(caseworker.user)
+
+    def page() -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(reverse("families:caseload"), {"scope": "organization"})
+        assert response.status_code == 200
+        return len(captured.captured_queries), response.content.decode()
+
+    add_families(coordinator, caseworker, court, 0, 5)
+    small, small_page = page()
+    assert "Parent00 Zed" in small_page and "Parent04" not in small_page, "a family without consent is hidden"
+    add_families(coordinator, caseworker, court, 5, 20)
+    large, large_page = page()
+    assert "Parent23 Zed" in large_page and "Parent24" not in large_page and "Parent19" not in large_page
+    assert "20 families" in large_page, "hidden families are not counted"
+    assert large == small
+
+
+@contextmanager
+def instances_built() -> Iterator[Counter[str]]:
+    built: Counter[str] = Counter()
+
+    def count(sender: type, **kwargs: object) -> None:
+        built[sender.__name__] += 1
+
+    post_init.connect(count)
+    try:
+        yield built
+    finally:
+        post_init.disconnect(count)
+
+
+def test_the_organisation_caseload_decides_every_family_from_values_and_reads_only_the_page(
+    coordinator, caseworker, court
+):
+    add_families(coordinator, caseworker, court, 0, 10)
+    with instances_built() as built:
+        caseload = selectors.caseload_for(viewer=viewer_of(caseworker), scope="organization")
+    assert len(caseload) == 8
+    policy_models = (ConsentDirective, ConsentVersion, CourtOrder, Restriction, EmergencyAccess, Family, Person)
+    assert not {m.__name__ for m in policy_models} & set(built), built
+    with instances_built() as built:
+        page = caseload.families[2:5]
+    assert [f.parent.display_name for f in page if f.parent] == ["Parent02 Zed", "Parent03 Zed", "Parent05 Zed"]
+    assert (built["Family"], built["Person"]) == (3, 3)
+
+
+def test_the_policy_reads_a_versions_completeness_as_the_model_does(coordinator, caseworker, court):
+    """The policy reads long texts by their first characters; a blank head is read in full."""
+    family = make_family(coordinator)
+    services.care_team_member_add(
+        viewer=viewer_of(coordinator), family=family, membership=caseworker, role="cps_caseworker"
+    )
+    png = "data:image/png;base64," + "iVBORw0KGgo" * 20
+    variants = {
+        "complete": ({}, True),
+        "right to revoke: spaces only, long": ({"right_to_revoke": " " * 100}, False),
+        "right to revoke: text after many spaces": ({"right_to_revoke": " " * 100 + "You may revoke."}, True),
+        "drawn signature after many spaces": ({"signature_typed": "", "signature_drawn": " " * 100 + png}, True),
+        "drawn signature: whitespace only, long": ({"signature_typed": "", "signature_drawn": " \n" * 80}, False),
+        "drawn signature, no typed one": ({"signature_typed": "", "signature_drawn": png}, True),
+        "no signature": ({"signature_typed": "", "signature_drawn": ""}, False),
+        "no recipient": ({"recipient_classes": []}, False),
+    }
+    expected = {}
+    for label, (changes, complete) in variants.items():
+        directive = consent_team_wide(family, by=coordinator)
+        version = directive.versions.get()
+        ConsentVersion.objects.filter(pk=version.pk).update(**changes)
+        version.refresh_from_db()
+        assert (not version.missing_elements()) is complete, label
+        expected[version.pk] = (label, complete)
+    windows = PolicyContext.load(viewer_of(caseworker), [family.pk]).family(family.pk).versions
+    assert {w.version_id: (expected[w.version_id][0], w.is_complete) for w in windows} == expected
