@@ -1,7 +1,7 @@
 """Property tests of the access policy over randomly generated worlds: organisations (Part 2 or not), staff
 and their roles, care teams that people join and leave, notes of every kind, a child, consent histories
 (versions, delayed effect, expiry instants and events, revocations, missing elements, minor parents),
-restrictions, court orders and emergencies.
+restrictions (some since ended), court orders and emergencies.
 
 (a) Nobody sees a record no rule permits: an independent oracle, written here from CONSENT-RULES.md
     without calling the policy, must agree with ``decide`` and with what the family page shows.
@@ -143,6 +143,8 @@ class RestrictionSpec:
     purposes: frozenset[str]
     status: str
     decided: int
+    ended: int | None = None  # status "ended": when it ended (45 CFR 164.522(a)(2))
+    ended_by_org: bool = False  # ended by the organisation, not at her request
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,7 @@ purpose_sets = st.one_of(
 
 
 @st.composite
-def worlds(draw: Any, min_directives: int = 0) -> WorldSpec:
+def worlds(draw: Any, min_directives: int = 0, ending: bool = False) -> WorldSpec:
     orgs = tuple(
         OrgSpec(t, draw(st.booleans()) if t in HEALTH_CARE_PROVIDERS else False)
         for t in draw(st.lists(st.sampled_from(ORG_TYPES + LIKELY_TYPES), min_size=2, max_size=4))
@@ -317,6 +319,14 @@ def worlds(draw: Any, min_directives: int = 0) -> WorldSpec:
                 decided=draw(st.integers(-200, 0) | hours),
             )
         )
+    if ending:
+        # Some agreed restrictions have ended since: at her request, or by the organisation.
+        restrictions = [
+            replace(r, status="ended", ended=draw(st.integers(r.decided, 200)), ended_by_org=draw(st.booleans()))
+            if r.status == "agreed" and draw(st.booleans())
+            else r
+            for r in restrictions
+        ]
     orders = []
     if courts and draw(st.integers(0, 2)):
         starts = draw(hours)
@@ -359,6 +369,7 @@ class Rec:
     org: int
     category: str
     name: str
+    created: datetime | None = None  # when the record was made
 
 
 @dataclass(frozen=True)
@@ -430,8 +441,17 @@ class Oracle:
     def restricted(self, viewer: int, rec: Rec, purpose: str, at: datetime) -> bool:
         s = self.spec.staff[viewer]
         for r in self.spec.restrictions:
-            if r.status != "agreed" or at < self.base + timedelta(hours=r.decided) or r.disclosing != rec.org:
+            if r.status not in ("agreed", "ended") or at < self.base + timedelta(hours=r.decided):
                 continue
+            if r.disclosing != rec.org:
+                continue
+            ended = self.t(r.ended)
+            if ended is not None and at >= ended:
+                # Her end reaches everything; the organisation's only what it makes from its end on
+                # (a record of unknown age counts as older).
+                if not r.ended_by_org or (rec.created is not None and rec.created >= ended):
+                    continue
+                self.events.add("an organisation's ended restriction still covered an older record")
             names_viewer = r.recipient_org == s.org or r.recipient_person == viewer
             matches = (not r.categories or rec.category in r.categories) and (not r.purposes or purpose in r.purposes)
             if names_viewer and matches:
@@ -535,7 +555,8 @@ class Built:
     def records(self) -> list[tuple[Any, Rec]]:
         out: list[tuple[Any, Rec]] = [(self.family.parent, self.parent), *self.notes]
         if self.child is not None:
-            out += [(self.child[0], self.child[2]), (self.child[1], self.child[2])]
+            person, relationship, rec = self.child
+            out += [(person, replace(rec, created=person.created_at)), (relationship, rec)]
         return out
 
 
@@ -617,7 +638,7 @@ def build(spec: WorldSpec, base: datetime) -> Built:
             created_by=m.user,
             created_by_org=m.organization,
         )
-        notes.append((note, Rec(spec.staff[author].org, NOTE_KINDS[kind], f"note {j} {kind}")))
+        notes.append((note, Rec(spec.staff[author].org, NOTE_KINDS[kind], f"note {j} {kind}", note.created_at)))
     child = None
     if spec.child_by is not None:
         m = staff[spec.child_by]
@@ -631,7 +652,7 @@ def build(spec: WorldSpec, base: datetime) -> Built:
         rel = FamilyRelationship.objects.create(
             family=fam, person=person, category="child", created_by_org=m.organization
         )
-        child = (person, rel, Rec(spec.staff[spec.child_by].org, "contact", "child"))
+        child = (person, rel, Rec(spec.staff[spec.child_by].org, "contact", "child", rel.created_at))
     directives, versions = [], []
     for d in spec.directives:
         directive = ConsentDirective.objects.create(
@@ -676,6 +697,9 @@ def build(spec: WorldSpec, base: datetime) -> Built:
             status=r.status,
             requested_at=base - timedelta(days=20),
             decided_at=at(r.decided) if r.status != "requested" else None,
+            ended_at=at(r.ended),
+            ended_on_request_of=("organization" if r.ended_by_org else "parent") if r.ended is not None else "",
+            end_reason="Generated end" if r.ended_by_org else "",
             created_by_org=creator,
         )
     for o in spec.orders:
@@ -712,7 +736,7 @@ def build(spec: WorldSpec, base: datetime) -> Built:
         orgs=orgs,
         staff=staff,
         notes=notes,
-        parent=Rec(0, "contact", "parent"),
+        parent=Rec(0, "contact", "parent", fam.parent.created_at),
         child=child,
         places=places,
         directives=directives,
@@ -739,7 +763,7 @@ def boundaries(spec: WorldSpec) -> list[int]:
         if d.revoked is not None:
             hs.add(d.revoked)
     for r in spec.restrictions:
-        hs.add(r.decided)
+        hs |= {h for h in (r.decided, r.ended) if h is not None}
     for o in spec.orders:
         hs |= {o.valid_from, o.valid_until}
     for e in spec.emergencies:
@@ -770,7 +794,7 @@ SETTINGS = settings(
 
 
 @SETTINGS
-@given(spec=worlds())
+@given(spec=worlds(ending=True))
 def test_a_decide_and_the_family_page_agree_with_an_independent_oracle(db, spec: WorldSpec):
     base = clock.now().replace(microsecond=0)
     with override_settings(KINFOLD_MINOR_MAY_CONSENT_ALONE=spec.minor_signs_alone), rolled_back():
@@ -782,8 +806,9 @@ def test_a_decide_and_the_family_page_agree_with_an_independent_oracle(db, spec:
             viewer = w.viewer(i)
             ctx = PolicyContext.load(viewer, [w.family.pk])
             for record, rec in w.records():
-                facts = RecordFacts(w.family.pk, w.orgs[rec.org].pk, rec.category)
+                facts = RecordFacts(w.family.pk, w.orgs[rec.org].pk, rec.category, created_at=rec.created)
                 assert facts.created_by_org_id == record.created_by_org_id and facts.category == record.sensitivity
+                assert facts.created_at == record.created_at
                 for at in moments:
                     for purpose in PURPOSES:
                         expected = oracle.verdict(i, rec, purpose, at)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from kinfold import clock
+from kinfold.consent.models import Restriction
 from kinfold.consent.vocabulary import Purpose
 from kinfold.families.models import Sensitivity
 from kinfold.organizations.models import Membership, Organization, OrganizationType
@@ -265,3 +266,47 @@ class RestrictionDecisionForm(UswdsFormMixin, forms.Form):
     @property
     def agrees(self) -> bool:
         return self.cleaned_data.get("decision") == "agree"
+
+
+class RestrictionEndForm(UswdsFormMixin, forms.Form):
+    """Who asks to end an agreed restriction (45 CFR 164.522(a)(2)), and why. The organisation's side is
+    offered only to its own staff, and never for a self-pay restriction toward a health plan."""
+
+    on_request_of = forms.ChoiceField(
+        label="Who is ending it?",
+        choices=[],
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Say who asked to end it: she did, or the organisation.",
+            "invalid_choice": "Say who asked to end it: she did, or the organisation.",
+        },
+    )
+    reason = forms.CharField(
+        label="Reason",
+        max_length=300,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args: Any, organization_name: str, may_end_for_organization: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        ends = Restriction.EndRequestedBy
+        choices = [(ends.PARENT.value, "She asked to end it (in writing, or she told me and I am recording it now)")]
+        if may_end_for_organization:
+            choices.append((ends.ORGANIZATION.value, f"{organization_name} is ending it, and has told her"))
+        field = self.fields["on_request_of"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = choices
+        self.fields["reason"].help_text = (
+            f"Required if {organization_name} ends it: she will be told. If she asked, you can note how "
+            "(for example: she called on Monday and said she no longer needs it)."
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (
+            data.get("on_request_of") == Restriction.EndRequestedBy.ORGANIZATION
+            and not (data.get("reason") or "").strip()
+        ):
+            self.add_error("reason", "Give the reason the organisation is ending it: she will be told.")
+        return data

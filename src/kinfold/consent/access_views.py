@@ -24,6 +24,7 @@ from kinfold.consent.access_forms import (
     CourtOrderForm,
     EmergencyForm,
     RestrictionDecisionForm,
+    RestrictionEndForm,
     RestrictionRequestForm,
 )
 from kinfold.consent.models import Restriction, RestrictionStatus
@@ -254,9 +255,61 @@ def restriction_decide(request: HttpRequest, family_id: int, restriction_id: int
     )
 
 
+@login_required
+def restriction_end(request: HttpRequest, family_id: int, restriction_id: int) -> HttpResponse:
+    """End an agreed restriction (45 CFR 164.522(a)(2)): who asks and why, then a confirm step."""
+    viewer = _viewer(request)
+    family = _family(viewer, family_id)
+    restriction = _visible_restriction(viewer, family, restriction_id)
+    org_name = restriction.disclosing_org.name
+    context: dict[str, Any] = {"family": family, "r": restriction, "title": "End this restriction", "step": "form"}
+    if restriction.status != RestrictionStatus.AGREED:
+        return render(request, "consent/restriction_end.html", context)
+    form = RestrictionEndForm(
+        request.POST if request.method == "POST" else None,
+        organization_name=org_name,
+        # 45 CFR 164.522(a)(2)(iii) and (a)(1)(vi): only the organisation's own staff end it on its side,
+        # and never a self-pay restriction toward a health plan. The service checks both again.
+        may_end_for_organization=viewer.organization_id == restriction.disclosing_org_id
+        and not restriction.is_self_pay_to_health_plan,
+    )
+    action = request.POST.get("action", "confirm")
+    if request.method == "POST" and form.is_valid() and action == "confirm":
+        context["step"] = "confirm"
+    elif request.method == "POST" and form.is_valid() and action == "end":
+        try:
+            ended = services.restriction_end(
+                viewer=viewer,
+                restriction=restriction,
+                on_request_of=form.cleaned_data["on_request_of"],
+                reason=form.cleaned_data.get("reason") or "",
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        except PermissionDenied as denied:
+            context["refusal"] = str(denied)
+            return render(request, "consent/restriction_end.html", context, status=403)
+        else:
+            if ended.ended_on_request_of == Restriction.EndRequestedBy.ORGANIZATION:
+                messages.success(
+                    request,
+                    f"The restriction has ended. What {org_name} makes or receives from now on is shared again "
+                    "as her consents allow; records it made before stay restricted.",
+                )
+            else:
+                messages.success(
+                    request, "The restriction has ended at her request. From now on her consents share what it covered."
+                )
+            return redirect("families:detail", family_id=family.pk)
+    return render(
+        request, "consent/restriction_end.html", {**context, "form": form}, status=400 if form.errors else 200
+    )
+
+
 urlpatterns = [
     path("court-orders/new/", court_order_add, name="court_order_add"),
     path("emergency/", emergency_declare, name="emergency_declare"),
     path("restrictions/new/", restriction_add, name="restriction_add"),
     path("restrictions/<int:restriction_id>/decide/", restriction_decide, name="restriction_decide"),
+    path("restrictions/<int:restriction_id>/end/", restriction_end, name="restriction_end"),
 ]

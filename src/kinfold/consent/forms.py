@@ -21,7 +21,7 @@ from kinfold.consent.models import ConsentDirective, SignatureMethod, SignerKind
 from kinfold.consent.services import ConsentTerms
 from kinfold.consent.summaries import CLASS_WORDS, MONTHS_ES
 from kinfold.consent.vocabulary import OrganizationClass, Purpose
-from kinfold.families.models import Sensitivity
+from kinfold.families.models import Person, Sensitivity
 from kinfold.organizations.models import Membership, Organization
 from kinfold.web.forms import DateInput, UswdsFormMixin
 
@@ -154,6 +154,11 @@ FIELD_WORDS: dict[str, dict[str, tuple[str, str]]] = {
         "expiry_event": ("What has to happen", "For example: your court case closes."),
         "signer_kind": ("Who is signing?", ""),
         "signer_name": ("Full name of the person signing", ""),
+        "signer_person": (
+            "Which legal representative is signing",
+            "Only if her legal representative signs for her. Only someone recorded on her family page as her "
+            "legal representative can sign for her.",
+        ),
         "signature_method": ("How do you want to sign?", ""),
         "signature_typed": ("Type your full name to sign", "Typing your name here counts as your signature."),
         "guardian_name": (
@@ -189,6 +194,11 @@ FIELD_WORDS: dict[str, dict[str, tuple[str, str]]] = {
         "expiry_event": ("Qué tiene que pasar", "Por ejemplo: que se cierre su caso en la corte."),
         "signer_kind": ("¿Quién firma?", ""),
         "signer_name": ("Nombre completo de quien firma", ""),
+        "signer_person": (
+            "Qué representante legal firma",
+            "Solo si su representante legal firma por ella. Solo puede firmar por ella quien esté anotado como su "
+            "representante legal en la página de su familia.",
+        ),
         "signature_method": ("¿Cómo quiere firmar?", ""),
         "signature_typed": (
             "Escriba su nombre completo para firmar",
@@ -306,6 +316,15 @@ ERRORS_ES = {
         "Una madre o un padre menor de 18 años firma con su tutor: agregue la firma del tutor."
     ),
     "Record the parent before a consent.": "Primero registre a la madre o el padre.",
+    "Choose who is signing.": "Elija quién firma.",
+    "No legal representative is recorded for her. Only she can sign, unless her legal representative is added to "
+    "her family first.": (
+        "No hay un representante legal anotado para ella. Solo ella puede firmar, a menos que primero se agregue a "
+        "su representante legal a su familia."
+    ),
+    "Choose which of her recorded legal representatives is signing.": (
+        "Elija cuál de sus representantes legales anotados firma."
+    ),
     "Enter a real date.": "Escriba una fecha válida.",
     "Choose from the list.": "Elija de la lista.",
     "This consent was revoked. A consent given after a revocation is a new consent.": (
@@ -322,6 +341,8 @@ SERVICE_FIELD = {
     "categories": "categories",
     "expires_at": "expires_on",
     "signer_name": "signer_name",
+    "signer_kind": "signer_kind",
+    "signer_person": "signer_person",
     "signature_typed": "signature_typed",
     "signature_drawn": "signature_method",
     "guardian_signature_typed": "guardian_signature_typed",
@@ -347,6 +368,7 @@ OPTIONAL_FIELDS = ("purpose_description", "information_description", "guardian_n
 SIGNATURE_FIELDS = (
     "signer_kind",
     "signer_name",
+    "signer_person",
     "signature_method",
     "signature_typed",
     "signature_drawn",
@@ -387,6 +409,10 @@ def _org_label(o: Organization) -> str:
     return o.name
 
 
+def _representative_label(p: Person) -> str:
+    return p.display_name
+
+
 def _person_label(m: Membership) -> str:
     return f"{m.display_name} — {m.get_role_display()}, {m.organization.name}"
 
@@ -418,6 +444,7 @@ class ConsentForm(UswdsFormMixin, forms.Form):
     expiry_event = forms.CharField(required=False, max_length=200)
     signer_kind = forms.ChoiceField(required=False, widget=forms.RadioSelect, initial=SignerKind.PARENT)
     signer_name = forms.CharField(required=False, max_length=220)
+    signer_person = forms.ModelChoiceField(queryset=Person.objects.none(), required=False)
     signature_method = forms.ChoiceField(required=False, widget=forms.RadioSelect, initial=SignatureMethod.TYPED)
     signature_typed = forms.CharField(required=False, max_length=220)
     signature_drawn = forms.CharField(required=False, max_length=500_000, widget=forms.HiddenInput)
@@ -430,6 +457,7 @@ class ConsentForm(UswdsFormMixin, forms.Form):
         language: str,
         organizations: Iterable[Organization],
         people: Iterable[Membership],
+        legal_representatives: Iterable[Person] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -456,6 +484,15 @@ class ConsentForm(UswdsFormMixin, forms.Form):
             "user", "organization"
         )
         people_field.label_from_instance = _person_label  # type: ignore[method-assign,assignment]
+        representatives = list(legal_representatives)
+        self.legal_representatives = representatives
+        signer_field = self.fields["signer_person"]
+        assert isinstance(signer_field, forms.ModelChoiceField)
+        signer_field.queryset = Person.objects.filter(pk__in=[p.pk for p in representatives]).order_by(
+            "family_name", "given_name", "pk"
+        )
+        signer_field.label_from_instance = _representative_label  # type: ignore[method-assign,assignment]
+        signer_field.empty_label = "-"
         class_choices = [(c.value, _class_label(c.value, lang)) for c in OrganizationClass]
         self._set_choices("discloser_classes", class_choices)
         self._set_choices("recipient_classes", class_choices)
@@ -513,7 +550,14 @@ class ConsentForm(UswdsFormMixin, forms.Form):
             expires_at=end_of_day(expires_on) if ends_by_date and expires_on else None,
             expiry_event="" if ends_by_date else d.get("expiry_event", ""),
             signer_kind=d.get("signer_kind") or SignerKind.PARENT,
-            signer_name=d.get("signer_name", ""),
+            # Her legal representative's name is filled in from the family when it is left empty.
+            signer_name=d.get("signer_name", "")
+            or (
+                d["signer_person"].display_name
+                if d.get("signer_kind") == SignerKind.LEGAL_REPRESENTATIVE and d.get("signer_person")
+                else ""
+            ),
+            signer_person=d.get("signer_person"),
             signature_method=d.get("signature_method") or SignatureMethod.TYPED,
             signature_typed=d.get("signature_typed", ""),
             signature_drawn=d.get("signature_drawn", ""),
@@ -561,6 +605,7 @@ def initial_from_version(version: Any, language: str) -> dict[str, Any]:
         "expiry_event": version.expiry_event,
         "signer_kind": version.signer_kind,
         "signer_name": version.signer_name,
+        "signer_person": version.signer_person_id,
     }
 
 

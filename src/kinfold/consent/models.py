@@ -86,6 +86,14 @@ class ConsentVersion(FamilyRecord):
     # 2.31(a)(8)/(9) signature and date
     signer_kind = models.CharField(max_length=24, choices=SignerKind.choices, default=SignerKind.PARENT)
     signer_name = models.CharField(max_length=220)
+    signer_person = models.ForeignKey(
+        Person,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Her legal representative who signed, as recorded on the family (empty when she signed herself).",
+    )
     signature_method = models.CharField(max_length=10, choices=SignatureMethod.choices)
     signature_typed = models.CharField(max_length=220, blank=True)
     signature_drawn = models.TextField(blank=True, help_text="A PNG data URL from the signature pad.")
@@ -129,6 +137,8 @@ class ConsentVersion(FamilyRecord):
             guardian_signature_typed=self.guardian_signature_typed,
             parent_is_minor=parent_is_minor,
             minor_signs_alone=minor_signs_alone,
+            signer_kind=self.signer_kind,
+            signer_person_id=self.signer_person_id,
         )
 
     def _has(self, relation: str) -> bool:
@@ -164,6 +174,8 @@ def missing_consent_elements(
     guardian_signature_typed: str,
     parent_is_minor: bool = False,
     minor_signs_alone: bool = True,
+    signer_kind: str = "parent",
+    signer_person_id: int | None = None,
 ) -> list[str]:
     """The 2.31 elements a consent version's terms lack, from plain values: the one definition of a
     complete consent, for ``ConsentVersion.missing_elements`` and for the access policy, which reads
@@ -186,6 +198,9 @@ def missing_consent_elements(
         missing.append("expiry")
     if not signer_name.strip():
         missing.append("signer's name")
+    if signer_kind == SignerKind.LEGAL_REPRESENTATIVE and signer_person_id is None:
+        # 42 CFR 2.31: only the parent or her legal representative, recorded on the family, signs for her.
+        missing.append("which recorded legal representative signed")
     if not (signature_typed.strip() or signature_drawn.strip()):
         missing.append("signature")
     if parent_is_minor and not minor_signs_alone and not guardian_signature_typed.strip():
@@ -299,10 +314,20 @@ class RestrictionStatus(models.TextChoices):
     REQUESTED = "requested", "Requested"
     AGREED = "agreed", "Agreed"
     REFUSED = "refused", "Refused"
+    ENDED = "ended", "Ended"
 
 
 class Restriction(FamilyRecord):
-    """The parent's request that a disclosure be restricted (42 CFR 2.26; 45 CFR 164.522)."""
+    """The parent's request that a disclosure be restricted (42 CFR 2.26; 45 CFR 164.522).
+
+    An agreed restriction may end (45 CFR 164.522(a)(2)): at her request, for everything from the instant
+    it is recorded; or by the disclosing organisation telling her, and then only for what it creates or
+    receives from that instant on. A self-pay restriction toward a health plan is never ended by the
+    organisation alone."""
+
+    class EndRequestedBy(models.TextChoices):
+        PARENT = "parent", "At her request"
+        ORGANIZATION = "organization", "By the organisation"
 
     family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="restrictions")
     disclosing_org = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
@@ -319,6 +344,11 @@ class Restriction(FamilyRecord):
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     decision_reason = models.CharField(max_length=300, blank=True)
+    # 45 CFR 164.522(a)(2): the end of an agreed restriction, who asked for it, and who recorded it.
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    ended_on_request_of = models.CharField(max_length=12, blank=True, choices=EndRequestedBy.choices)
+    end_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-requested_at"]
@@ -326,7 +356,34 @@ class Restriction(FamilyRecord):
             models.CheckConstraint(
                 condition=models.Q(recipient_org__isnull=False) | models.Q(recipient_person__isnull=False),
                 name="restriction_names_a_recipient",
-            )
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        status="ended",
+                        ended_at__isnull=False,
+                        decided_at__isnull=False,
+                        ended_at__gte=models.F("decided_at"),
+                        ended_on_request_of__in=["parent", "organization"],
+                    )
+                    | (~models.Q(status="ended") & models.Q(ended_at__isnull=True, ended_on_request_of=""))
+                ),
+                name="restriction_end_recorded_with_ended_status",
+                violation_error_message="An ended restriction records when it ended, after it was agreed, and at "
+                "whose request.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(ended_on_request_of="organization", end_reason=""),
+                name="restriction_organization_end_has_reason",
+                violation_error_message="The organisation gives a reason when it ends a restriction.",
+            ),
+            # 45 CFR 164.522(a)(1)(vi): a self-pay restriction toward a health plan binds the organisation.
+            models.CheckConstraint(
+                condition=~models.Q(is_self_pay_to_health_plan=True, ended_on_request_of="organization"),
+                name="restriction_self_pay_not_ended_by_organization",
+                violation_error_message="A restriction on telling a health plan about care she paid for herself "
+                "cannot be ended by the organisation.",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -137,13 +137,15 @@ class Decision:
 
 @dataclass(frozen=True)
 class RecordFacts:
-    """What the policy needs to know of a record: whose family, who made it, what kind of information."""
+    """What the policy needs to know of a record: whose family, who made it, what kind of information,
+    and when it was made (``None``: not known, read as made before any instant that asks)."""
 
     family_id: int
     created_by_org_id: int
     category: str
     record_type: str = ""
     record_id: int | None = None
+    created_at: datetime | None = None
 
 
 def facts_of(record: Any, *, family_id: int | None = None) -> RecordFacts:
@@ -161,6 +163,7 @@ def facts_of(record: Any, *, family_id: int | None = None) -> RecordFacts:
         category=record.sensitivity,
         record_type=type(record).__name__,
         record_id=record.pk,
+        created_at=getattr(record, "created_at", None),
     )
 
 
@@ -216,7 +219,10 @@ class OrderWindow:
 
 @dataclass(frozen=True)
 class AgreedRestriction:
-    """What rules 2 and 3(b) read of an agreed 2.26 restriction."""
+    """What rules 2 and 3(b) read of an agreed 2.26 restriction, and of its end (45 CFR 164.522(a)(2)).
+
+    It denies over ``[decided_at, ended_at)``. Ended by the organisation (``ended_by_organization``), it
+    keeps denying after ``ended_at`` for the records made before that instant."""
 
     decided_at: datetime | None
     disclosing_org_id: int
@@ -224,6 +230,19 @@ class AgreedRestriction:
     recipient_person_id: int | None
     categories: frozenset[str]
     purposes: frozenset[str]
+    ended_at: datetime | None = None
+    ended_by_organization: bool = False
+
+    def covers(self, facts: RecordFacts, at: datetime) -> bool:
+        """Whether the restriction applies, at ``at``, to a record with these facts (half-open intervals)."""
+        if self.decided_at is None or at < self.decided_at:
+            return False
+        if self.ended_at is None or at < self.ended_at:
+            return True
+        # 45 CFR 164.522(a)(2)(iii): the organisation's end reaches only what it creates or receives after
+        # it told her; a record whose instant is not known is read as made before.
+        made_before = facts.created_at is None or facts.created_at < self.ended_at
+        return self.ended_by_organization and made_before
 
 
 @dataclass(frozen=True)
@@ -354,8 +373,9 @@ def _order_windows(family_ids: list[int]) -> list[tuple[int, OrderWindow]]:
 
 
 def _agreed_restrictions(family_ids: list[int]) -> list[tuple[int, AgreedRestriction]]:
+    """The families' agreed restrictions, and the ended ones (which may still cover older records)."""
     restrictions = Restriction.objects.filter(
-        family_id__in=_one_of(family_ids), status=RestrictionStatus.AGREED
+        family_id__in=_one_of(family_ids), status__in=(RestrictionStatus.AGREED, RestrictionStatus.ENDED)
     ).values_list(
         "family_id",
         "decided_at",
@@ -364,6 +384,8 @@ def _agreed_restrictions(family_ids: list[int]) -> list[tuple[int, AgreedRestric
         "recipient_person_id",
         "categories",
         "purposes",
+        "ended_at",
+        "ended_on_request_of",
     )
     return [
         (
@@ -375,11 +397,21 @@ def _agreed_restrictions(family_ids: list[int]) -> list[tuple[int, AgreedRestric
                 recipient_person_id=recipient_person_id,
                 categories=frozenset(categories),
                 purposes=frozenset(purposes),
+                ended_at=ended_at,
+                ended_by_organization=ended_on_request_of == Restriction.EndRequestedBy.ORGANIZATION,
             ),
         )
-        for family_id, decided_at, disclosing_org_id, recipient_org_id, recipient_person_id, categories, purposes in (
-            restrictions
-        )
+        for (
+            family_id,
+            decided_at,
+            disclosing_org_id,
+            recipient_org_id,
+            recipient_person_id,
+            categories,
+            purposes,
+            ended_at,
+            ended_on_request_of,
+        ) in restrictions
     ]
 
 
@@ -419,6 +451,8 @@ _VERSION_COLUMNS = (
     "guardian_signature_typed",
     "signed_at",
     "effective_at",
+    "signer_kind",
+    "signer_person_id",
 )
 
 
@@ -446,6 +480,8 @@ class _VersionRow(NamedTuple):
     guardian_signature_typed: str
     signed_at: datetime
     effective_at: datetime
+    signer_kind: str
+    signer_person_id: int | None
 
 
 def _version_windows(family_ids: list[int]) -> list[tuple[int, VersionWindow]]:
@@ -505,6 +541,8 @@ def _version_windows(family_ids: list[int]) -> list[tuple[int, VersionWindow]]:
                 guardian_signature_typed=row.guardian_signature_typed,
                 parent_is_minor=is_minor,
                 minor_signs_alone=minor_signs_alone,
+                signer_kind=row.signer_kind,
+                signer_person_id=row.signer_person_id,
             )
             # ``ConsentVersion.ends_at``: the first of the next version's start, expiry, expiry event and
             # revocation (half-open interval).
@@ -592,9 +630,10 @@ def _classes(ctx: PolicyContext, fam: FamilyFacts, org_id: int | None, at: datet
 
 
 def _restricted(fam: FamilyFacts, viewer: Viewer, facts: RecordFacts, purpose: str, at: datetime) -> bool:
-    """An agreed 2.26 restriction that matches denies consent-based access (rules 2 and 3b)."""
+    """An agreed 2.26 restriction that matches denies consent-based access (rules 2 and 3b), from the
+    instant it is agreed until it ends (and after, for older records, when the organisation ended it)."""
     for r in fam.restrictions:
-        if r.decided_at is None or r.decided_at > at or r.disclosing_org_id != facts.created_by_org_id:
+        if r.disclosing_org_id != facts.created_by_org_id or not r.covers(facts, at):
             continue
         names_viewer = (r.recipient_org_id is not None and r.recipient_org_id == viewer.organization_id) or (
             r.recipient_person_id is not None and r.recipient_person_id == viewer.membership_id

@@ -88,9 +88,9 @@ def family_consents(*, gate: RecordGate, family_id: int) -> list[Any]:
         .prefetch_related(
             Prefetch(
                 "versions",
-                queryset=ConsentVersion.objects.order_by("-number").prefetch_related(
-                    "discloser_orgs", "recipient_orgs", "recipient_people__user"
-                ),
+                queryset=ConsentVersion.objects.order_by("-number")
+                .select_related("signer_person")
+                .prefetch_related("discloser_orgs", "recipient_orgs", "recipient_people__user"),
             )
         )
         .order_by("-created_at", "-pk")
@@ -110,7 +110,7 @@ def family_restrictions(*, gate: RecordGate, family_id: int) -> list[Any]:
     from kinfold.consent.models import Restriction
 
     rows = Restriction.objects.filter(family_id=family_id).select_related(
-        "disclosing_org", "recipient_org", "recipient_person__user", "decided_by__user"
+        "disclosing_org", "recipient_org", "recipient_person__user", "decided_by__user", "ended_by__user"
     )
     return gate.visible(list(rows), family_id=family_id)
 

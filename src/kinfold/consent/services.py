@@ -1,6 +1,6 @@
 """Changes to consent: record a directive, add a version, revoke, record an expiry event; court orders;
-break-the-glass and the privacy officers' notifications; restriction requests; and writing the accounting
-of disclosures.
+break-the-glass and the privacy officers' notifications; restriction requests, decisions and ends; and
+writing the accounting of disclosures.
 
 Each function is one transaction that validates, writes and audits. Nothing here decides access:
 that is ``policy.decide``.
@@ -33,10 +33,11 @@ from kinfold.consent.models import (
     Restriction,
     RestrictionStatus,
     SignatureMethod,
+    SignerKind,
 )
 from kinfold.consent.policy import Viewer, may_open_family
 from kinfold.consent.vocabulary import OrganizationClass, Purpose
-from kinfold.families.models import Family, FamilyActivity, Language, Sensitivity
+from kinfold.families.models import Family, FamilyActivity, Language, Person, Sensitivity
 from kinfold.organizations.models import Membership, Organization, OrganizationType, Role
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ class ConsentTerms:
     expiry_event: str = ""
     signer_kind: str = "parent"
     signer_name: str = ""
+    signer_person: Person | None = None  # her recorded legal representative, when one signs for her
     signature_method: str = SignatureMethod.TYPED
     signature_typed: str = ""
     signature_drawn: str = ""
@@ -117,9 +119,30 @@ class ConsentTerms:
     effective_at: datetime | None = None
 
 
-def validate_terms(terms: ConsentTerms, *, now: datetime) -> None:
-    """Every element 42 CFR 2.31 requires, explained in plain words when missing."""
+def legal_representatives(family: Family) -> list[Person]:
+    """The people recorded on the family as her legal representative: the only ones who may sign for her."""
+    return list(
+        Person.objects.filter(relationships__family=family, relationships__is_legal_representative=True).order_by(
+            "family_name", "given_name", "pk"
+        )
+    )
+
+
+def validate_terms(terms: ConsentTerms, *, now: datetime, family: Family | None = None) -> None:
+    """Every element 42 CFR 2.31 requires, explained in plain words when missing. With ``family``, also
+    that a legal representative who signs for her is one recorded on the family."""
     errors: dict[str, str] = {}
+    if terms.signer_kind not in SignerKind.values:
+        errors["signer_kind"] = "Choose who is signing."
+    elif terms.signer_kind == SignerKind.LEGAL_REPRESENTATIVE and family is not None:
+        recorded = legal_representatives(family)
+        if not recorded:
+            errors["signer_person"] = (
+                "No legal representative is recorded for her. Only she can sign, unless her legal representative "
+                "is added to her family first."
+            )
+        elif terms.signer_person is None or terms.signer_person.pk not in {p.pk for p in recorded}:
+            errors["signer_person"] = "Choose which of her recorded legal representatives is signing."
     if not terms.discloser_orgs and not terms.discloser_classes:
         errors["discloser_orgs"] = "Choose who may share her information."
     if not terms.recipient_orgs and not terms.recipient_people and not terms.recipient_classes:
@@ -211,6 +234,7 @@ def _save_version(
         expiry_event=terms.expiry_event.strip(),
         signer_kind=terms.signer_kind,
         signer_name=terms.signer_name.strip(),
+        signer_person=terms.signer_person if terms.signer_kind == SignerKind.LEGAL_REPRESENTATIVE else None,
         signature_method=terms.signature_method,
         signature_typed=terms.signature_typed.strip(),
         signature_drawn=terms.signature_drawn if terms.signature_method == SignatureMethod.DRAWN else "",
@@ -234,7 +258,7 @@ def consent_record(*, viewer: Viewer, family: Family, terms: ConsentTerms, title
     """Record a new consent the parent has just signed with a staff member."""
     membership = _require_team_access(viewer, family)
     now = clock.now()
-    validate_terms(terms, now=now)
+    validate_terms(terms, now=now, family=family)
     if family.parent is None:
         raise ValidationError("Record the parent before a consent.")
     directive = ConsentDirective.objects.create(
@@ -278,7 +302,7 @@ def consent_new_version(*, viewer: Viewer, directive: ConsentDirective, terms: C
     now = clock.now()
     if directive.revoked_at is not None:
         raise ValidationError("This consent was revoked. A consent given after a revocation is a new consent.")
-    validate_terms(terms, now=now)
+    validate_terms(terms, now=now, family=family)
     number = (directive.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
     if consent_sensitivity(terms) == Sensitivity.SUD_TREATMENT and directive.sensitivity != Sensitivity.SUD_TREATMENT:
         # Once any version is about treatment, the whole consent is (its earlier versions are shown with it).
@@ -736,6 +760,85 @@ def restriction_decide(*, viewer: Viewer, restriction: Restriction, agree: bool,
         record_id=restriction.pk,
         family_id=restriction.family_id,
         detail={"status": restriction.status},
+        at=now,
+    )
+    return restriction
+
+
+@atomic_write
+def restriction_end(*, viewer: Viewer, restriction: Restriction, on_request_of: str, reason: str = "") -> Restriction:
+    """End an agreed restriction (45 CFR 164.522(a)(2)), from the instant it is recorded.
+
+    At her request (``"parent"``: she asked in writing, or agreed aloud and this records it), any staff
+    member who may open the family records it, and her consents share again what it covered. By the
+    disclosing organisation (``"organization"``), after telling her, only its own staff record it, with a
+    reason; the end then reaches only what the organisation creates or receives from now on, and a self-pay
+    restriction toward a health plan cannot be ended this way (164.522(a)(1)(vi))."""
+    restriction = (
+        Restriction.objects.select_for_update().select_related("family", "disclosing_org").get(pk=restriction.pk)
+    )
+    family = restriction.family
+    by_organization = on_request_of == Restriction.EndRequestedBy.ORGANIZATION
+    if on_request_of not in Restriction.EndRequestedBy.values:
+        raise ValidationError({"on_request_of": "Say who asked to end it: she did, or the organisation."})
+    refusal = {
+        "actor": viewer.user,
+        "action": Action.UPDATE,
+        "record_type": "Restriction",
+        "record_id": restriction.pk,
+        "family_id": family.pk,
+        "outcome": Outcome.DENIED,
+        "detail": {"end": on_request_of},
+    }
+    if by_organization:
+        if viewer.organization_id != restriction.disclosing_org_id or not viewer.may_see_family_data:
+            raise Refused(
+                f"Only staff of {restriction.disclosing_org.name}, which agreed to the restriction, can end it "
+                "on its side.",
+                refusal,
+            )
+        membership = viewer.membership
+        assert membership is not None
+    else:
+        membership = _require_team_access(viewer, family)
+    if restriction.status != RestrictionStatus.AGREED:
+        if restriction.status == RestrictionStatus.ENDED:
+            raise ValidationError("This restriction has already ended.")
+        raise ValidationError("Only an agreed restriction can be ended; this request was not agreed.")
+    if by_organization and restriction.is_self_pay_to_health_plan:
+        raise ValidationError(
+            "A restriction on telling a health plan about care she paid for herself cannot be ended by the "
+            "organisation; only she can end it (45 CFR 164.522(a)(1)(vi))."
+        )
+    if by_organization and not reason.strip():
+        raise ValidationError({"reason": "Give the reason the organisation is ending it: she will be told."})
+    now = clock.now()
+    restriction.status = RestrictionStatus.ENDED
+    restriction.ended_at = now
+    restriction.ended_by = membership
+    restriction.ended_on_request_of = on_request_of
+    restriction.end_reason = reason.strip()[:300]
+    restriction.version += 1
+    restriction.save(
+        update_fields=["status", "ended_at", "ended_by", "ended_on_request_of", "end_reason", "version", "updated_at"]
+    )
+    org_name = restriction.disclosing_org.name
+    _timeline(
+        viewer,
+        family,
+        "restriction_ended",
+        f"{org_name} ended the restriction on what it shares; records it made before stay restricted"
+        if by_organization
+        else f"Recorded that she ended her restriction on what {org_name} shares",
+        now,
+    )
+    record_event(
+        actor=viewer.user,
+        action=Action.UPDATE,
+        record_type="Restriction",
+        record_id=restriction.pk,
+        family_id=family.pk,
+        detail={"status": restriction.status, "on_request_of": on_request_of},
         at=now,
     )
     return restriction

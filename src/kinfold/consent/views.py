@@ -335,7 +335,12 @@ def _capture(
     if latest is not None:  # a new version may keep naming an organisation that has left her team
         organizations += [o for o in [*latest.discloser_orgs.all(), *latest.recipient_orgs.all()]]
     people = page.people + (list(latest.recipient_people.all()) if latest is not None else [])
-    kwargs: dict[str, Any] = {"language": lang, "organizations": organizations, "people": people}
+    kwargs: dict[str, Any] = {
+        "language": lang,
+        "organizations": organizations,
+        "people": people,
+        "legal_representatives": services.legal_representatives(page.family),
+    }
     step = "terms"
     if request.method != "POST":
         if latest is not None:

@@ -131,13 +131,13 @@ def caseload_for(
         )
     candidates = list(
         families.order_by(*CASELOAD_SORTS.get(sort, CASELOAD_SORTS[DEFAULT_CASELOAD_SORT])).values_list(
-            "pk", "parent_id", "parent__created_by_org_id", "parent__sensitivity"
+            "pk", "parent_id", "parent__created_by_org_id", "parent__sensitivity", "parent__created_at"
         )
     )
     gate = RecordGate.open(viewer, [family_id for family_id, *_ in candidates], purpose)
     visible = [
         family_id
-        for family_id, parent_id, parent_org_id, parent_category in candidates
+        for family_id, parent_id, parent_org_id, parent_category, parent_created_at in candidates
         if parent_id is not None
         and gate.may_see(
             RecordFacts(
@@ -146,6 +146,7 @@ def caseload_for(
                 category=parent_category,
                 record_type=Person.__name__,
                 record_id=parent_id,
+                created_at=parent_created_at,
             )
         )
     ]
