@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 from django.db import connection
 
 from kinfold.organizations.models import Membership, OrganizationType, Role
 from tests.factories import OrganizationFactory, staff
+from tests.support import SmtpServer, free_port, set_audit_triggers, use_smtp
 
 
 @pytest.fixture
@@ -44,3 +48,34 @@ def outsider() -> Membership:
 @pytest.fixture
 def db_vendor() -> str:
     return connection.vendor
+
+
+@pytest.fixture
+def smtp_server(settings: Any) -> Iterator[SmtpServer]:
+    """A real SMTP server on a free local port, with Django's SMTP backend pointed at it."""
+    from aiosmtpd.controller import Controller
+
+    server = SmtpServer(host="127.0.0.1", port=free_port())
+    controller = Controller(server, hostname=server.host, port=server.port)
+    controller.start()
+    use_smtp(settings, server.port)
+    try:
+        yield server
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def _triggers_back_after_flush(django_db_blocker: Any) -> Iterator[None]:
+    # Set up before transactional_db, so torn down after its flush.
+    yield
+    with django_db_blocker.unblock():
+        set_audit_triggers(enabled=True)
+
+
+@pytest.fixture
+def committing_db(_triggers_back_after_flush: None, transactional_db: None, django_db_blocker: Any) -> Iterator[None]:
+    """A database whose transactions commit (on_commit callbacks run), emptied by a flush afterwards."""
+    yield
+    with django_db_blocker.unblock():
+        set_audit_triggers(enabled=False)

@@ -8,18 +8,11 @@ because the service sends it only once the declaration is committed.
 from __future__ import annotations
 
 import re
-import socket
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from email import message_from_bytes
-from email.message import Message
 from typing import Any
 
 import pytest
-from django.db import connection
-from django.test import Client
 from django.urls import reverse
 
 from kinfold import clock
@@ -30,21 +23,12 @@ from kinfold.families.models import Family
 from kinfold.notes import services as note_services
 from kinfold.organizations.models import Membership, Organization, OrganizationType, Role
 from tests.factories import OrganizationFactory, consent_team_wide, make_family, staff, viewer_of
+from tests.support import client_for, free_port, text
 
 ATTENDANCE = "Attended group session and took her medication dose"
 OTP_VISIT = "Vitals checked at the treatment programme"
 OB_VISIT = "Prenatal visit at 28 weeks, all well"
 COURT_NOTE = "Hearing on reunification plan set"
-
-
-def text(response: Any) -> str:
-    return re.sub(r"\s+", " ", response.content.decode())
-
-
-def client_for(membership: Membership) -> Client:
-    client = Client()
-    client.force_login(membership.user)
-    return client
 
 
 @dataclass
@@ -297,73 +281,6 @@ def test_clinician_without_a_reason_is_refused_with_a_plain_message_and_audited(
     ).exists()
 
 
-@dataclass
-class SmtpServer:
-    host: str
-    port: int
-    messages: list[tuple[list[str], Message]] = field(default_factory=list)
-    received: threading.Event = field(default_factory=threading.Event)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.original_content)))
-        self.received.set()
-        return "250 Message accepted for delivery"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def smtp_server(settings: Any) -> Iterator[SmtpServer]:
-    """A real SMTP server on a free local port, with Django's SMTP backend pointed at it."""
-    from aiosmtpd.controller import Controller
-
-    server = SmtpServer(host="127.0.0.1", port=_free_port())
-    controller = Controller(server, hostname=server.host, port=server.port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = server.host
-    settings.EMAIL_PORT = server.port
-    settings.EMAIL_USE_TLS = False
-    settings.DEFAULT_FROM_EMAIL = "kinfold@example.org"
-    try:
-        yield server
-    finally:
-        controller.stop()
-
-
-# The audit trail is append-only (triggers refuse DELETE and TRUNCATE), but a transactional test ends with
-# pytest-django's flush. As in tests/browser/conftest.py: switch the triggers off for the flush only.
-def _audit_triggers(*, enabled: bool) -> None:
-    import importlib
-
-    migration = importlib.import_module("kinfold.audit.migrations.0002_append_only_triggers")
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"ALTER TABLE audit_auditevent {'ENABLE' if enabled else 'DISABLE'} TRIGGER USER")
-        elif connection.vendor == "sqlite":
-            for statement in migration.SQLITE_FORWARD if enabled else migration.SQLITE_BACKWARD:
-                cursor.execute(statement)
-
-
-@pytest.fixture
-def _triggers_back_after_flush(django_db_blocker: Any) -> Iterator[None]:
-    # Set up before transactional_db, so torn down after its flush.
-    yield
-    with django_db_blocker.unblock():
-        _audit_triggers(enabled=True)
-
-
-@pytest.fixture
-def committing_db(_triggers_back_after_flush: None, transactional_db: None, django_db_blocker: Any) -> Iterator[None]:
-    yield
-    with django_db_blocker.unblock():
-        _audit_triggers(enabled=False)
-
-
 def test_clinician_declares_an_emergency_sees_every_record_and_privacy_officers_are_emailed(
     committing_db, smtp_server, community_org, cps_org, treatment_org
 ):
@@ -422,7 +339,7 @@ def test_emergency_access_still_opens_when_the_privacy_officer_email_cannot_be_s
     committing_db, settings, community_org, cps_org, treatment_org
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", _free_port()  # nothing listens there
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nothing listens there
     settings.EMAIL_TIMEOUT = 5
     coordinator = staff(community_org, Role.CARE_COORDINATOR)
     w = build_world(coordinator, staff(cps_org, Role.CPS_CASEWORKER), treatment_org)

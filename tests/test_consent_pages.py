@@ -21,6 +21,7 @@ from kinfold.families import services as family_services
 from kinfold.notes.services import note_add
 from kinfold.organizations.models import OrganizationType, Role
 from tests.factories import OrganizationFactory, consent_team_wide, make_family, staff, viewer_of
+from tests.support import text
 
 pytestmark = pytest.mark.django_db
 
@@ -28,10 +29,6 @@ PNG = (
     "data:image/png;base64,"
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
-
-
-def text(response: Any) -> str:
-    return re.sub(r"\s+", " ", response.content.decode())
 
 
 @pytest.fixture

@@ -10,14 +10,10 @@ synchronous: by the time a page has answered, its emails have reached the server
 
 from __future__ import annotations
 
-import re
-import socket
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from email import message_from_bytes, policy
 from email.message import Message
 from typing import Any
 
@@ -39,88 +35,13 @@ from kinfold.notes import services as note_services
 from kinfold.notes.models import Note
 from kinfold.organizations.models import Membership, Organization, OrganizationType, Role
 from tests.factories import OrganizationFactory, consent_team_wide, make_family, staff, viewer_of
+from tests.support import client_for, free_port, text, use_smtp
 
 REASON = "Heavy bleeding at 29 weeks; need her medication history before surgery"
 ATTENDANCE = "Attended group session and took her medication dose"
 OTP_VISIT = "Vitals checked at the treatment programme"
 OB_VISIT = "Prenatal visit at 28 weeks, all well"
 HEARING = "Hearing on reunification plan set"
-
-
-# --- a real SMTP server, and a database that commits ----------------------------------------------------
-
-
-@dataclass
-class SmtpServer:
-    host: str
-    port: int
-    messages: list[tuple[list[str], Message]] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(
-            (sorted(envelope.rcpt_tos), message_from_bytes(envelope.original_content, policy=policy.default))
-        )
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[Message]:
-        return [message for recipients, message in self.messages if address in recipients]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _use_smtp(settings: Any, port: int) -> None:
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_TIMEOUT = 5
-    settings.DEFAULT_FROM_EMAIL = "kinfold@example.org"
-
-
-@pytest.fixture
-def smtp_server(settings: Any) -> Iterator[SmtpServer]:
-    from aiosmtpd.controller import Controller
-
-    server = SmtpServer(host="127.0.0.1", port=_free_port())
-    controller = Controller(server, hostname=server.host, port=server.port)
-    controller.start()
-    _use_smtp(settings, server.port)
-    try:
-        yield server
-    finally:
-        controller.stop()
-
-
-# The audit trail is append-only (triggers refuse DELETE and TRUNCATE), but a transactional test ends with
-# pytest-django's flush. As in tests/test_access_pages.py: switch the triggers off for the flush only.
-def _audit_triggers(*, enabled: bool) -> None:
-    import importlib
-
-    migration = importlib.import_module("kinfold.audit.migrations.0002_append_only_triggers")
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"ALTER TABLE audit_auditevent {'ENABLE' if enabled else 'DISABLE'} TRIGGER USER")
-        elif connection.vendor == "sqlite":
-            for statement in migration.SQLITE_FORWARD if enabled else migration.SQLITE_BACKWARD:
-                cursor.execute(statement)
-
-
-@pytest.fixture
-def _triggers_back_after_flush(django_db_blocker: Any) -> Iterator[None]:
-    yield
-    with django_db_blocker.unblock():
-        _audit_triggers(enabled=True)
-
-
-@pytest.fixture
-def committing_db(_triggers_back_after_flush: None, transactional_db: None, django_db_blocker: Any) -> Iterator[None]:
-    yield
-    with django_db_blocker.unblock():
-        _audit_triggers(enabled=False)
 
 
 # --- Maria's world ----------------------------------------------------------------------------------------
@@ -205,16 +126,6 @@ def build_world(community_org: Organization, cps_org: Organization, treatment_or
 @pytest.fixture
 def world(committing_db: None, community_org: Any, cps_org: Any, treatment_org: Any) -> World:
     return build_world(community_org, cps_org, treatment_org)
-
-
-def text(response: Any) -> str:
-    return re.sub(r"\s+", " ", response.content.decode())
-
-
-def client_for(membership: Membership) -> Client:
-    client = Client()
-    client.force_login(membership.user)
-    return client
 
 
 def declare(w: World, client: Client) -> EmergencyAccess:
@@ -408,7 +319,7 @@ def test_the_audit_trail_has_one_event_for_each_notification(world, smtp_server)
 
 def test_the_records_still_open_when_the_mail_server_is_down_and_the_failure_is_audited(world, settings):
     w = world
-    _use_smtp(settings, _free_port())  # nothing listens there
+    use_smtp(settings, free_port())  # nothing listens there
     clinician = client_for(w.clinician)
     access = declare(w, clinician)
 

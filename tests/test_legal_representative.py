@@ -9,9 +9,16 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from kinfold import clock
+from kinfold.consent import services as consent_services
+from kinfold.consent.models import ConsentDirective, ConsentVersion, SignerKind
+from kinfold.consent.policy import Viewer, decide
 from kinfold.families import services
-from kinfold.families.models import FamilyRelationship, Person, RelationshipCategory
-from tests.factories import make_family, viewer_of
+from kinfold.families.models import FamilyRelationship, Person, RelationshipCategory, Sensitivity
+from kinfold.notes.services import note_add
+from kinfold.organizations.models import Role
+from tests.factories import consent_team_wide, make_family, staff, viewer_of
+from tests.support import text
+from tests.test_consent_pages import cps_post, new_url
 
 pytestmark = pytest.mark.django_db
 
@@ -67,15 +74,6 @@ def test_a_child_or_a_minor_cannot_be_recorded_as_her_legal_representative(
 
 # --- signing for her ----------------------------------------------------------------------------------
 
-from kinfold.consent import services as consent_services  # noqa: E402
-from kinfold.consent.models import ConsentDirective, ConsentVersion, SignerKind  # noqa: E402
-from kinfold.consent.policy import Viewer, decide  # noqa: E402
-from kinfold.families.models import Sensitivity  # noqa: E402
-from kinfold.notes.services import note_add  # noqa: E402
-from kinfold.organizations.models import Role  # noqa: E402
-from tests.factories import staff  # noqa: E402
-from tests.test_consent_pages import cps_post, new_url, text  # noqa: E402
-
 
 def _representative(coordinator, family, given_name="Dana"):
     return services.family_member_add(
@@ -90,8 +88,6 @@ def _representative(coordinator, family, given_name="Dana"):
 
 @pytest.fixture
 def cps_world(coordinator, caseworker, treatment_org, cps_org):
-    from tests.factories import consent_team_wide
-
     counsellor = staff(treatment_org, Role.SUD_COUNSELOR)
     family = make_family(coordinator, given_name="Kayla", family_name="Reed")
     for member, role in ((caseworker, Role.CPS_CASEWORKER), (counsellor, Role.SUD_COUNSELOR)):

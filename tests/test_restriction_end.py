@@ -12,7 +12,6 @@ them with CPS, and Hope agreed.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +19,6 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
@@ -36,6 +34,7 @@ from kinfold.notes import services as note_services
 from kinfold.notes.models import Note, NoteKind
 from kinfold.organizations.models import Membership, Organization, OrganizationType, Role
 from tests.factories import OrganizationFactory, consent_team_wide, make_family, staff, viewer_of
+from tests.support import client_for, text
 
 pytestmark = pytest.mark.django_db
 
@@ -291,16 +290,6 @@ def test_who_asked_must_be_her_or_the_organisation(world):
 
 
 # --- the pages ------------------------------------------------------------------------------------------
-
-
-def text(response: Any) -> str:
-    return re.sub(r"\s+", " ", response.content.decode())
-
-
-def client_for(membership: Membership) -> Client:
-    client = Client()
-    client.force_login(membership.user)
-    return client
 
 
 def family_url(w: World) -> str:

@@ -12,7 +12,6 @@ Without it they skip, or fail when ``CI`` is set.
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 from collections.abc import Iterator
@@ -22,6 +21,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+
+from tests.support import set_audit_triggers
 
 # Playwright's sync API keeps an asyncio event loop in the test thread for the whole session, so
 # Django's async-safety check would refuse every ORM call the tests (and pytest-django's database
@@ -175,8 +176,6 @@ def browser() -> Iterator[Any]:
 # purpose. So, after each browser test and only for the flush, the triggers are switched off, and they
 # are switched back on as soon as the flush is done, so later tests still meet an append-only table.
 
-_AUDIT_TRIGGERS = importlib.import_module("kinfold.audit.migrations.0002_append_only_triggers")
-
 
 @dataclass
 class _TriggerState:
@@ -187,24 +186,13 @@ class _TriggerState:
 _triggers = _TriggerState()
 
 
-def _set_audit_triggers(*, enabled: bool) -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"ALTER TABLE audit_auditevent {'ENABLE' if enabled else 'DISABLE'} TRIGGER USER")
-        elif connection.vendor == "sqlite":
-            for statement in _AUDIT_TRIGGERS.SQLITE_FORWARD if enabled else _AUDIT_TRIGGERS.SQLITE_BACKWARD:
-                cursor.execute(statement)
-
-
 @pytest.fixture
 def _audit_triggers_off_for_flush(transactional_db: None, django_db_blocker: Any) -> Iterator[None]:
     # Depends on transactional_db, so this teardown runs just before its flush.
     yield
     _triggers.blocker = django_db_blocker
     with django_db_blocker.unblock():
-        _set_audit_triggers(enabled=False)
+        set_audit_triggers(enabled=False)
     _triggers.disabled = True
 
 
@@ -213,7 +201,7 @@ def pytest_fixture_post_finalizer(fixturedef: Any, request: Any) -> None:
     if fixturedef.argname == "_django_db_helper" and _triggers.disabled:
         _triggers.disabled = False
         with _triggers.blocker.unblock():
-            _set_audit_triggers(enabled=True)
+            set_audit_triggers(enabled=True)
 
 
 # --- pages ----------------------------------------------------------------------------------------

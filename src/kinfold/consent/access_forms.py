@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 
 from kinfold import clock
 from kinfold.consent.models import Restriction
+from kinfold.consent.services import END_REASON_REQUIRED, END_WHO_ASKED
 from kinfold.consent.vocabulary import Purpose
 from kinfold.families.models import Sensitivity
 from kinfold.organizations.models import Membership, Organization, OrganizationType
@@ -277,8 +278,8 @@ class RestrictionEndForm(UswdsFormMixin, forms.Form):
         choices=[],
         widget=forms.RadioSelect,
         error_messages={
-            "required": "Say who asked to end it: she did, or the organisation.",
-            "invalid_choice": "Say who asked to end it: she did, or the organisation.",
+            "required": END_WHO_ASKED,
+            "invalid_choice": END_WHO_ASKED,
         },
     )
     reason = forms.CharField(
@@ -308,5 +309,5 @@ class RestrictionEndForm(UswdsFormMixin, forms.Form):
             data.get("on_request_of") == Restriction.EndRequestedBy.ORGANIZATION
             and not (data.get("reason") or "").strip()
         ):
-            self.add_error("reason", "Give the reason the organisation is ending it: she will be told.")
+            self.add_error("reason", END_REASON_REQUIRED)
         return data

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn, Protocol, TypeVar
 
 from django.conf import settings
 from django.db import models
@@ -120,25 +120,12 @@ class ConsentVersion(FamilyRecord):
     def missing_elements(self, *, parent_is_minor: bool = False, minor_signs_alone: bool = True) -> list[str]:
         """The 2.31 elements this version lacks; a version missing any covers nothing."""
         return missing_consent_elements(
-            patient_name=self.patient_name,
-            discloser_classes=self.discloser_classes,
+            self,
             names_discloser_orgs=lambda: self._has("discloser_orgs"),
-            recipient_classes=self.recipient_classes,
             names_recipient_orgs=lambda: self._has("recipient_orgs"),
             names_recipient_people=lambda: self._has("recipient_people"),
-            purposes=self.purposes,
-            categories=self.categories,
-            right_to_revoke=self.right_to_revoke,
-            expires_at=self.expires_at,
-            expiry_event=self.expiry_event,
-            signer_name=self.signer_name,
-            signature_typed=self.signature_typed,
-            signature_drawn=self.signature_drawn,
-            guardian_signature_typed=self.guardian_signature_typed,
             parent_is_minor=parent_is_minor,
             minor_signs_alone=minor_signs_alone,
-            signer_kind=self.signer_kind,
-            signer_person_id=self.signer_person_id,
         )
 
     def _has(self, relation: str) -> bool:
@@ -149,72 +136,106 @@ class ConsentVersion(FamilyRecord):
 
     def ends_at(self, *, next_effective_at: datetime | None, revoked_at: datetime | None) -> datetime | None:
         """The first instant this version no longer covers (half-open interval)."""
-        ends = [
-            t for t in (next_effective_at, self.expires_at, self.expiry_event_recorded_at, revoked_at) if t is not None
-        ]
-        return min(ends) if ends else None
+        return version_ends_at(self, superseded_at=next_effective_at, revoked_at=revoked_at)
+
+
+class VersionTerms(Protocol):
+    """A consent version's terms as the 2.31 check and its interval read them: a ``ConsentVersion``, or the
+    plain row the access policy reads (``policy._VersionRow``)."""
+
+    @property
+    def number(self) -> int: ...
+    @property
+    def patient_name(self) -> str: ...
+    @property
+    def discloser_classes(self) -> Any: ...
+    @property
+    def recipient_classes(self) -> Any: ...
+    @property
+    def purposes(self) -> Any: ...
+    @property
+    def categories(self) -> Any: ...
+    @property
+    def right_to_revoke(self) -> str: ...
+    @property
+    def effective_at(self) -> datetime: ...
+    @property
+    def expires_at(self) -> datetime | None: ...
+    @property
+    def expiry_event(self) -> str: ...
+    @property
+    def expiry_event_recorded_at(self) -> datetime | None: ...
+    @property
+    def signer_kind(self) -> str: ...
+    @property
+    def signer_person_id(self) -> int | None: ...
+    @property
+    def signer_name(self) -> str: ...
+    @property
+    def signature_typed(self) -> str: ...
+    @property
+    def signature_drawn(self) -> str: ...
+    @property
+    def guardian_signature_typed(self) -> str: ...
 
 
 def missing_consent_elements(
+    v: VersionTerms,
     *,
-    patient_name: str,
-    discloser_classes: Any,
     names_discloser_orgs: Callable[[], bool],
-    recipient_classes: Any,
     names_recipient_orgs: Callable[[], bool],
     names_recipient_people: Callable[[], bool],
-    purposes: Any,
-    categories: Any,
-    right_to_revoke: str,
-    expires_at: datetime | None,
-    expiry_event: str,
-    signer_name: str,
-    signature_typed: str,
-    signature_drawn: str,
-    guardian_signature_typed: str,
     parent_is_minor: bool = False,
     minor_signs_alone: bool = True,
-    signer_kind: str = "parent",
-    signer_person_id: int | None = None,
 ) -> list[str]:
-    """The 2.31 elements a consent version's terms lack, from plain values: the one definition of a
-    complete consent, for ``ConsentVersion.missing_elements`` and for the access policy, which reads
-    versions as values. Whether a version names organisations or people is asked only when its classes
-    leave the question open (a version's links may not be loaded)."""
+    """The 2.31 elements a consent version's terms lack: the one definition of a complete consent, for
+    ``ConsentVersion.missing_elements`` and for the access policy, which reads versions as values. Whether
+    a version names organisations or people is asked only when its classes leave the question open (a
+    version's links may not be loaded)."""
     missing = []
-    if not patient_name.strip():
+    if not v.patient_name.strip():
         missing.append("patient's name")
-    if not discloser_classes and not names_discloser_orgs():
+    if not v.discloser_classes and not names_discloser_orgs():
         missing.append("who may share")
-    if not recipient_classes and not names_recipient_orgs() and not names_recipient_people():
+    if not v.recipient_classes and not names_recipient_orgs() and not names_recipient_people():
         missing.append("who may receive")
-    if not purposes:
+    if not v.purposes:
         missing.append("purpose")
-    if not categories:
+    if not v.categories:
         missing.append("what information")
-    if not right_to_revoke.strip():
+    if not v.right_to_revoke.strip():
         missing.append("the right to revoke")
-    if expires_at is None and not expiry_event.strip():
+    if v.expires_at is None and not v.expiry_event.strip():
         missing.append("expiry")
-    if not signer_name.strip():
+    if not v.signer_name.strip():
         missing.append("signer's name")
-    if signer_kind == SignerKind.LEGAL_REPRESENTATIVE and signer_person_id is None:
+    if v.signer_kind == SignerKind.LEGAL_REPRESENTATIVE and v.signer_person_id is None:
         # 42 CFR 2.31: only the parent or her legal representative, recorded on the family, signs for her.
         missing.append("which recorded legal representative signed")
-    if not (signature_typed.strip() or signature_drawn.strip()):
+    if not (v.signature_typed.strip() or v.signature_drawn.strip()):
         missing.append("signature")
-    if parent_is_minor and not minor_signs_alone and not guardian_signature_typed.strip():
+    if parent_is_minor and not minor_signs_alone and not v.guardian_signature_typed.strip():
         missing.append("guardian's signature")
     return missing
 
 
-def superseding_version(later_versions: Iterable[ConsentVersion]) -> ConsentVersion | None:
+V = TypeVar("V", bound=VersionTerms)
+
+
+def superseding_version(later_versions: Iterable[V]) -> V | None:
     """Of the versions signed after one version, the one whose effective instant ends it first.
 
     A new version supersedes every earlier one at its effective instant, so a version ends at the
     earliest effective instant of any later version, not only at the next-numbered one's: a version
     signed today replaces a future-dated one before it takes effect, and the two never overlap."""
     return min(later_versions, key=lambda v: (v.effective_at, v.number), default=None)
+
+
+def version_ends_at(v: VersionTerms, *, superseded_at: datetime | None, revoked_at: datetime | None) -> datetime | None:
+    """The first instant a version no longer covers (half-open interval): the first of the superseding
+    version's effective instant, its expiry, its expiry event and the directive's revocation."""
+    ends = [t for t in (superseded_at, v.expires_at, v.expiry_event_recorded_at, revoked_at) if t is not None]
+    return min(ends) if ends else None
 
 
 class CourtOrder(FamilyRecord):
@@ -267,15 +288,32 @@ class EmergencyAccess(models.Model):
         return f"Emergency access to family {self.family_id} by {self.user_id}"
 
 
-class EmergencyNotificationQuerySet(models.QuerySet["EmergencyNotification"]):
+class AppendOnlyQuerySet(models.QuerySet[Any]):
     def update(self, **kwargs: Any) -> NoReturn:
-        raise PermissionError("Emergency notifications are append-only.")
+        raise PermissionError(self.model.append_only_message)
 
     def delete(self) -> NoReturn:
-        raise PermissionError("Emergency notifications are append-only.")
+        raise PermissionError(self.model.append_only_message)
 
 
-class EmergencyNotification(models.Model):
+class AppendOnlyRecord(models.Model):
+    """A row that is written once and never changed or deleted through the code (the accounting of
+    disclosures, the privacy officers' notifications)."""
+
+    append_only_message: ClassVar[str] = "This record is append-only."
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise PermissionError(self.append_only_message)
+        super().save(*args, **kwargs)
+
+
+class EmergencyNotification(AppendOnlyRecord):
     """That one organisation's privacy officers were told about one emergency (42 CFR 2.51(c)): the
     clinician's own organisation at declaration, each other organisation when its records are first opened.
 
@@ -291,7 +329,7 @@ class EmergencyNotification(models.Model):
     recipients = models.JSONField(default=list, blank=True)
     records_opened = models.PositiveIntegerField(default=0)
 
-    objects = EmergencyNotificationQuerySet.as_manager()
+    append_only_message = "Emergency notifications are append-only."
 
     class Meta:
         ordering = ["notified_at", "pk"]
@@ -303,11 +341,6 @@ class EmergencyNotification(models.Model):
 
     def __str__(self) -> str:
         return f"Emergency {self.emergency_id}: organisation {self.organization_id} told"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise PermissionError("Emergency notifications are append-only.")
-        super().save(*args, **kwargs)
 
 
 class RestrictionStatus(models.TextChoices):
@@ -390,15 +423,7 @@ class Restriction(FamilyRecord):
         return f"Restriction {self.pk} ({self.status})"
 
 
-class DisclosureQuerySet(models.QuerySet["Disclosure"]):
-    def update(self, **kwargs: Any) -> NoReturn:
-        raise PermissionError("The accounting of disclosures is append-only.")
-
-    def delete(self) -> NoReturn:
-        raise PermissionError("The accounting of disclosures is append-only.")
-
-
-class Disclosure(models.Model):
+class Disclosure(AppendOnlyRecord):
     """One permitted access by someone outside the creating organisation in which content was shown."""
 
     occurred_at = models.DateTimeField(db_index=True)
@@ -418,7 +443,7 @@ class Disclosure(models.Model):
     categories = models.JSONField(default=list)
     records = models.JSONField(default=list)
 
-    objects = DisclosureQuerySet.as_manager()
+    append_only_message = "The accounting of disclosures is append-only."
 
     class Meta:
         ordering = ["-occurred_at", "-pk"]
@@ -426,11 +451,6 @@ class Disclosure(models.Model):
 
     def __str__(self) -> str:
         return f"Disclosure to {self.recipient_name} on {self.occurred_at:%Y-%m-%d}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise PermissionError("The accounting of disclosures is append-only.")
-        super().save(*args, **kwargs)
 
 
 CONSENT_SENSITIVITY = Sensitivity.CONTACT

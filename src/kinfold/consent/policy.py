@@ -38,6 +38,8 @@ from kinfold.consent.models import (
     Restriction,
     RestrictionStatus,
     missing_consent_elements,
+    superseding_version,
+    version_ends_at,
 )
 from kinfold.consent.vocabulary import (
     Purpose,
@@ -511,9 +513,7 @@ def _version_windows(family_ids: list[int]) -> list[tuple[int, VersionWindow]]:
     windows = []
     for chain in chains.values():
         for i, row in enumerate(chain):
-            # ``superseding_version``: a later version supersedes this one at its effective instant, so the
-            # earliest effective instant of any later version ends it (ties go to the lower number).
-            superseding = min(chain[i + 1 :], key=lambda v: (v.effective_at, v.number), default=None)
+            superseding = superseding_version(chain[i + 1 :])
             # Her age when she signed matters only where a minor signs with her guardian (2.14).
             is_minor = (
                 not minor_signs_alone
@@ -524,38 +524,16 @@ def _version_windows(family_ids: list[int]) -> list[tuple[int, VersionWindow]]:
             recipients = recipient_orgs.get(row.pk, frozenset())
             people = recipient_people.get(row.pk, frozenset())
             missing = missing_consent_elements(
-                patient_name=row.patient_name,
-                discloser_classes=row.discloser_classes,
+                row,
                 names_discloser_orgs=partial(bool, disclosers),
-                recipient_classes=row.recipient_classes,
                 names_recipient_orgs=partial(bool, recipients),
                 names_recipient_people=partial(bool, people),
-                purposes=row.purposes,
-                categories=row.categories,
-                right_to_revoke=row.right_to_revoke,
-                expires_at=row.expires_at,
-                expiry_event=row.expiry_event,
-                signer_name=row.signer_name,
-                signature_typed=row.signature_typed,
-                signature_drawn=row.signature_drawn,
-                guardian_signature_typed=row.guardian_signature_typed,
                 parent_is_minor=is_minor,
                 minor_signs_alone=minor_signs_alone,
-                signer_kind=row.signer_kind,
-                signer_person_id=row.signer_person_id,
             )
-            # ``ConsentVersion.ends_at``: the first of the next version's start, expiry, expiry event and
-            # revocation (half-open interval).
-            ends = [
-                t
-                for t in (
-                    superseding.effective_at if superseding else None,
-                    row.expires_at,
-                    row.expiry_event_recorded_at,
-                    row.revoked_at,
-                )
-                if t is not None
-            ]
+            ends = version_ends_at(
+                row, superseded_at=superseding.effective_at if superseding else None, revoked_at=row.revoked_at
+            )
             windows.append(
                 (
                     row.family_id,
@@ -563,7 +541,7 @@ def _version_windows(family_ids: list[int]) -> list[tuple[int, VersionWindow]]:
                         version_id=row.pk,
                         directive_id=row.directive_id,
                         starts=row.effective_at,
-                        ends=min(ends) if ends else None,
+                        ends=ends,
                         is_complete=not missing,
                         discloser_org_ids=disclosers,
                         discloser_classes=frozenset(row.discloser_classes),

@@ -765,6 +765,11 @@ def restriction_decide(*, viewer: Viewer, restriction: Restriction, agree: bool,
     return restriction
 
 
+# What ending a restriction asks for, in the words the form also uses before its confirm step.
+END_WHO_ASKED = "Say who asked to end it: she did, or the organisation."
+END_REASON_REQUIRED = "Give the reason the organisation is ending it: she will be told."
+
+
 @atomic_write
 def restriction_end(*, viewer: Viewer, restriction: Restriction, on_request_of: str, reason: str = "") -> Restriction:
     """End an agreed restriction (45 CFR 164.522(a)(2)), from the instant it is recorded.
@@ -780,7 +785,7 @@ def restriction_end(*, viewer: Viewer, restriction: Restriction, on_request_of: 
     family = restriction.family
     by_organization = on_request_of == Restriction.EndRequestedBy.ORGANIZATION
     if on_request_of not in Restriction.EndRequestedBy.values:
-        raise ValidationError({"on_request_of": "Say who asked to end it: she did, or the organisation."})
+        raise ValidationError({"on_request_of": END_WHO_ASKED})
     refusal = {
         "actor": viewer.user,
         "action": Action.UPDATE,
@@ -811,7 +816,7 @@ def restriction_end(*, viewer: Viewer, restriction: Restriction, on_request_of: 
             "organisation; only she can end it (45 CFR 164.522(a)(1)(vi))."
         )
     if by_organization and not reason.strip():
-        raise ValidationError({"reason": "Give the reason the organisation is ending it: she will be told."})
+        raise ValidationError({"reason": END_REASON_REQUIRED})
     now = clock.now()
     restriction.status = RestrictionStatus.ENDED
     restriction.ended_at = now
