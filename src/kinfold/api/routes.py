@@ -8,14 +8,16 @@ from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth import authenticate
-from django.http import Http404, HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
 from ninja import NinjaAPI, Query, Schema
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.security import HttpBasicAuth, django_auth
 
-from kinfold.consent.policy import REDISCLOSURE_NOTICE_TEXT, Viewer
-from kinfold.consent.summaries import version_summary
+from kinfold.access.http import viewer_for
+from kinfold.access.rules import REDISCLOSURE_NOTICE_TEXT
+from kinfold.access.viewer import Viewer
 from kinfold.families import selectors
 from kinfold.families.models import CareTeamMember, Family
 from kinfold.families.selectors import CaseloadScope
@@ -42,10 +44,10 @@ api = NinjaAPI(
 
 
 def _viewer(request: HttpRequest) -> Viewer:
-    viewer = Viewer.of(request.user)
-    if not viewer.may_see_family_data:
-        raise HttpError(403, "This account has no role in an organisation, so it cannot read family records.")
-    return viewer
+    try:
+        return viewer_for(request)
+    except PermissionDenied as denied:
+        raise HttpError(403, str(denied)) from denied
 
 
 class PersonRef(Schema):
@@ -61,7 +63,7 @@ class FamilySummary(Schema):
     stage: str
     coordinator: PersonRef | None
     organizations: list[str]
-    last_activity_at: datetime
+    last_activity_at: datetime | None = None  # the newest timeline line the caller may read
     # 42 CFR 2.32: set when a Part 2 record is shown to someone outside the organisation that created it.
     redisclosure_notice: str | None = None
 
@@ -110,6 +112,7 @@ class ConsentOut(Schema):
     id: int
     title: str
     summary: str
+    status: str
     revoked_at: datetime | None = None
 
 
@@ -203,21 +206,14 @@ class _CaseloadPage:
 
 @api.get("/families/{family_id}/export", tags=["families"], summary="Everything the caller may see, with notices")
 def export_family(request: HttpRequest, family_id: int, purpose: str | None = None) -> dict[str, Any]:
-    viewer = _viewer(request)
-    try:
-        return selectors.family_export(viewer=viewer, family_id=family_id, purpose=purpose)
-    except selectors.FamilyNotFound as exc:
-        raise Http404("No family found.") from exc
+    return selectors.family_export(viewer=_viewer(request), family_id=family_id, purpose=purpose)
 
 
 @api.get("/families/{family_id}", response=FamilyDetailOut, tags=["families"], summary="One family")
 def get_family(request: HttpRequest, family_id: int) -> dict[str, Any]:
-    viewer = _viewer(request)
-    try:
-        d = selectors.family_detail(viewer=viewer, family_id=family_id)
-    except selectors.FamilyNotFound as exc:
-        raise Http404("No family found.") from exc
+    d = selectors.family_detail(viewer=_viewer(request), family_id=family_id)
     family: Family = d.family
+    notes, consents, access = d.data["notes"], d.data["consents"], d.data["access"]
     parent = family.parent
     return {
         "id": family.pk,
@@ -227,7 +223,7 @@ def get_family(request: HttpRequest, family_id: int) -> dict[str, Any]:
         "stage": d.stage,
         "coordinator": _person_ref(d.coordinator) if d.coordinator else None,
         "organizations": sorted({m.membership.organization.name for m in d.team}),
-        "last_activity_at": family.last_activity_at,
+        "last_activity_at": d.last_activity_at,
         "redisclosure_notice": REDISCLOSURE_NOTICE_TEXT if d.shows_redisclosure_notice else None,
         "members": [
             {
@@ -246,7 +242,7 @@ def get_family(request: HttpRequest, family_id: int) -> dict[str, Any]:
                 "gestational_age": str(ga) if (ga := p.gestational_age_on(d.today)) else None,
                 "delivered_on": p.delivered_on,
                 "outcome": p.outcome,
-                "infants": [i.display_name for i in p.infants.all()],
+                "infants": [i.display_name for i in getattr(p, "visible_infants", [])],
             }
             for p in d.pregnancies
         ],
@@ -262,19 +258,20 @@ def get_family(request: HttpRequest, family_id: int) -> dict[str, Any]:
                 "occurred_on": n.occurred_on,
                 "summary": n.summary,
                 "organization": n.created_by_org.name,
-                "redisclosure_notice": REDISCLOSURE_NOTICE_TEXT if d.gate.needs_notice(n) else None,
+                "redisclosure_notice": REDISCLOSURE_NOTICE_TEXT if n.pk in notes["notice_ids"] else None,
             }
-            for n in d.notes
+            for n in notes["notes"]
         ],
         # Everything the family call discloses is returned, so the accounting counts only what was sent.
         "consents": [
             {
-                "id": c.pk,
-                "title": c.title,
-                "summary": version_summary(c.versions.all()[0], language="en") if c.versions.all() else "",
-                "revoked_at": c.revoked_at,
+                "id": row.directive.pk,
+                "title": row.directive.title,
+                "summary": row.summary,
+                "status": row.status.text,
+                "revoked_at": row.directive.revoked_at,
             }
-            for c in d.consents
+            for row in consents["rows"]
         ],
         "court_orders": [
             {
@@ -285,7 +282,7 @@ def get_family(request: HttpRequest, family_id: int) -> dict[str, Any]:
                 "valid_from": o.valid_from,
                 "valid_until": o.valid_until,
             }
-            for o in d.court_orders
+            for o in access["court_orders"]
         ],
         "restrictions": [
             {
@@ -296,7 +293,7 @@ def get_family(request: HttpRequest, family_id: int) -> dict[str, Any]:
                 "purposes": r.purposes,
                 "description": r.description,
             }
-            for r in d.restrictions
+            for r in access["restrictions"]
         ],
         "timeline": [
             {

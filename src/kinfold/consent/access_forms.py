@@ -12,9 +12,9 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from kinfold import clock
+from kinfold.access.vocabulary import Purpose
 from kinfold.consent.models import Restriction
-from kinfold.consent.services import END_REASON_REQUIRED, END_WHO_ASKED
-from kinfold.consent.vocabulary import Purpose
+from kinfold.consent.services.restrictions import END_REASON_REQUIRED, END_WHO_ASKED
 from kinfold.families.models import Sensitivity
 from kinfold.organizations.models import Membership, Organization, OrganizationType
 from kinfold.web.forms import DateInput, UswdsFormMixin
@@ -116,9 +116,13 @@ class CourtOrderForm(UswdsFormMixin, forms.Form):
         help_text="42 CFR 2.64(d)(2).",
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, excluded_court_id: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _set_queryset(self, "court", Organization.objects.filter(type=OrganizationType.COURT).order_by("name"))
+        # Nobody records her own organisation's grant: a court's staff never record its orders.
+        courts = Organization.objects.filter(type=OrganizationType.COURT)
+        if excluded_court_id is not None:
+            courts = courts.exclude(pk=excluded_court_id)
+        _set_queryset(self, "court", courts.order_by("name"))
         _set_queryset(
             self,
             "named_person",

@@ -1,8 +1,11 @@
 """The accounting of disclosures (42 CFR 2.24 and 2.25; 45 CFR 164.528): who received what, when, and
 under which consent, court order or emergency, for the last three years, in plain words.
 
-It reads the ``Disclosure`` rows that selectors write when they show records to someone outside the
-creating organisation, and the revocations of the family's consents. It never changes anything.
+It reads the ``Disclosure`` rows the door writes when it shows records to someone outside the creating
+organisation, and the revocations of the family's consents. Who sees which entry is the door's rule
+(``access.rules.reads_disclosure``): the accounting is hers; a privacy officer sees her own organisation's
+disclosures; any other staff member an entry only where she may read every record it names. It never
+changes anything.
 """
 
 from __future__ import annotations
@@ -11,15 +14,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from django.core.exceptions import PermissionDenied
-
 from kinfold import clock
+from kinfold.access.gate import RecordGate
+from kinfold.access.registry import RecordFacts, declared, facts_by_id
+from kinfold.access.viewer import Viewer
 from kinfold.audit.models import Action
 from kinfold.audit.services import record_event
-from kinfold.consent.models import ConsentDirective, ConsentVersion, Disclosure
-from kinfold.consent.policy import Viewer
+from kinfold.consent.models import ConsentVersion, Disclosure
+from kinfold.consent.selectors import family_consents
 from kinfold.consent.summaries import CATEGORY_WORDS, CLASS_WORDS, PURPOSE_WORDS
-from kinfold.families.models import CareTeamMember, Family
+from kinfold.families.models import Family
+from kinfold.families.selectors import access_family
 
 ACCOUNTING_YEARS = 3
 
@@ -84,15 +89,28 @@ class Accounting:
     general_designation_recipients: list[tuple[str, list[str]]] = field(default_factory=list)
 
 
-def _may_read_accounting(viewer: Viewer, family: Family) -> bool:
-    """The parent's accounting is read by her designated coordinator on her behalf."""
-    if not viewer.may_see_family_data or viewer.membership is None:
-        return False
-    return (
-        CareTeamMember.objects.active()
-        .filter(care_team__family=family, membership_id=viewer.membership.pk, is_coordinator=True)
-        .exists()
-    )
+def _named_records(rows: list[Disclosure]) -> dict[tuple[str, int], RecordFacts]:
+    """The facts of every record the rows name, read through the registry (one query per record type)."""
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for row in rows:
+        for item in row.records:
+            if declared(str(item.get("type"))) is not None and isinstance(item.get("id"), int):
+                wanted[item["type"]].add(item["id"])
+    return {(name, pk): facts for name, ids in wanted.items() for pk, facts in facts_by_id(name, ids).items()}
+
+
+def visible_disclosures(gate: RecordGate, rows: list[Disclosure]) -> list[Disclosure]:
+    """The entries the viewer may see (the door's rule)."""
+    named = _named_records(rows)
+    visible = []
+    for row in rows:
+        facts = [named.get((str(item.get("type")), item.get("id"))) for item in row.records]
+        records = [f for f in facts if f is not None]
+        if len(records) == len(facts) and gate.reads_disclosure(
+            disclosing_org_id=row.disclosing_org_id, records=records
+        ):
+            visible.append(row)
+    return visible
 
 
 def _basis(row: Disclosure, versions: dict[int, ConsentVersion]) -> str:
@@ -108,18 +126,17 @@ def _basis(row: Disclosure, versions: dict[int, ConsentVersion]) -> str:
 
 
 def accounting_for(*, viewer: Viewer, family_id: int, now: datetime | None = None) -> Accounting:
-    family = Family.objects.select_related("parent").get(pk=family_id)
-    if not _may_read_accounting(viewer, family):
-        record_event(
-            actor=viewer.user, action=Action.VIEW, record_type="Accounting", family_id=family_id, outcome="denied"
-        )
-        raise PermissionDenied("Only her designated coordinator can open her accounting of disclosures on her behalf.")
+    """The entries of her accounting the viewer may see (404 when she may not open the family)."""
+    family, gate = access_family(viewer=viewer, family_id=family_id)
     now = now or clock.now()
     starts = accounting_starts(now)
-    rows = list(
-        Disclosure.objects.filter(family_id=family_id, occurred_at__gte=starts, occurred_at__lte=now)
-        .select_related("recipient_org", "disclosing_org", "court_order")
-        .order_by("occurred_at", "pk")
+    rows = visible_disclosures(
+        gate,
+        list(
+            Disclosure.objects.filter(family_id=family_id, occurred_at__gte=starts, occurred_at__lte=now)
+            .select_related("recipient_org", "disclosing_org", "court_order")
+            .order_by("occurred_at", "pk")
+        ),
     )
     version_ids = {r.consent_version_id for r in rows if r.consent_version_id}
     versions = {
@@ -160,9 +177,10 @@ def accounting_for(*, viewer: Viewer, family_id: int, now: datetime | None = Non
             )
         )
     accounting.entries.sort(key=lambda e: (e.day, e.recipient_name), reverse=True)
-    for directive in ConsentDirective.objects.filter(
-        family_id=family_id, revoked_at__isnull=False, revoked_at__gte=starts
-    ).order_by("-revoked_at"):
+    revocations = [
+        d for d in family_consents(gate=gate, family_id=family_id) if d.revoked_at and d.revoked_at >= starts
+    ]
+    for directive in sorted(revocations, key=lambda d: d.revoked_at or now, reverse=True):
         assert directive.revoked_at is not None
         accounting.revocations.append(
             RevocationEntry(

@@ -17,10 +17,10 @@ from django.conf import settings
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from kinfold.access.vocabulary import OrganizationClass, Purpose
 from kinfold.consent.models import ConsentDirective, SignatureMethod, SignerKind
-from kinfold.consent.services import ConsentTerms
-from kinfold.consent.summaries import CLASS_WORDS, MONTHS_ES
-from kinfold.consent.vocabulary import OrganizationClass, Purpose
+from kinfold.consent.services.directives import ConsentTerms
+from kinfold.consent.summaries import CLASS_WORDS
 from kinfold.families.models import Person, Sensitivity
 from kinfold.organizations.models import Membership, Organization
 from kinfold.web.forms import DateInput, UswdsFormMixin
@@ -385,12 +385,6 @@ def translate_error(message: str, language: str) -> str:
     return ERRORS_ES.get(message, message) if language == "es" else message
 
 
-def long_date(day: date, language: str) -> str:
-    if language == "es":
-        return f"{day.day} de {MONTHS_ES[day.month - 1]} de {day.year}"
-    return f"{day.day} {day:%B %Y}"
-
-
 def end_of_day(day: date) -> datetime:
     """A consent that ends "on 1 June 2027" covers that whole local day."""
     return datetime.combine(day, time(23, 59), tzinfo=ZoneInfo(str(settings.TIME_ZONE)))
@@ -444,7 +438,7 @@ class ConsentForm(UswdsFormMixin, forms.Form):
     expiry_event = forms.CharField(required=False, max_length=200)
     signer_kind = forms.ChoiceField(required=False, widget=forms.RadioSelect, initial=SignerKind.PARENT)
     signer_name = forms.CharField(required=False, max_length=220)
-    signer_person = forms.ModelChoiceField(queryset=Person.objects.none(), required=False)
+    signer_person = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     signature_method = forms.ChoiceField(required=False, widget=forms.RadioSelect, initial=SignatureMethod.TYPED)
     signature_typed = forms.CharField(required=False, max_length=220)
     signature_drawn = forms.CharField(required=False, max_length=500_000, widget=forms.HiddenInput)
@@ -484,15 +478,12 @@ class ConsentForm(UswdsFormMixin, forms.Form):
             "user", "organization"
         )
         people_field.label_from_instance = _person_label  # type: ignore[method-assign,assignment]
-        representatives = list(legal_representatives)
-        self.legal_representatives = representatives
-        signer_field = self.fields["signer_person"]
-        assert isinstance(signer_field, forms.ModelChoiceField)
-        signer_field.queryset = Person.objects.filter(pk__in=[p.pk for p in representatives]).order_by(
-            "family_name", "given_name", "pk"
+        # Her recorded legal representatives whom the staff member may see (the door chose them).
+        self.legal_representatives = {p.pk: p for p in legal_representatives}
+        self._set_choices(
+            "signer_person",
+            [("", "-")] + [(str(p.pk), _representative_label(p)) for p in self.legal_representatives.values()],
         )
-        signer_field.label_from_instance = _representative_label  # type: ignore[method-assign,assignment]
-        signer_field.empty_label = "-"
         class_choices = [(c.value, _class_label(c.value, lang)) for c in OrganizationClass]
         self._set_choices("discloser_classes", class_choices)
         self._set_choices("recipient_classes", class_choices)
@@ -535,6 +526,7 @@ class ConsentForm(UswdsFormMixin, forms.Form):
     def terms(self) -> ConsentTerms:
         """The cleaned form as the service's terms (call after ``is_valid``)."""
         d = self.cleaned_data
+        signer = self.legal_representatives.get(d["signer_person"]) if d.get("signer_person") else None
         ends_by_date = d.get("ends") != "event"
         expires_on = d.get("expires_on")
         return ConsentTerms(
@@ -552,12 +544,8 @@ class ConsentForm(UswdsFormMixin, forms.Form):
             signer_kind=d.get("signer_kind") or SignerKind.PARENT,
             # Her legal representative's name is filled in from the family when it is left empty.
             signer_name=d.get("signer_name", "")
-            or (
-                d["signer_person"].display_name
-                if d.get("signer_kind") == SignerKind.LEGAL_REPRESENTATIVE and d.get("signer_person")
-                else ""
-            ),
-            signer_person=d.get("signer_person"),
+            or (signer.display_name if d.get("signer_kind") == SignerKind.LEGAL_REPRESENTATIVE and signer else ""),
+            signer_person=signer,
             signature_method=d.get("signature_method") or SignatureMethod.TYPED,
             signature_typed=d.get("signature_typed", ""),
             signature_drawn=d.get("signature_drawn", ""),

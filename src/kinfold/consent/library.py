@@ -3,7 +3,7 @@
 care), validated once at load with errors that name the file, the line and the field.
 
 A template only prefills the capture form, which stays editable before she signs. This module never
-records a consent and never decides access: ``services.consent_record`` and ``policy.decide`` do.
+records a consent and never decides access: ``services.consent_record`` and ``access.rules.decide`` do.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kinfold.consent.vocabulary import OrganizationClass, Purpose
+from kinfold.access.vocabulary import OrganizationClass, Purpose
+from kinfold.datafiles import load_data_file
 from kinfold.families.models import Sensitivity
 from kinfold.organizations.models import Organization, OrganizationType
 
@@ -169,37 +169,8 @@ class ConsentLibraryError(Exception):
     pass
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """The 1-based line of the YAML node at pydantic location ``loc`` (the deepest one that exists)."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        child = None
-        if isinstance(node, yaml.MappingNode):
-            child = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            child = node.value[part]
-        if child is None:
-            break
-        node, line = child, child.start_mark.line + 1
-    return line
-
-
 def load_library(path: Path = LIBRARY_PATH) -> ConsentLibrary:
-    try:
-        text = path.read_text(encoding="utf-8")
-        raw = yaml.safe_load(text)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConsentLibraryError(f"{path}: cannot read the consent template library: {exc}") from exc
-    try:
-        return ConsentLibrary.model_validate(raw)
-    except ValidationError as exc:
-        problems = []
-        for e in exc.errors():
-            loc = tuple(e["loc"])
-            where = ".".join(str(p) for p in loc) or "(top)"
-            problems.append(f"line {_line_of(root, loc)}, {where}: {e['msg']}")
-        raise ConsentLibraryError(f"{path}: " + "; ".join(problems)) from exc
+    return load_data_file(path, ConsentLibrary, what="the consent template library", error=ConsentLibraryError)
 
 
 @cache

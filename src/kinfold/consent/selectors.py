@@ -1,128 +1,253 @@
-"""Reads through the door: a ``RecordGate`` asks the policy about each record on a page, and remembers
-which permitted records were disclosures so the accounting can record them once the page is built."""
+"""Reads of consent, through the door: the family's consents (rule C: the parties a consent names and whoever
+recorded it), court orders, restriction requests and the viewer's own emergency window; each fetch by id
+(``access_directive``, ``access_court_order``, ``access_restriction``); and the family page's two consent
+sections. A consent's status comes from the same windows the policy decides with.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
 
 from kinfold import clock
-from kinfold.consent.policy import Decision, PolicyContext, RecordFacts, Viewer, decide, facts_of
+from kinfold.access.door import Access, access_record
+from kinfold.access.gate import RecordGate
+from kinfold.access.rules import DirectiveStatus, may_open_family
+from kinfold.access.viewer import Viewer
+from kinfold.access.vocabulary import Interaction
+from kinfold.consent.models import ConsentDirective, ConsentVersion, CourtOrder, EmergencyAccess, Restriction
+from kinfold.consent.summaries import long_date, version_summary
+from kinfold.families.models import Family, Sensitivity
+from kinfold.families.sections import Notice, SectionContext
 
-T = TypeVar("T")
 
-
-@dataclass
-class Shown:
-    facts: RecordFacts
-    decision: Decision
-    label: str
-
-
-@dataclass
-class RecordGate:
-    """One page's (or export's) view of the records of some families, for one purpose, at one instant."""
-
-    viewer: Viewer
-    purpose: str
-    ctx: PolicyContext
-    at: datetime = field(default_factory=clock.now)
-    shown: list[Shown] = field(default_factory=list)
-    notices: set[tuple[str, int | None]] = field(default_factory=set)
-
-    @classmethod
-    def open(cls, viewer: Viewer, family_ids: Iterable[int], purpose: str, at: datetime | None = None) -> RecordGate:
-        return cls(viewer=viewer, purpose=purpose, ctx=PolicyContext.load(viewer, family_ids), at=at or clock.now())
-
-    def decision(self, record: Any, *, family_id: int | None = None) -> Decision:
-        return decide(self.viewer, facts_of(record, family_id=family_id), self.purpose, self.at, self.ctx)
-
-    def may_see(self, record: Any, *, family_id: int | None = None) -> bool:
-        """Ask without showing (e.g. to decide whether a family appears at all)."""
-        return self.decision(record, family_id=family_id).permitted
-
-    def show(self, record: Any, *, family_id: int | None = None, label: str = "") -> bool:
-        """Ask, and if permitted, remember that the record's content is about to be shown."""
-        facts = facts_of(record, family_id=family_id)
-        decision = decide(self.viewer, facts, self.purpose, self.at, self.ctx)
-        if not decision.permitted:
-            return False
-        if decision.is_disclosure:
-            self.shown.append(Shown(facts, decision, label or str(record)))
-        if decision.shows_redisclosure_notice:
-            self.notices.add((facts.record_type, facts.record_id))
-        return True
-
-    def visible(self, records: Sequence[T], *, family_id: int | None = None) -> list[T]:
-        return [r for r in records if self.show(r, family_id=family_id)]
-
-    def needs_notice(self, record: Any) -> bool:
-        return (type(record).__name__, record.pk) in self.notices
-
-    @property
-    def any_notice(self) -> bool:
-        return bool(self.notices)
-
-    def record_disclosures(self, *, channel: str) -> int:
-        """Write what this gate disclosed to the accounting; returns the number of disclosure rows."""
-        from kinfold.consent.services import disclosures_record
-
-        count = disclosures_record(
-            viewer=self.viewer, purpose=self.purpose, shown=self.shown, at=self.at, channel=channel
+def _directives() -> QuerySet[ConsentDirective]:
+    return ConsentDirective.objects.select_related(
+        "revocation_received_by__user", "created_by_org", "patient"
+    ).prefetch_related(
+        Prefetch(
+            "versions",
+            queryset=ConsentVersion.objects.order_by("-number")
+            .select_related("signer_person")
+            .prefetch_related("discloser_orgs", "recipient_orgs", "recipient_people__user"),
         )
-        self.shown = []
-        return count
-
-
-def family_consents(*, gate: RecordGate, family_id: int) -> list[Any]:
-    """The family's consent directives the viewer may see, newest first, with their versions loaded."""
-    from django.db.models import Prefetch
-
-    from kinfold.consent.models import ConsentDirective, ConsentVersion
-
-    directives = (
-        ConsentDirective.objects.filter(family_id=family_id)
-        .select_related("revocation_received_by__user", "created_by_org")
-        .prefetch_related(
-            Prefetch(
-                "versions",
-                queryset=ConsentVersion.objects.order_by("-number")
-                .select_related("signer_person")
-                .prefetch_related("discloser_orgs", "recipient_orgs", "recipient_people__user"),
-            )
-        )
-        .order_by("-created_at", "-pk")
     )
+
+
+def family_consents(*, gate: RecordGate, family_id: int) -> list[ConsentDirective]:
+    """The family's consent directives the viewer may see, newest first, with their versions loaded."""
+    directives = _directives().filter(family_id=family_id).order_by("-created_at", "-pk")
     return gate.visible(list(directives), family_id=family_id)
 
 
-def family_court_orders(*, gate: RecordGate, family_id: int) -> list[Any]:
-    from kinfold.consent.models import CourtOrder
+def access_directive(
+    *, viewer: Viewer, family_id: int, directive_id: int, interaction: str = Interaction.READ
+) -> Access[ConsentDirective]:
+    return access_record(viewer, _directives(), directive_id, family_id=family_id, interaction=interaction)
 
+
+def family_court_orders(*, gate: RecordGate, family_id: int) -> list[CourtOrder]:
     return gate.visible(
-        list(CourtOrder.objects.filter(family_id=family_id).select_related("court")), family_id=family_id
+        list(CourtOrder.objects.filter(family_id=family_id).select_related("court", "created_by_org")),
+        family_id=family_id,
     )
 
 
-def family_restrictions(*, gate: RecordGate, family_id: int) -> list[Any]:
-    from kinfold.consent.models import Restriction
-
-    rows = Restriction.objects.filter(family_id=family_id).select_related(
-        "disclosing_org", "recipient_org", "recipient_person__user", "decided_by__user", "ended_by__user"
+def access_court_order(
+    *, viewer: Viewer, family_id: int, order_id: int, interaction: str = Interaction.READ
+) -> Access[CourtOrder]:
+    return access_record(
+        viewer, CourtOrder.objects.select_related("court"), order_id, family_id=family_id, interaction=interaction
     )
-    return gate.visible(list(rows), family_id=family_id)
 
 
-def active_emergency(*, viewer: Viewer, family_id: int) -> Any:
+def _restrictions() -> QuerySet[Restriction]:
+    return Restriction.objects.select_related(
+        "family", "disclosing_org", "recipient_org", "recipient_person__user", "decided_by__user", "ended_by__user"
+    )
+
+
+def family_restrictions(*, gate: RecordGate, family_id: int) -> list[Restriction]:
+    return gate.visible(list(_restrictions().filter(family_id=family_id)), family_id=family_id)
+
+
+def access_restriction(
+    *, viewer: Viewer, family_id: int, restriction_id: int, interaction: str = Interaction.READ
+) -> Access[Restriction]:
+    return access_record(viewer, _restrictions(), restriction_id, family_id=family_id, interaction=interaction)
+
+
+def active_emergency(*, viewer: Viewer, family_id: int) -> EmergencyAccess | None:
     """The viewer's own break-the-glass window on this family, if one is open now."""
-    from kinfold.consent.models import EmergencyAccess
-
-    if viewer.user is None or getattr(viewer.user, "pk", None) is None:
+    if viewer.user_id is None:
         return None
     return (
-        EmergencyAccess.objects.filter(family_id=family_id, user_id=viewer.user.pk, expires_at__gt=clock.now())
+        EmergencyAccess.objects.filter(family_id=family_id, user_id=viewer.user_id, expires_at__gt=clock.now())
         .order_by("-expires_at")
         .first()
     )
+
+
+# --- a consent's status, in words ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Status:
+    key: str  # in_force, pending, incomplete, expired, ended, revoked
+    text: str
+
+    @property
+    def is_active(self) -> bool:
+        return self.key == "in_force"
+
+
+def _day(at: datetime) -> str:
+    return long_date(clock.local_date(at), "en")
+
+
+def status_words(status: DirectiveStatus, latest: ConsentVersion | None = None) -> Status:
+    """The status the policy decides with, in plain words for staff."""
+    if status.key == "revoked" and status.since is not None:
+        return Status("revoked", f"Revoked on {_day(status.since)}")
+    if status.key == "in_force":
+        text = "In force" if status.version_number is None else f"In force (version {status.version_number})"
+        if status.next_version_number is not None and status.next_starts is not None:
+            text += f"; version {status.next_version_number} from {_day(status.next_starts)}"
+        return Status("in_force", text)
+    if status.key == "pending" and status.until is not None:
+        return Status("pending", f"Not yet in force: from {_day(status.until)}")
+    if status.key == "incomplete":
+        missing = ", ".join(status.missing)
+        return Status("incomplete", f"Covers nothing: version {status.version_number} lacks {missing}")
+    if status.key == "ended" and status.since is not None:
+        event = f": {latest.expiry_event}" if latest is not None and latest.expiry_event else ""
+        return Status("ended", f"Ended on {_day(status.since)}{event}")
+    if status.since is not None:
+        return Status("expired", f"Expired on {_day(status.since)}")
+    return Status(status.key, "Not in force")
+
+
+@dataclass
+class ConsentRow:
+    directive: ConsentDirective
+    latest: ConsentVersion
+    status: Status
+    summary: str
+
+
+def consent_rows(*, gate: RecordGate, directives: list[ConsentDirective]) -> list[ConsentRow]:
+    """Each consent (already through the door) with its latest version, status and summary sentence."""
+    rows = []
+    for directive in directives:
+        versions = list(directive.versions.all())
+        if not versions:
+            continue
+        status = gate.directive_status(family_id=directive.family_id, directive_id=directive.pk)
+        rows.append(
+            ConsentRow(
+                directive=directive,
+                latest=versions[0],
+                status=status_words(status, versions[0]),
+                summary=version_summary(versions[0], language="en"),
+            )
+        )
+    return rows
+
+
+# --- the family page's consent sections -----------------------------------------------------------------
+
+
+def consents_section(context: SectionContext) -> dict[str, Any]:
+    """Her consents the viewer may see, and whether she may record one with her."""
+    gate = context.gate
+    family_id = context.family.pk
+    directives = family_consents(gate=gate, family_id=family_id)
+    return {
+        "rows": consent_rows(gate=gate, directives=directives),
+        "may_record": gate.may_create(ConsentDirective, family_id=family_id, category=Sensitivity.CONTACT),
+    }
+
+
+def access_section(context: SectionContext) -> dict[str, Any]:
+    """Court orders, her restriction requests and the viewer's emergency window, with what she may do."""
+    gate = context.gate
+    viewer = context.viewer
+    family_id = context.family.pk
+    restrictions = family_restrictions(gate=gate, family_id=family_id)
+    orders = family_court_orders(gate=gate, family_id=family_id)
+    return {
+        "court_orders": orders,
+        "orders_needing_findings": {
+            o.pk for o in orders if not o.has_part2_findings and gate.may(Interaction.CHANGE, o)
+        },
+        "restrictions": restrictions,
+        "decidable": {r.pk for r in restrictions if r.status == "requested" and gate.may(Interaction.CHANGE, r)},
+        "endable": {r.pk for r in restrictions if r.status == "agreed" and gate.may(Interaction.RETIRE, r)},
+        "emergency": active_emergency(viewer=viewer, family_id=family_id),
+        "is_clinician": viewer.is_clinician,
+        # A privacy officer records the court orders that open her organisation's records.
+        "may_record_order": gate.may_create(CourtOrder, family_id=family_id, category=Sensitivity.LEGAL),
+        "may_record_restriction": gate.opens_family(family_id),
+    }
+
+
+def export_consents(data: dict[str, Any], notice: Notice) -> dict[str, Any]:
+    return {
+        "consents": [
+            {
+                "id": row.directive.pk,
+                "title": row.directive.title,
+                "summary": row.summary,
+                "status": row.status.text,
+                "revoked_at": row.directive.revoked_at,
+                **notice(row.directive),
+            }
+            for row in data["rows"]
+        ]
+    }
+
+
+def export_access(data: dict[str, Any], notice: Notice) -> dict[str, Any]:
+    return {
+        "court_orders": [
+            {
+                "id": o.pk,
+                "order_reference": o.order_reference,
+                "court": o.court.name,
+                "recorded_by": o.created_by_org.name,
+                "categories": o.categories,
+                "valid_from": o.valid_from,
+                "valid_until": o.valid_until,
+                "has_part2_findings": o.has_part2_findings,
+                **notice(o),
+            }
+            for o in data["court_orders"]
+        ],
+        "restrictions": [
+            {
+                "id": r.pk,
+                "status": r.status,
+                "disclosing_organization": r.disclosing_org.name,
+                "categories": r.categories,
+                "purposes": r.purposes,
+                "description": r.description,
+                **notice(r),
+            }
+            for r in data["restrictions"]
+        ],
+    }
+
+
+def emergency_family(*, viewer: Viewer, family_id: int) -> tuple[Family | None, bool]:
+    """The family a clinician declares an emergency for, and whether she may open it already.
+
+    Break-the-glass is for a family she cannot open yet, so a clinician learns that the family exists
+    (the declaration itself is audited and told to the privacy officers); anyone else learns nothing, and
+    the parent's name is shown only to a viewer who may already see it."""
+    family = Family.objects.filter(pk=family_id).select_related("parent").first()
+    if family is None:
+        return None, False
+    return family, may_open_family(viewer, family.pk)

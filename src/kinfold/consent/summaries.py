@@ -6,11 +6,11 @@ Protective Services, for your court case, until 1 June 2027."
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from kinfold import clock
+from kinfold.access.vocabulary import OrganizationClass
 from kinfold.consent.models import ConsentVersion
-from kinfold.consent.vocabulary import OrganizationClass
 
 CATEGORY_WORDS = {
     "en": {
@@ -80,6 +80,13 @@ def _join(items: list[str], language: str) -> str:
 
 def _date(at: datetime, language: str) -> str:
     day = clock.local_date(at)
+    if language == "es":
+        return f"{day.day} de {MONTHS_ES[day.month - 1]} de {day.year}"
+    return f"{day.day} {day:%B %Y}"
+
+
+def long_date(day: date, language: str) -> str:
+    """A date in words: "4 December 2026", "4 de diciembre de 2026"."""
     if language == "es":
         return f"{day.day} de {MONTHS_ES[day.month - 1]} de {day.year}"
     return f"{day.day} {day:%B %Y}"

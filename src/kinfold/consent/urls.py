@@ -1,6 +1,12 @@
 """Consent, restriction, court-order, emergency-access and accounting pages, under /families/<id>/…"""
 
-from kinfold.consent import access_views, accounting_views, views
+from kinfold.consent.views import accounting, court_orders, directives, emergencies, restrictions
 
 app_name = "consent"
-urlpatterns = views.urlpatterns + access_views.urlpatterns + accounting_views.urlpatterns
+urlpatterns = (
+    directives.urlpatterns
+    + court_orders.urlpatterns
+    + emergencies.urlpatterns
+    + restrictions.urlpatterns
+    + accounting.urlpatterns
+)

@@ -37,11 +37,11 @@ from django.db import connection, models, transaction
 from django.db.models import Max
 
 from kinfold import clock
+from kinfold.access.vocabulary import OrganizationClass, Purpose
 from kinfold.audit.models import Action
 from kinfold.audit.services import record_event
 from kinfold.consent.models import ConsentDirective, ConsentVersion
 from kinfold.consent.services import right_to_revoke_text
-from kinfold.consent.vocabulary import OrganizationClass, Purpose
 from kinfold.demo import names
 from kinfold.families.models import (
     CareTeam,
@@ -415,6 +415,12 @@ class _Staff:
     org_name: str
     role: str
     name: str
+    org_is_part2: bool = False
+
+    @property
+    def line_category(self) -> str:
+        """A timeline line naming this person's organisation: a Part 2 record if it is a Part 2 programme."""
+        return SUD_TREATMENT if self.org_is_part2 else CONTACT
 
 
 @dataclass(slots=True)
@@ -683,7 +689,7 @@ class _Generator:
                 phone=self._phone(),
             )
             memberships.append(membership)
-            staff = _Staff(membership.pk, user.pk, org.pk, org.name, role, f"{first} {last}")
+            staff = _Staff(membership.pk, user.pk, org.pk, org.name, role, f"{first} {last}", org.is_part2_program)
             if named:
                 self.named_by_username[username] = staff
             elif self.in_pool[org.pk] and role in ROLE_ORG_TYPES and org.type in ROLE_ORG_TYPES[role]:
@@ -1083,7 +1089,7 @@ class _Generator:
                     at,
                     "team_member_added",
                     f"Added {staff.name} ({staff.org_name}) to the care team as {role_words(role)}",
-                    CONTACT,
+                    staff.line_category,
                     by,
                 )
             )
@@ -1108,13 +1114,13 @@ class _Generator:
                 self.summary.care_team_members += 1
                 label = role_words(role)
                 added = f"Added {former.name} ({former.org_name}) to the care team as {label}"
-                events.append(_Event(at, "team_member_added", added, CONTACT, by))
+                events.append(_Event(at, "team_member_added", added, former.line_category, by))
                 events.append(
                     _Event(
                         left,
                         "team_member_removed",
                         f"Removed {former.name} ({former.org_name}) from the care team",
-                        CONTACT,
+                        former.line_category,
                         by,
                     )
                 )
@@ -1235,7 +1241,6 @@ class _Generator:
                 id=family_id,
                 parent_id=parent_id,
                 sort_name=f"{surname} {given}".lower(),
-                last_activity_at=events[-1].at,
                 **provenance(by, created_at),
             )
         )
@@ -1418,7 +1423,7 @@ def add_to_teams(
 ) -> int:
     """Put ``membership`` on the teams of ``family_ids`` (not as coordinator), in bulk; skip teams she is on.
 
-    Adds one timeline line per family and moves ``last_activity_at``. Returns how many places were added.
+    Adds one timeline line per family. Returns how many places were added.
     """
     at = on or clock.now()
     teams = dict(CareTeam.objects.filter(family_id__in=family_ids).values_list("family_id", "pk"))
@@ -1435,6 +1440,8 @@ def add_to_teams(
         "created_at": at,
         "sensitivity": CONTACT,
     }
+    # The line names her organisation: a Part 2 record when it is a Part 2 programme.
+    line = {**provenance, "sensitivity": SUD_TREATMENT if org.is_part2_program else CONTACT}
     members, activities = [], []
     for family_id in family_ids:
         team_id = teams.get(family_id)
@@ -1449,15 +1456,12 @@ def add_to_teams(
                 occurred_at=at,
                 verb="team_member_added",
                 summary=f"Added {name} ({org.name}) to the care team as {role_words(role)}",
-                **provenance,
+                **line,
             )
         )
     with transaction.atomic():
         CareTeamMember.objects.bulk_create(members, batch_size=BATCH_SIZE)
         FamilyActivity.objects.bulk_create(activities, batch_size=BATCH_SIZE)
-        Family.objects.filter(pk__in=[a.family_id for a in activities], last_activity_at__lt=at).update(
-            last_activity_at=at
-        )
     return len(members)
 
 

@@ -1,7 +1,7 @@
 """Families as the parent defines them, their pregnancies, and their care teams across organisations.
 
 Every model here holds family data, so each row records the organisation that created it and a
-sensitivity category: the access policy (``kinfold.consent.policy``) decides on those two facts. Derived
+sensitivity category: the door (``kinfold.access``) decides on those two facts. Derived
 perinatal time (gestational age, postpartum day) is computed by ``kinfold.clock``, never stored.
 """
 
@@ -87,8 +87,8 @@ class Family(FamilyRecord):
         Person, null=True, blank=True, on_delete=models.PROTECT, related_name="family_as_parent"
     )
     # Kept in step with the parent's name by families.services, for sorting and searching at scale.
+    # (Last activity is not stored: each viewer's is the newest timeline line she may read.)
     sort_name = models.CharField(max_length=220, db_index=True, default="")
-    last_activity_at = models.DateTimeField(default=clock.now, db_index=True)
 
     class Meta:
         verbose_name_plural = "families"

@@ -1,9 +1,9 @@
-"""Reads of family data. Every function takes the viewer and a purpose, and asks the access policy
-about each record through a ``RecordGate``; none filters by hand, and a denied record is invisible.
+"""Reads of family data. Every function takes the viewer and a purpose, and asks the door about each
+record through a ``RecordGate``; none filters by hand, and a denied record is invisible.
 
 They own the ``select_related``/``prefetch_related`` so pages make the same few queries whatever the
 size of a caseload or the number of records, record each read in the audit trail, and write what was
-disclosed to the accounting of disclosures.
+disclosed to the accounting of disclosures. Every fetch by id is an ``access_<record>`` here.
 """
 
 from __future__ import annotations
@@ -13,15 +13,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, overload
 
-from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import Max, Prefetch, Q, QuerySet, prefetch_related_objects
 
 from kinfold import clock
+from kinfold.access.door import Access, NotPermitted, access_record
+from kinfold.access.facts import PARENT_COLUMNS, candidate_families_filter, one_of, parent_facts
+from kinfold.access.gate import RecordGate
+from kinfold.access.registry import RecordFacts
+from kinfold.access.rules import REDISCLOSURE_NOTICE_TEXT
+from kinfold.access.viewer import Viewer
+from kinfold.access.vocabulary import Interaction, Purpose
 from kinfold.audit.models import Action, Outcome
 from kinfold.audit.services import record_event
-from kinfold.consent import selectors as consent_selectors
-from kinfold.consent.policy import RecordFacts, Viewer, candidate_families_filter
-from kinfold.consent.selectors import RecordGate
-from kinfold.consent.vocabulary import default_purpose
 from kinfold.families.models import (
     CareTeamMember,
     Family,
@@ -31,25 +34,22 @@ from kinfold.families.models import (
     PregnancyEpisode,
     PregnancyOutcome,
     RelationshipCategory,
+    Sensitivity,
 )
+from kinfold.families.sections import FamilySection, SectionContext, family_sections
 from kinfold.organizations.models import Membership, Organization
 
 CaseloadScope = Literal["mine", "organization"]
-CASELOAD_SORTS = {
-    "name": ("sort_name", "pk"),
-    "-name": ("-sort_name", "-pk"),
-    "activity": ("last_activity_at", "pk"),
-    "-activity": ("-last_activity_at", "-pk"),
-}
+CASELOAD_SORTS = ("name", "-name", "activity", "-activity")
 DEFAULT_CASELOAD_SORT = "name"
 
 
-class FamilyNotFound(Exception):
+class FamilyNotFound(NotPermitted):
     """The family does not exist or the viewer may not see it; the two are indistinguishable on purpose."""
 
 
 def purpose_for(viewer: Viewer, purpose: str | None = None) -> str:
-    return purpose or default_purpose(viewer.role)
+    return purpose if purpose in Purpose.values else viewer.default_purpose
 
 
 def _active_members() -> QuerySet[CareTeamMember]:
@@ -97,6 +97,7 @@ class Caseload:
 
     families: CaseloadFamilies
     gate: RecordGate
+    last_activity: dict[int, datetime] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.families)
@@ -106,6 +107,34 @@ class Caseload:
 
     def count(self) -> int:
         return len(self.families)
+
+
+def last_activity_for(gate: RecordGate, family_ids: list[int]) -> dict[int, datetime]:
+    """Each family's newest timeline line that the viewer may read (CONSENT-RULES: a derived date moves
+    only with what she may read). One query: the newest line per family, organisation and category; the
+    newest line of such a group is never more hidden than an older one, so deciding it decides the group."""
+    if not family_ids:
+        return {}
+    groups = (
+        FamilyActivity.objects.filter(family_id__in=one_of(family_ids))
+        .order_by()
+        .values_list("family_id", "created_by_org_id", "sensitivity")
+        .annotate(last=Max("occurred_at"), made=Max("created_at"))
+    )
+    latest: dict[int, datetime] = {}
+    for family_id, org_id, category, last, made in groups:
+        if family_id in latest and latest[family_id] >= last:
+            continue
+        facts = RecordFacts(
+            family_id=family_id,
+            created_by_org_id=org_id,
+            category=category,
+            record_type=FamilyActivity.__name__,
+            created_at=made,
+        )
+        if gate.may_see(facts):
+            latest[family_id] = last
+    return latest
 
 
 def caseload_for(
@@ -120,7 +149,8 @@ def caseload_for(
     only families whose parent the policy lets her see: a hidden family is not counted or found.
 
     Every candidate is decided, from plain values (a whole organisation's caseload has thousands); only
-    the rows of the page shown are read as families."""
+    the rows of the page shown are read as families. Sorted by last activity, each family's is the newest
+    line she may read."""
     purpose = purpose_for(viewer, purpose)
     families = Family.objects.filter(candidate_families_filter(viewer, scope=scope))
     for term in search.split()[:5]:
@@ -129,28 +159,18 @@ def caseload_for(
             | Q(parent__family_name__icontains=term)
             | Q(parent__preferred_name__icontains=term)
         )
-    candidates = list(
-        families.order_by(*CASELOAD_SORTS.get(sort, CASELOAD_SORTS[DEFAULT_CASELOAD_SORT])).values_list(
-            "pk", "parent_id", "parent__created_by_org_id", "parent__sensitivity", "parent__created_at"
-        )
-    )
-    gate = RecordGate.open(viewer, [family_id for family_id, *_ in candidates], purpose)
-    visible = [
-        family_id
-        for family_id, parent_id, parent_org_id, parent_category, parent_created_at in candidates
-        if parent_id is not None
-        and gate.may_see(
-            RecordFacts(
-                family_id=family_id,
-                created_by_org_id=parent_org_id,
-                category=parent_category,
-                record_type=Person.__name__,
-                record_id=parent_id,
-                created_at=parent_created_at,
-            )
-        )
-    ]
-    return Caseload(CaseloadFamilies(visible), gate)
+    by_name = ("-sort_name", "-pk") if sort == "-name" else ("sort_name", "pk")
+    candidates = list(families.order_by(*by_name).values_list(*PARENT_COLUMNS))
+    parents = {row[0]: parent_facts(*row) for row in candidates}
+    gate = RecordGate.open(viewer, parents, purpose, parents=parents)
+    visible = [family_id for family_id, parent in parents.items() if parent is not None and gate.may_see(parent)]
+    caseload = Caseload(CaseloadFamilies(visible), gate)
+    if sort in ("activity", "-activity"):
+        caseload.last_activity = last_activity_for(gate, visible)
+        newest_first = sort == "-activity"
+        never = datetime.min.replace(tzinfo=clock.zone())
+        visible.sort(key=lambda fid: caseload.last_activity.get(fid, never), reverse=newest_first)
+    return caseload
 
 
 @dataclass(frozen=True)
@@ -163,17 +183,8 @@ class CaseloadRow:
     last_activity_at: datetime | None
 
 
-def perinatal_stage_of(
-    family: Family,
-    on: date,
-    pregnancies: list[PregnancyEpisode] | None = None,
-    children: list[FamilyRelationship] | None = None,
-) -> str:
+def perinatal_stage_of(on: date, pregnancies: list[PregnancyEpisode], children: list[FamilyRelationship]) -> str:
     """The family's perinatal stage in words, from the pregnancies and children the viewer may see."""
-    if pregnancies is None:
-        pregnancies = list(family.pregnancies.all())
-    if children is None:
-        children = [r for r in family.relationships.all() if r.category == RelationshipCategory.CHILD]
     ongoing = next((p for p in pregnancies if p.delivered_on is None), None)
     if ongoing is not None:
         return clock.perinatal_stage(on=on, edd=ongoing.estimated_due_on)
@@ -211,6 +222,8 @@ def caseload_rows(
             to_attr="child_relationships",
         ),
     )
+    missing = [f.pk for f in families if f.pk not in caseload.last_activity]
+    last_activity = {**caseload.last_activity, **last_activity_for(gate, missing)}
     rows = []
     for family in families:
         assert family.parent is not None
@@ -234,10 +247,10 @@ def caseload_rows(
             CaseloadRow(
                 family=family,
                 parent_name=family.parent.display_name,
-                stage=perinatal_stage_of(family, on, pregnancies, children),
+                stage=perinatal_stage_of(on, pregnancies, children),
                 coordinator=coordinator,
                 organizations=organizations,
-                last_activity_at=family.last_activity_at if gate.may_see(family) else None,
+                last_activity_at=last_activity.get(family.pk),
             )
         )
     if families:
@@ -252,6 +265,108 @@ def caseload_rows(
     return rows
 
 
+# --- one family --------------------------------------------------------------------------------------
+
+
+def open_family(
+    *, viewer: Viewer, family_id: int, purpose: str | None = None, action: str = Action.VIEW
+) -> tuple[Family, RecordGate]:
+    """The family, if the viewer may open it for ``purpose`` (she may read its parent's record); else
+    ``FamilyNotFound`` (a 404), audited. The gate it returns decides the rest of the page."""
+    purpose = purpose_for(viewer, purpose)
+    family = (
+        Family.objects.filter(pk=family_id).select_related("parent", "care_team").first()
+        if viewer.may_see_family_data
+        else None
+    )
+    parents = {family_id: parent_facts(family_id, *_parent_values(family))} if family is not None else {}
+    gate = RecordGate.open(viewer, [family_id], purpose, parents=parents)
+    if family is None or family.parent is None or not gate.may_see(family.parent, family_id=family_id):
+        record_event(
+            actor=viewer.user,
+            action=action,
+            record_type="Family",
+            record_id=family_id,
+            family_id=family_id,
+            purpose=purpose,
+            outcome=Outcome.DENIED,
+        )
+        raise FamilyNotFound("No family found.")
+    return family, gate
+
+
+def _parent_values(family: Family) -> tuple[Any, ...]:
+    parent = family.parent
+    if parent is None:
+        return (None, None, None, None)
+    return (parent.pk, parent.created_by_org_id, parent.sensitivity, parent.created_at)
+
+
+def access_family(*, viewer: Viewer, family_id: int) -> tuple[Family, RecordGate]:
+    """The family a form or a write is about, if she may open it (for her role's purpose)."""
+    return open_family(viewer=viewer, family_id=family_id, action=Action.UPDATE)
+
+
+def access_pregnancy(
+    *, viewer: Viewer, family_id: int, pregnancy_id: int, interaction: str = Interaction.READ
+) -> Access[PregnancyEpisode]:
+    return access_record(
+        viewer,
+        PregnancyEpisode.objects.select_related("family__parent"),
+        pregnancy_id,
+        family_id=family_id,
+        interaction=interaction,
+    )
+
+
+def access_team_place(
+    *, viewer: Viewer, family_id: int, place_id: int, interaction: str = Interaction.READ
+) -> Access[CareTeamMember]:
+    return access_record(
+        viewer,
+        CareTeamMember.objects.select_related(
+            "membership__user", "membership__organization", "care_team__family__parent"
+        ),
+        place_id,
+        family_id=family_id,
+        interaction=interaction,
+    )
+
+
+def access_relationship(
+    *, viewer: Viewer, family_id: int, relationship_id: int, interaction: str = Interaction.READ
+) -> Access[FamilyRelationship]:
+    return access_record(
+        viewer,
+        FamilyRelationship.objects.select_related("person", "family__parent"),
+        relationship_id,
+        family_id=family_id,
+        interaction=interaction,
+    )
+
+
+def legal_representatives(*, gate: RecordGate, family_id: int) -> list[Person]:
+    """Her recorded legal representatives whom the viewer may see: the only people offered as signers."""
+    relationships = FamilyRelationship.objects.filter(family_id=family_id, is_legal_representative=True).select_related(
+        "person"
+    )
+    people = [
+        r.person
+        for r in relationships.order_by("person__family_name", "person__given_name", "person__pk")
+        if gate.show(r, label="legal representative") and gate.show(r.person, label=r.person.display_name)
+    ]
+    return people
+
+
+def visible_team(*, gate: RecordGate, family_id: int) -> list[CareTeamMember]:
+    """Her care team as the viewer may see it, coordinator first."""
+    return [
+        m
+        for m in _active_members().filter(care_team__family_id=family_id).order_by("-is_coordinator", "joined_at")
+        if gate.show(m, family_id=family_id, label="care team member")
+    ]
+
+
 @dataclass
 class FamilyDetail:
     family: Family
@@ -263,13 +378,15 @@ class FamilyDetail:
     team: list[CareTeamMember]
     coordinator: CareTeamMember | None
     timeline: list[FamilyActivity]
-    notes: list[Any]
-    consents: list[Any]
-    court_orders: list[Any]
-    restrictions: list[Any]
-    emergency: Any
     viewer_is_on_team: bool
+    last_activity_at: datetime | None
+    sections: list[FamilySection] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
     today: date = field(default_factory=clock.today)
+
+    @property
+    def viewer(self) -> Viewer:
+        return self.gate.viewer
 
     @property
     def purpose(self) -> str:
@@ -298,49 +415,35 @@ class FamilyDetail:
         return self.gate.any_notice
 
     @property
-    def notice_note_ids(self) -> set[int | None]:
-        return {record_id for record_type, record_id in self.gate.notices if record_type == "Note"}
-
-    @property
     def purpose_label(self) -> str:
-        from kinfold.consent.vocabulary import Purpose
-
         return str(Purpose(self.gate.purpose).label).lower()
 
+    @property
+    def may_change_pregnancy(self) -> bool:
+        return self.current_pregnancy is not None and self.gate.may(Interaction.CHANGE, self.current_pregnancy)
 
-def _open_family(*, viewer: Viewer, family_id: int, purpose: str, action: str) -> tuple[Family, RecordGate]:
-    family = Family.objects.filter(pk=family_id).select_related("parent", "care_team").first()
-    gate = RecordGate.open(viewer, [family_id], purpose)
-    if family is None or family.parent is None or not gate.may_see(family.parent, family_id=family_id):
-        record_event(
-            actor=viewer.user,
-            action=action,
-            record_type="Family",
-            record_id=family_id,
-            family_id=family_id,
-            purpose=purpose,
-            outcome=Outcome.DENIED,
+    @property
+    def may_add_member(self) -> bool:
+        return self.gate.may_create(FamilyRelationship, family_id=self.family.pk, category=Sensitivity.CONTACT)
+
+    @property
+    def may_add_pregnancy(self) -> bool:
+        return self.current_pregnancy is None and self.gate.may_create(
+            PregnancyEpisode, family_id=self.family.pk, category=Sensitivity.GENERAL_HEALTH
         )
-        raise FamilyNotFound(family_id)
-    return family, gate
 
-
-def family_for_change(*, viewer: Viewer, family_id: int) -> Family:
-    """The family a write is about, if the viewer may work on it (else FamilyNotFound, audited)."""
-    family, _ = _open_family(viewer=viewer, family_id=family_id, purpose=purpose_for(viewer), action=Action.UPDATE)
-    return family
+    @property
+    def may_manage_team(self) -> bool:
+        """Only her designated coordinator adds members, removes others and hands the role over."""
+        return self.gate.ctx.family(self.family.pk).coordinates(self.gate.viewer.membership_id, self.gate.at)
 
 
 TIMELINE_LENGTH = 50
-NOTES_LENGTH = 100
 
 
 def family_detail(*, viewer: Viewer, family_id: int, purpose: str | None = None, channel: str = "page") -> FamilyDetail:
     """Everything on a family's page that the viewer may see for the purpose; the rest is invisible."""
-    from kinfold.notes.models import Note
-
-    purpose = purpose_for(viewer, purpose)
-    family, gate = _open_family(viewer=viewer, family_id=family_id, purpose=purpose, action=Action.VIEW)
+    family, gate = open_family(viewer=viewer, family_id=family_id, purpose=purpose)
     gate.show(family.parent, family_id=family.pk, label="parent's name and details")
     members = [
         r
@@ -351,23 +454,21 @@ def family_detail(*, viewer: Viewer, family_id: int, purpose: str | None = None,
         list(family.pregnancies.prefetch_related("infants").order_by("-estimated_due_on")),
         family_id=family.pk,
     )
-    team = [
-        m
-        for m in _active_members().filter(care_team__family=family).order_by("-is_coordinator", "joined_at")
-        if gate.show(m, family_id=family.pk, label="care team member")
-    ]
+    for pregnancy in pregnancies:
+        # The infants linked to a birth are people of the family like any other: each asks the door.
+        pregnancy.visible_infants = [  # type: ignore[attr-defined]
+            infant for infant in pregnancy.infants.all() if gate.show(infant, family_id=family.pk, label="infant")
+        ]
+    team = visible_team(gate=gate, family_id=family.pk)
     timeline = gate.visible(
         list(family.activities.select_related("created_by", "created_by_org")[:TIMELINE_LENGTH]),
         family_id=family.pk,
     )
-    notes = gate.visible(
-        list(Note.objects.filter(family=family).select_related("created_by", "created_by_org")[:NOTES_LENGTH]),
-        family_id=family.pk,
-    )
-    consents = consent_selectors.family_consents(gate=gate, family_id=family.pk)
-    court_orders = consent_selectors.family_court_orders(gate=gate, family_id=family.pk)
-    restrictions = consent_selectors.family_restrictions(gate=gate, family_id=family.pk)
     today = clock.today()
+    on_team = gate.ctx.family(family.pk).on_team(viewer.membership_id, gate.at)
+    context = SectionContext(viewer=viewer, family=family, gate=gate, on_team=on_team, today=today)
+    sections = family_sections()
+    data = {s.name: s.load(context) for s in sections if s.load is not None}
     children = [m for m in members if m.category == RelationshipCategory.CHILD]
     record_event(
         actor=viewer.user,
@@ -375,33 +476,33 @@ def family_detail(*, viewer: Viewer, family_id: int, purpose: str | None = None,
         record_type="Family",
         record_id=family.pk,
         family_id=family.pk,
-        purpose=purpose,
+        purpose=gate.purpose,
         detail={"channel": channel, "disclosed_records": len(gate.shown)},
     )
+    last_activity = last_activity_for(gate, [family.pk]).get(family.pk)
     gate.record_disclosures(channel=channel)
     return FamilyDetail(
         family=family,
         gate=gate,
-        stage=perinatal_stage_of(family, today, pregnancies, children),
+        stage=perinatal_stage_of(today, pregnancies, children),
         members=members,
         pregnancies=pregnancies,
         current_pregnancy=next((p for p in pregnancies if p.is_ongoing), None),
         team=team,
         coordinator=next((m for m in team if m.is_coordinator), None),
         timeline=timeline,
-        notes=notes,
-        consents=consents,
-        court_orders=court_orders,
-        restrictions=restrictions,
-        emergency=consent_selectors.active_emergency(viewer=viewer, family_id=family.pk),
-        viewer_is_on_team=any(m.membership_id == viewer.membership_id for m in team),
+        viewer_is_on_team=on_team,
+        last_activity_at=last_activity,
+        sections=sections,
+        data=data,
         today=today,
     )
 
 
-def staff_to_add(*, viewer: Viewer, family: Family, search: str = "") -> QuerySet[Membership]:
-    """Active staff of any organisation who are not yet on the family's team, for the add-member picker."""
-    on_team = CareTeamMember.objects.active().filter(care_team__family=family).values("membership_id")
+def staff_to_add(*, gate: RecordGate, family_id: int, search: str = "") -> QuerySet[Membership]:
+    """Active staff of any organisation who are not on the family's team as the viewer sees it, for the
+    add-member picker (staff are not family data; a team place she may not see stays unsaid)."""
+    on_team = [m.membership_id for m in visible_team(gate=gate, family_id=family_id)]
     staff = Membership.objects.filter(is_active=True, user__is_active=True).exclude(pk__in=on_team)
     for term in search.split()[:5]:
         staff = staff.filter(
@@ -415,8 +516,6 @@ def staff_to_add(*, viewer: Viewer, family: Family, search: str = "") -> QuerySe
 def family_export(*, viewer: Viewer, family_id: int, purpose: str | None = None) -> dict[str, Any]:
     """A download of everything on the family page the viewer may see. Every Part 2 record disclosed
     outside its programme carries the redisclosure notice (42 CFR 2.32)."""
-    from kinfold.consent.policy import REDISCLOSURE_NOTICE_TEXT
-
     d = family_detail(viewer=viewer, family_id=family_id, purpose=purpose, channel="export")
     family = d.family
     assert family.parent is not None
@@ -424,18 +523,31 @@ def family_export(*, viewer: Viewer, family_id: int, purpose: str | None = None)
     def notice(record: Any) -> dict[str, str]:
         return {"redisclosure_notice": REDISCLOSURE_NOTICE_TEXT} if d.gate.needs_notice(record) else {}
 
-    return {
+    exported: dict[str, Any] = {
         "family_id": family.pk,
         "exported_at": d.gate.at.isoformat(),
         "purpose": d.purpose,
         "parent": {"name": family.parent.display_name, "born_on": family.parent.born_on, **notice(family.parent)},
         "stage": d.stage,
+        "last_activity_at": d.last_activity_at,
         "members": [
-            {"name": r.person.display_name, "category": r.category, "description": r.description, **notice(r)}
+            {
+                "name": r.person.display_name,
+                "category": r.category,
+                "description": r.description,
+                "born_on": r.person.born_on,
+                **notice(r),
+            }
             for r in d.members
         ],
         "pregnancies": [
-            {"estimated_due_on": p.estimated_due_on, "delivered_on": p.delivered_on, "outcome": p.outcome, **notice(p)}
+            {
+                "estimated_due_on": p.estimated_due_on,
+                "delivered_on": p.delivered_on,
+                "outcome": p.outcome,
+                "infants": [i.display_name for i in p.visible_infants],  # type: ignore[attr-defined]
+                **notice(p),
+            }
             for p in d.pregnancies
         ],
         "care_team": [
@@ -448,19 +560,10 @@ def family_export(*, viewer: Viewer, family_id: int, purpose: str | None = None)
             }
             for m in d.team
         ],
-        "records": [
-            {
-                "id": n.pk,
-                "kind": n.kind,
-                "category": n.sensitivity,
-                "occurred_on": n.occurred_on,
-                "summary": n.summary,
-                "body": n.body,
-                "from": n.created_by_org.name,
-                **notice(n),
-            }
-            for n in d.notes
-        ],
         "timeline": [{"at": a.occurred_at, "summary": a.summary, **notice(a)} for a in d.timeline],
-        "redisclosure_notice": REDISCLOSURE_NOTICE_TEXT if d.shows_redisclosure_notice else None,
     }
+    for section in d.sections:
+        if section.export is not None and section.name in d.data:
+            exported |= section.export(d.data[section.name], notice)
+    exported["redisclosure_notice"] = REDISCLOSURE_NOTICE_TEXT if d.shows_redisclosure_notice else None
+    return exported

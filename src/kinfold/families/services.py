@@ -1,5 +1,7 @@
-"""Changes to families, pregnancies and care teams. Each function is one transaction: it validates,
-writes, adds a line to the family's timeline and records the write in the audit trail.
+"""Changes to families, pregnancies and care teams. Each function is one transaction: it asks the door
+(``access.door.require``: nobody changes what she may not read, the care team keeps the family's own records
+together, and only the coordinator manages the team), validates, writes, and adds a timeline line and an
+audit event (``families.timeline.record_written``).
 
 Errors a person can fix are raised as ``django.core.exceptions.ValidationError`` with plain words;
 a write based on a stale read raises ``ConcurrentEditError``.
@@ -15,14 +17,16 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from kinfold import clock
+from kinfold.access.door import require, require_create
+from kinfold.access.gate import RecordGate
+from kinfold.access.viewer import Viewer
+from kinfold.access.vocabulary import Interaction, role_access
 from kinfold.audit.models import Action
-from kinfold.audit.services import Refused, atomic_write, record_event
-from kinfold.consent.policy import Viewer, may_open_family
+from kinfold.audit.services import atomic_write
 from kinfold.families.models import (
     CareTeam,
     CareTeamMember,
     Family,
-    FamilyActivity,
     FamilyRelationship,
     Language,
     Person,
@@ -31,6 +35,7 @@ from kinfold.families.models import (
     RelationshipCategory,
     Sensitivity,
 )
+from kinfold.families.timeline import category_naming, record_written
 from kinfold.organizations.models import Membership, Role, role_words
 
 # An EDD further out than a full pregnancy (plus a margin for early recording) is almost surely a typo.
@@ -42,21 +47,11 @@ class ConcurrentEditError(Exception):
     """Someone else changed this record after it was read; reload and try again."""
 
 
-def _require_writer(viewer: Viewer, family: Family) -> Membership:
-    if not viewer.may_see_family_data or not may_open_family(viewer, family):
-        raise Refused(
-            "You are not on this family's care team.",
-            {
-                "actor": viewer.user,
-                "action": Action.UPDATE,
-                "record_type": "Family",
-                "record_id": family.pk,
-                "family_id": family.pk,
-                "outcome": "denied",
-            },
-        )
-    assert viewer.membership is not None
-    return viewer.membership
+def _may_create(viewer: Viewer, model: type[Any], family: Family, category: str, **facts: Any) -> RecordGate:
+    """The write gate for a new record of ``model`` in her organisation's name; the gate, for what follows."""
+    gate = RecordGate.open(viewer, [family.pk])
+    require_create(viewer, model, family_id=family.pk, category=category, gate=gate, **facts)
+    return gate
 
 
 def _log(
@@ -70,28 +65,15 @@ def _log(
     sensitivity: str = Sensitivity.CONTACT,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    at = clock.now()
-    membership = viewer.membership
-    assert membership is not None
-    FamilyActivity.objects.create(
-        family=family,
-        occurred_at=at,
+    record_written(
+        viewer=viewer,
+        family_id=family.pk,
+        record=record,
+        action=action,
         verb=verb,
         summary=summary,
-        sensitivity=sensitivity,
-        created_by=viewer.user,
-        created_by_org_id=membership.organization_id,
-    )
-    Family.objects.filter(pk=family.pk).update(last_activity_at=at)
-    record_event(
-        actor=viewer.user,
-        action=action,
-        record_type=type(record).__name__,
-        record_id=record.pk,
-        family_id=family.pk,
-        purpose="care_coordination",
-        detail={"verb": verb, **(detail or {})},
-        at=at,
+        category=sensitivity,
+        detail=detail,
     )
 
 
@@ -137,7 +119,8 @@ def family_create(
     estimated_due_on: date | None = None,
 ) -> Family:
     """A new family with its parent, an optional pregnancy, and a care team coordinated by the creator."""
-    if not viewer.may_see_family_data:
+    access = role_access(viewer.role) if viewer.may_see_family_data else None
+    if access is None or Sensitivity.CONTACT not in access.categories:
         raise PermissionDenied("Only staff with a role in an organisation can create families.")
     membership = viewer.membership
     assert membership is not None
@@ -154,6 +137,7 @@ def family_create(
     if estimated_due_on is not None:
         _validate_edd(estimated_due_on, today)
 
+    # A new family is made whole in her organisation's name: she coordinates it and reads all of it (rule 1).
     family = Family.objects.create(sort_name=f"{family_name} {given_name}".lower(), **_provenance(viewer))
     parent = Person.objects.create(
         family=family,
@@ -203,7 +187,7 @@ def family_member_add(
     is_legal_representative: bool = False,
 ) -> FamilyRelationship:
     """Add a person to the family as the parent describes them."""
-    _require_writer(viewer, family)
+    _may_create(viewer, FamilyRelationship, family, Sensitivity.CONTACT)
     given_name, family_name, description = given_name.strip(), family_name.strip(), description.strip()
     if not given_name:
         raise ValidationError({"given_name": "Enter the person's first name."})
@@ -243,18 +227,22 @@ def family_member_add(
 
 @atomic_write
 def pregnancy_start(*, viewer: Viewer, family: Family, estimated_due_on: date) -> PregnancyEpisode:
-    _require_writer(viewer, family)
+    _may_create(viewer, PregnancyEpisode, family, Sensitivity.GENERAL_HEALTH)
     _validate_edd(estimated_due_on, clock.today())
     if family.parent is None:
         raise ValidationError("Record the parent before a pregnancy.")
     if PregnancyEpisode.objects.filter(family=family, delivered_on__isnull=True).exists():
         raise ValidationError({"estimated_due_on": "This family already has an ongoing pregnancy."})
-    episode = PregnancyEpisode.objects.create(
-        family=family,
-        person=family.parent,
-        estimated_due_on=estimated_due_on,
-        **_provenance(viewer, Sensitivity.GENERAL_HEALTH),
-    )
+    try:
+        with transaction.atomic():
+            episode = PregnancyEpisode.objects.create(
+                family=family,
+                person=family.parent,
+                estimated_due_on=estimated_due_on,
+                **_provenance(viewer, Sensitivity.GENERAL_HEALTH),
+            )
+    except IntegrityError as exc:  # one_ongoing_pregnancy_per_family: another write won the race
+        raise ValidationError({"estimated_due_on": "This family already has an ongoing pregnancy."}) from exc
     _log(
         viewer=viewer,
         family=family,
@@ -281,7 +269,7 @@ def pregnancy_correct_due_date(
     *, viewer: Viewer, episode: PregnancyEpisode, estimated_due_on: date, expected_version: int | None = None
 ) -> PregnancyEpisode:
     family = episode.family
-    _require_writer(viewer, family)
+    require(viewer, Interaction.CHANGE, episode)
     if not episode.is_ongoing:
         raise ValidationError({"estimated_due_on": "The due date of a pregnancy that has ended cannot change."})
     _validate_edd(estimated_due_on, clock.today())
@@ -312,7 +300,8 @@ def delivery_record(
 ) -> PregnancyEpisode:
     """Record the end of a pregnancy; each infant born becomes a family member (the parent's child)."""
     family = episode.family
-    _require_writer(viewer, family)
+    gate = RecordGate.open(viewer, [family.pk])
+    require(viewer, Interaction.CHANGE, episode, gate=gate)
     today = clock.today()
     if not episode.is_ongoing:
         raise ValidationError("A delivery is already recorded for this pregnancy.")
@@ -333,6 +322,10 @@ def delivery_record(
         raise ValidationError({"infants": "Add the baby's name (a first name or “Baby”) for a live birth."})
     if outcome != PregnancyOutcome.LIVE_BIRTH and infants:
         raise ValidationError({"infants": "Infants are linked only for a live birth."})
+    if infants:
+        # Each infant is a person of the family, made in her organisation's name.
+        for model, category in ((Person, Sensitivity.GENERAL_HEALTH), (FamilyRelationship, Sensitivity.CONTACT)):
+            require_create(viewer, model, family_id=family.pk, category=category, gate=gate)
     _bump_version(PregnancyEpisode, episode.pk, expected_version, delivered_on=delivered_on, outcome=outcome)
     episode.refresh_from_db()
     names = []
@@ -374,8 +367,10 @@ def delivery_record(
 
 @atomic_write
 def care_team_member_add(*, viewer: Viewer, family: Family, membership: Membership, role: str) -> CareTeamMember:
-    """Put a staff member of any organisation on the family's care team."""
-    _require_writer(viewer, family)
+    """Put a staff member of any organisation on the family's care team (her coordinator does)."""
+    _may_create(
+        viewer, CareTeamMember, family, Sensitivity.CONTACT, holder_membership_id=getattr(membership, "pk", None)
+    )
     if role not in Role.values:
         raise ValidationError({"role": "Choose this person's role on the team."})
     if not membership.is_active or not membership.user.is_active:
@@ -396,6 +391,7 @@ def care_team_member_add(*, viewer: Viewer, family: Family, membership: Membersh
         verb="team_member_added",
         action=Action.CREATE,
         record=member,
+        sensitivity=category_naming([membership.organization]),
         summary=f"Added {membership.display_name} ({membership.organization.name}) to the care team as "
         f"{role_words(role)}",
     )
@@ -404,8 +400,9 @@ def care_team_member_add(*, viewer: Viewer, family: Family, membership: Membersh
 
 @atomic_write
 def care_team_member_remove(*, viewer: Viewer, member: CareTeamMember) -> CareTeamMember:
+    """Her coordinator removes a member; anyone may remove herself."""
     family = member.care_team.family
-    _require_writer(viewer, family)
+    require(viewer, Interaction.RETIRE, member)
     CareTeam.objects.select_for_update().get(pk=member.care_team_id)
     member.refresh_from_db()
     if member.left_at is not None:
@@ -423,6 +420,7 @@ def care_team_member_remove(*, viewer: Viewer, member: CareTeamMember) -> CareTe
         verb="team_member_removed",
         action=Action.DELETE,
         record=member,
+        sensitivity=category_naming([member.membership.organization]),
         summary=f"Removed {member.membership.display_name} ({member.membership.organization.name}) from the care team",
     )
     return member
@@ -430,8 +428,9 @@ def care_team_member_remove(*, viewer: Viewer, member: CareTeamMember) -> CareTe
 
 @atomic_write
 def coordinator_handover(*, viewer: Viewer, family: Family, to_member: CareTeamMember) -> CareTeamMember:
-    """Make ``to_member`` the one designated coordinator; the previous coordinator stays on the team."""
-    _require_writer(viewer, family)
+    """Make ``to_member`` the one designated coordinator; the previous coordinator stays on the team. Only
+    the coordinator hands the role over (she manages the team)."""
+    require(viewer, Interaction.CHANGE, to_member)
     team = CareTeam.objects.select_for_update().get(family=family)
     to_member.refresh_from_db()
     if to_member.care_team_id != team.pk or to_member.left_at is not None:
@@ -450,6 +449,9 @@ def coordinator_handover(*, viewer: Viewer, family: Family, to_member: CareTeamM
         verb="coordinator_changed",
         action=Action.UPDATE,
         record=to_member,
+        sensitivity=category_naming(
+            [to_member.membership.organization, previous.membership.organization if previous else None]
+        ),
         summary=f"Handed the coordinator role{from_words} to {to_member.membership.display_name} "
         f"({to_member.membership.organization.name})",
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -10,12 +9,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from kinfold.consent.policy import REDISCLOSURE_NOTICE_TEXT, Viewer
-from kinfold.consent.vocabulary import Purpose
+from kinfold.access.http import viewer_for
+from kinfold.access.rules import REDISCLOSURE_NOTICE_TEXT
+from kinfold.access.vocabulary import Interaction
 from kinfold.families import selectors, services
 from kinfold.families.forms import (
     DeliveryForm,
@@ -24,38 +24,18 @@ from kinfold.families.forms import (
     PregnancyForm,
     TeamMemberAddForm,
 )
-from kinfold.families.models import CareTeamMember, PregnancyEpisode
-from kinfold.families.selectors import CASELOAD_SORTS, DEFAULT_CASELOAD_SORT, CaseloadScope, FamilyNotFound
+from kinfold.families.models import CareTeamMember, Sensitivity
+from kinfold.families.selectors import CASELOAD_SORTS, DEFAULT_CASELOAD_SORT, CaseloadScope
+from kinfold.web.forms import apply_errors
 
 
-def _viewer(request: HttpRequest) -> Viewer:
-    viewer = Viewer.of(request.user)
-    if not viewer.may_see_family_data:
-        raise PermissionDenied("Your account has no role in an organisation, so it cannot open family records.")
-    return viewer
-
-
-def _family(viewer: Viewer, family_id: int) -> Any:
-    try:
-        return selectors.family_for_change(viewer=viewer, family_id=family_id)
-    except FamilyNotFound as exc:
-        raise Http404("No family found.") from exc
-
-
-def _apply_errors(form: Any, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errs in error.error_dict.items():
-            target = field if field in form.fields else None
-            for e in errs:
-                form.add_error(target, e)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
+def _message(error: ValidationError | PermissionDenied) -> str:
+    return " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
 
 
 @login_required
 def caseload(request: HttpRequest) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = viewer_for(request)
     scope: CaseloadScope = "organization" if request.GET.get("scope") == "organization" else "mine"
     search = request.GET.get("q", "").strip()[:100]
     sort = request.GET.get("sort", DEFAULT_CASELOAD_SORT)
@@ -88,13 +68,13 @@ def caseload(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def family_create(request: HttpRequest) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = viewer_for(request)
     form = FamilyCreateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             family = services.family_create(viewer=viewer, **form.cleaned_data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, "Family created. You are its designated coordinator.")
             return redirect("families:detail", family_id=family.pk)
@@ -103,14 +83,8 @@ def family_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def family_detail(request: HttpRequest, family_id: int) -> HttpResponse:
-    viewer = _viewer(request)
-    purpose = request.GET.get("purpose") or None
-    if purpose is not None and purpose not in Purpose.values:
-        purpose = None
-    try:
-        detail = selectors.family_detail(viewer=viewer, family_id=family_id, purpose=purpose)
-    except FamilyNotFound as exc:
-        raise Http404("No family found.") from exc
+    viewer = viewer_for(request)
+    detail = selectors.family_detail(viewer=viewer, family_id=family_id, purpose=request.GET.get("purpose"))
     return render(
         request,
         "families/family_detail.html",
@@ -120,14 +94,14 @@ def family_detail(request: HttpRequest, family_id: int) -> HttpResponse:
 
 @login_required
 def family_member_add(request: HttpRequest, family_id: int) -> HttpResponse:
-    viewer = _viewer(request)
-    family = _family(viewer, family_id)
+    viewer = viewer_for(request)
+    family, _gate = selectors.access_family(viewer=viewer, family_id=family_id)
     form = FamilyMemberForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             relationship = services.family_member_add(viewer=viewer, family=family, **form.cleaned_data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, f"{relationship.person.display_name} was added to the family.")
             return redirect("families:detail", family_id=family.pk)
@@ -141,8 +115,8 @@ def family_member_add(request: HttpRequest, family_id: int) -> HttpResponse:
 
 @login_required
 def pregnancy_add(request: HttpRequest, family_id: int) -> HttpResponse:
-    viewer = _viewer(request)
-    family = _family(viewer, family_id)
+    viewer = viewer_for(request)
+    family, _gate = selectors.access_family(viewer=viewer, family_id=family_id)
     form = PregnancyForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -150,7 +124,7 @@ def pregnancy_add(request: HttpRequest, family_id: int) -> HttpResponse:
                 viewer=viewer, family=family, estimated_due_on=form.cleaned_data["estimated_due_on"]
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, "Pregnancy recorded.")
             return redirect("families:detail", family_id=family.pk)
@@ -162,15 +136,13 @@ def pregnancy_add(request: HttpRequest, family_id: int) -> HttpResponse:
     )
 
 
-def _episode(family: Any, episode_id: int) -> PregnancyEpisode:
-    return get_object_or_404(PregnancyEpisode.objects.select_related("family__parent"), pk=episode_id, family=family)
-
-
 @login_required
 def pregnancy_due_date(request: HttpRequest, family_id: int, episode_id: int) -> HttpResponse:
-    viewer = _viewer(request)
-    family = _family(viewer, family_id)
-    episode = _episode(family, episode_id)
+    viewer = viewer_for(request)
+    episode = selectors.access_pregnancy(
+        viewer=viewer, family_id=family_id, pregnancy_id=episode_id, interaction=Interaction.CHANGE
+    ).record
+    family = episode.family
     form = PregnancyForm(
         request.POST if request.method == "POST" else None,
         initial={"estimated_due_on": episode.estimated_due_on, "version": episode.version},
@@ -184,7 +156,7 @@ def pregnancy_due_date(request: HttpRequest, family_id: int, episode_id: int) ->
                 expected_version=form.cleaned_data.get("version"),
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         except services.ConcurrentEditError as error:
             form.add_error(None, str(error))
         else:
@@ -200,9 +172,11 @@ def pregnancy_due_date(request: HttpRequest, family_id: int, episode_id: int) ->
 
 @login_required
 def delivery_record(request: HttpRequest, family_id: int, episode_id: int) -> HttpResponse:
-    viewer = _viewer(request)
-    family = _family(viewer, family_id)
-    episode = _episode(family, episode_id)
+    viewer = viewer_for(request)
+    episode = selectors.access_pregnancy(
+        viewer=viewer, family_id=family_id, pregnancy_id=episode_id, interaction=Interaction.CHANGE
+    ).record
+    family = episode.family
     form = DeliveryForm(request.POST if request.method == "POST" else None, initial={"version": episode.version})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -216,7 +190,7 @@ def delivery_record(request: HttpRequest, family_id: int, episode_id: int) -> Ht
                 expected_version=data["version"],
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         except services.ConcurrentEditError as error:
             form.add_error(None, str(error))
         else:
@@ -232,10 +206,12 @@ def delivery_record(request: HttpRequest, family_id: int, episode_id: int) -> Ht
 
 @login_required
 def team_member_add(request: HttpRequest, family_id: int) -> HttpResponse:
-    viewer = _viewer(request)
-    family = _family(viewer, family_id)
+    viewer = viewer_for(request)
+    family, gate = selectors.access_family(viewer=viewer, family_id=family_id)
     search = request.GET.get("q", "").strip()[:100]
-    candidates = selectors.staff_to_add(viewer=viewer, family=family, search=search)
+    if not gate.may_create(CareTeamMember, family_id=family.pk, category=Sensitivity.CONTACT):
+        raise PermissionDenied("Only her designated coordinator adds members to her care team.")
+    candidates = selectors.staff_to_add(gate=gate, family_id=family.pk, search=search)
     form = TeamMemberAddForm(request.POST if request.method == "POST" else None, candidates=candidates)
     if request.method == "POST" and form.is_valid():
         try:
@@ -246,7 +222,7 @@ def team_member_add(request: HttpRequest, family_id: int) -> HttpResponse:
                 role=form.cleaned_data["role"],
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, f"{member.membership.display_name} is now on the care team.")
             return redirect("families:detail", family_id=family.pk)
@@ -260,24 +236,16 @@ def team_member_add(request: HttpRequest, family_id: int) -> HttpResponse:
     )
 
 
-def _member(family: Any, member_id: int) -> CareTeamMember:
-    return get_object_or_404(
-        CareTeamMember.objects.select_related("membership__user", "membership__organization", "care_team__family"),
-        pk=member_id,
-        care_team__family=family,
-    )
-
-
 @login_required
 @require_POST
 def team_member_remove(request: HttpRequest, family_id: int, member_id: int) -> HttpResponse:
-    viewer = _viewer(request)
-    family = _family(viewer, family_id)
-    member = _member(family, member_id)
+    viewer = viewer_for(request)
+    member = selectors.access_team_place(viewer=viewer, family_id=family_id, place_id=member_id).record
+    family = member.care_team.family
     try:
         services.care_team_member_remove(viewer=viewer, member=member)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+    except (ValidationError, PermissionDenied) as error:
+        messages.error(request, _message(error))
     else:
         messages.success(request, f"{member.membership.display_name} was removed from the care team.")
     return redirect("families:detail", family_id=family.pk)
@@ -286,13 +254,13 @@ def team_member_remove(request: HttpRequest, family_id: int, member_id: int) -> 
 @login_required
 @require_POST
 def coordinator_handover(request: HttpRequest, family_id: int, member_id: int) -> HttpResponse:
-    viewer = _viewer(request)
-    family = _family(viewer, family_id)
-    member = _member(family, member_id)
+    viewer = viewer_for(request)
+    member = selectors.access_team_place(viewer=viewer, family_id=family_id, place_id=member_id).record
+    family = member.care_team.family
     try:
         services.coordinator_handover(viewer=viewer, family=family, to_member=member)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+    except (ValidationError, PermissionDenied) as error:
+        messages.error(request, _message(error))
     else:
         messages.success(request, f"{member.membership.display_name} is now the designated coordinator.")
     return redirect("families:detail", family_id=family.pk)
@@ -301,14 +269,8 @@ def coordinator_handover(request: HttpRequest, family_id: int, member_id: int) -
 @login_required
 def family_export(request: HttpRequest, family_id: int) -> HttpResponse:
     """Download what the viewer may see of a family as JSON, with the redisclosure notice attached."""
-    viewer = _viewer(request)
-    purpose = request.GET.get("purpose") or None
-    if purpose is not None and purpose not in Purpose.values:
-        purpose = None
-    try:
-        data = selectors.family_export(viewer=viewer, family_id=family_id, purpose=purpose)
-    except FamilyNotFound as exc:
-        raise Http404("No family found.") from exc
+    viewer = viewer_for(request)
+    data = selectors.family_export(viewer=viewer, family_id=family_id, purpose=request.GET.get("purpose"))
     response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
     response["Content-Disposition"] = f'attachment; filename="kinfold-family-{family_id}.json"'
     return response

@@ -1,6 +1,6 @@
-"""Writing a note to a family's record. The note's category follows its kind; only health-care providers
-write SUD-treatment records (CONSENT-RULES: a caseworker's note that mentions substance use is a
-child-welfare record)."""
+"""Writing a note to a family's record. The note's category follows its kind; the door decides which kinds
+she may write (only health-care providers write SUD-treatment records, and nobody writes what her role
+could not read: CONSENT-RULES, "Who may change what")."""
 
 from __future__ import annotations
 
@@ -9,39 +9,38 @@ from datetime import date, timedelta
 from django.core.exceptions import ValidationError
 
 from kinfold import clock
-from kinfold.audit.models import Action, Outcome
-from kinfold.audit.services import Refused, atomic_write, record_event
-from kinfold.consent.policy import Viewer, may_open_family
-from kinfold.families.models import Family, FamilyActivity, Sensitivity
+from kinfold.access.door import require_create
+from kinfold.access.gate import RecordGate
+from kinfold.access.viewer import Viewer
+from kinfold.audit.models import Action
+from kinfold.audit.services import atomic_write
+from kinfold.families.models import Family
+from kinfold.families.timeline import record_written
 from kinfold.notes.models import NOTE_CATEGORY, Note, NoteKind
-from kinfold.organizations.models import HEALTH_CARE_PROVIDER_TYPES
 
 
-def kinds_for(viewer: Viewer) -> list[tuple[str, str]]:
-    """The kinds of note the viewer's organisation may write."""
-    org = viewer.membership.organization if viewer.membership else None
-    is_provider = org is not None and org.type in HEALTH_CARE_PROVIDER_TYPES
-    return [(k.value, k.label) for k in NoteKind if is_provider or NOTE_CATEGORY[k] != Sensitivity.SUD_TREATMENT]
+def kinds_for(*, gate: RecordGate, family_id: int) -> list[tuple[str, str]]:
+    """The kinds of note the door lets the viewer write for this family."""
+    return [
+        (k.value, k.label) for k in NoteKind if gate.may_create(Note, family_id=family_id, category=NOTE_CATEGORY[k])
+    ]
 
 
 @atomic_write
 def note_add(
     *, viewer: Viewer, family: Family, kind: str, summary: str, body: str = "", occurred_on: date | None = None
 ) -> Note:
-    if not may_open_family(viewer, family):
-        raise Refused(
-            "You cannot write to this family's record.",
-            {
-                "actor": viewer.user,
-                "action": Action.CREATE,
-                "record_type": "Note",
-                "family_id": family.pk,
-                "outcome": Outcome.DENIED,
-            },
-        )
+    if kind not in NoteKind.values:
+        raise ValidationError({"kind": "Choose the kind of note."})
+    category = NOTE_CATEGORY[NoteKind(kind)]
+    require_create(
+        viewer,
+        Note,
+        family_id=family.pk,
+        category=category,
+        message="You cannot write this kind of note to this family's record.",
+    )
     assert viewer.membership is not None
-    if kind not in dict(kinds_for(viewer)):
-        raise ValidationError({"kind": "Your organisation cannot write this kind of note."})
     summary = summary.strip()
     if not summary:
         raise ValidationError({"summary": "Write a one-line summary."})
@@ -51,7 +50,6 @@ def note_add(
         raise ValidationError({"occurred_on": "The date cannot be in the future."})
     if occurred_on < today - timedelta(days=3 * 366):
         raise ValidationError({"occurred_on": "That date is more than three years ago. Please check it."})
-    category = NOTE_CATEGORY[NoteKind(kind)]
     note = Note.objects.create(
         family=family,
         kind=kind,
@@ -62,25 +60,15 @@ def note_add(
         created_by=viewer.user,
         created_by_org_id=viewer.membership.organization_id,
     )
-    now = clock.now()
     # The timeline line carries the note's own category, so it is shown only where the note is.
-    FamilyActivity.objects.create(
-        family=family,
-        occurred_at=now,
-        verb="note_added",
-        sensitivity=category,
-        summary=f"Added a note: {NoteKind(kind).label.lower()}",
-        created_by=viewer.user,
-        created_by_org_id=viewer.membership.organization_id,
-    )
-    Family.objects.filter(pk=family.pk).update(last_activity_at=now)
-    record_event(
-        actor=viewer.user,
-        action=Action.CREATE,
-        record_type="Note",
-        record_id=note.pk,
+    record_written(
+        viewer=viewer,
         family_id=family.pk,
+        record=note,
+        action=Action.CREATE,
+        verb="note_added",
+        summary=f"Added a note: {NoteKind(kind).label.lower()}",
+        category=category,
         detail={"category": category},
-        at=now,
     )
     return note

@@ -1,22 +1,28 @@
+"""The note page: thin, through the door (``families.selectors.access_family``) and one service."""
+
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from kinfold import clock
-from kinfold.families.views import _apply_errors, _family, _viewer
+from kinfold.access.http import viewer_for
+from kinfold.families.selectors import access_family
 from kinfold.notes import services
 from kinfold.notes.forms import NoteForm
+from kinfold.web.forms import apply_errors
 
 
 @login_required
 def note_add(request: HttpRequest, family_id: int) -> HttpResponse:
-    viewer = _viewer(request)
-    family = _family(viewer, family_id)
-    kinds = services.kinds_for(viewer)
+    viewer = viewer_for(request)
+    family, gate = access_family(viewer=viewer, family_id=family_id)
+    kinds = services.kinds_for(gate=gate, family_id=family.pk)
+    if not kinds:
+        raise PermissionDenied("Your role cannot write notes to this family's record.")
     form = NoteForm(
         request.POST if request.method == "POST" else None, kinds=kinds, initial={"occurred_on": clock.today()}
     )
@@ -24,7 +30,7 @@ def note_add(request: HttpRequest, family_id: int) -> HttpResponse:
         try:
             services.note_add(viewer=viewer, family=family, **form.cleaned_data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, "Note added.")
             return redirect("families:detail", family_id=family.pk)

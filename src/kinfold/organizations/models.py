@@ -2,7 +2,7 @@
 
 Owns Organization (typed), Membership (a person's one employer, their role there, and where they are
 placed when embedded or co-located elsewhere) and Partnership (a memorandum of understanding).
-It never decides who may see family data: that is ``kinfold.consent.policy``.
+It never decides who may see family data: that is the door, ``kinfold.access``.
 """
 
 from __future__ import annotations

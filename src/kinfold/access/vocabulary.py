@@ -1,7 +1,8 @@
-"""The words the access policy decides with: purposes of use, classes of organisations, and the role table.
+"""vocabulary.py — the words the door decides with: purposes of use, interactions, classes of organisations,
+and the role table. It decides nothing itself and never writes.
 
-The role table is data (``consent/data/role_access.yaml``), validated once at load with pydantic, so a
-state can adapt which roles see which categories of their own organisation's records without code.
+The role table is data (``access/data/role_access.yaml``), validated once at load (``kinfold.datafiles``), so
+a state can adapt which roles see which categories of their own organisation's records without code.
 """
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-import yaml
 from django.db import models
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
+from kinfold.datafiles import load_data_file
 from kinfold.families.models import Sensitivity
 from kinfold.organizations.models import (
     HEALTH_CARE_PROVIDER_TYPES,
@@ -30,6 +31,16 @@ class Purpose(models.TextChoices):
     COURT_PROCEEDING = "court_proceeding", "Use in a court or other proceeding"
     EMERGENCY = "emergency", "Medical emergency"
     RESEARCH = "research", "Research"
+
+
+class Interaction(models.TextChoices):
+    """What a viewer wants to do with a record; the door answers each (CONSENT-RULES, "Who may change what")."""
+
+    READ = "read", "Read"
+    CREATE = "create", "Create"
+    CHANGE = "change", "Change"
+    RETIRE = "retire", "Retire or remove"  # a change that ends a record (a team place, a restriction)
+    DISCLOSE_TO = "disclose_to", "Send to another organisation"
 
 
 TPO = frozenset({Purpose.TREATMENT, Purpose.PAYMENT, Purpose.OPERATIONS})
@@ -129,14 +140,7 @@ ROLE_TABLE_PATH = Path(__file__).parent / "data" / "role_access.yaml"
 
 
 def load_role_table(path: Path = ROLE_TABLE_PATH) -> RoleTable:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return RoleTable.model_validate(raw)
-    except (OSError, yaml.YAMLError) as exc:
-        raise RoleTableError(f"{path}: cannot read the role table: {exc}") from exc
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise RoleTableError(f"{path}: {problems}") from exc
+    return load_data_file(path, RoleTable, what="the role table", error=RoleTableError)
 
 
 @cache

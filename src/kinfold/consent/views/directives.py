@@ -2,9 +2,10 @@
 with the parent on a tablet (terms, then read and sign; English or Spanish), a consent's versions, a new
 version (signed again, never an edit) and revocation (confirmed, never retroactive).
 
-Thin: every read goes through a ``RecordGate`` (the policy), every write through ``consent/services.py``,
-and each page is audited. Consent pages are for the family's care team: a viewer who may not open the
-family gets the same 404 as the family page; one who may, but is not on the team, gets 403. Both audited.
+Thin: every read goes through the door (``families.selectors.access_family``, ``consent.selectors``), every
+write through ``consent.services``, and each page is audited. A viewer who may not open the family, or may
+not see a consent (rule C: the parties it names and whoever recorded it), gets the same 404 as for a family
+or consent that does not exist.
 """
 
 from __future__ import annotations
@@ -16,13 +17,17 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 
 from kinfold import clock
-from kinfold.audit.models import Action, Outcome
+from kinfold.access.gate import RecordGate
+from kinfold.access.http import viewer_for
+from kinfold.access.viewer import Viewer
+from kinfold.access.vocabulary import Interaction, Purpose
+from kinfold.audit.models import Action
 from kinfold.audit.services import record_event
 from kinfold.consent import services
 from kinfold.consent.forms import (
@@ -36,18 +41,15 @@ from kinfold.consent.forms import (
     RevokeForm,
     initial_from_version,
     language_of,
-    long_date,
 )
 from kinfold.consent.library import ConsentTemplate, library
 from kinfold.consent.models import ConsentDirective, ConsentVersion, SignatureMethod, superseding_version
-from kinfold.consent.policy import Viewer
-from kinfold.consent.selectors import RecordGate, family_consents
-from kinfold.consent.summaries import CLASS_WORDS, version_summary
-from kinfold.consent.vocabulary import Purpose
+from kinfold.consent.selectors import ConsentRow, access_directive, consent_rows, family_consents, status_words
+from kinfold.consent.summaries import CLASS_WORDS, long_date, version_summary
 from kinfold.families.models import CareTeamMember, Family, Language, Sensitivity
-from kinfold.families.selectors import purpose_for
-from kinfold.families.views import _apply_errors, _family, _viewer
+from kinfold.families.selectors import access_family, legal_representatives, visible_team
 from kinfold.organizations.models import Membership, Organization
+from kinfold.web.forms import apply_errors
 
 # --- reading through the door ------------------------------------------------------------------
 
@@ -85,45 +87,18 @@ class ConsentPage:
         self.gate.record_disclosures(channel="page")
 
 
-def _open(request: HttpRequest, family_id: int, page: str) -> ConsentPage:
-    viewer = _viewer(request)
-    family = _family(viewer, family_id)  # 404 (audited) when she may not open the family at all
-    gate = RecordGate.open(viewer, [family.pk], purpose_for(viewer))
-    members = list(
-        CareTeamMember.objects.active()
-        .filter(care_team__family=family)
-        .select_related("membership__user", "membership__organization")
-        .order_by("-is_coordinator", "joined_at")
-    )
-    if not any(m.membership_id == viewer.membership_id for m in members):
-        record_event(
-            actor=viewer.user,
-            action=Action.VIEW,
-            record_type="ConsentDirective",
-            family_id=family.pk,
-            purpose=gate.purpose,
-            outcome=Outcome.DENIED,
-            detail={"page": page, "reason": "not on the care team"},
-        )
-        raise PermissionDenied("Only her care team can open her consents.")
-    team = [m for m in members if gate.show(m, family_id=family.pk, label="care team member")]
-    return ConsentPage(viewer=viewer, family=family, gate=gate, team=team)
+def _open(request: HttpRequest, family_id: int) -> ConsentPage:
+    """The page's family (404, audited, when she may not open it) and her team as the viewer sees it."""
+    viewer = viewer_for(request)
+    family, gate = access_family(viewer=viewer, family_id=family_id)
+    return ConsentPage(viewer=viewer, family=family, gate=gate, team=visible_team(gate=gate, family_id=family.pk))
 
 
-def _directive(page: ConsentPage, directive_id: int) -> ConsentDirective:
-    found = next((c for c in family_consents(gate=page.gate, family_id=page.family.pk) if c.pk == directive_id), None)
-    if found is None:
-        record_event(
-            actor=page.viewer.user,
-            action=Action.VIEW,
-            record_type="ConsentDirective",
-            record_id=directive_id,
-            family_id=page.family.pk,
-            purpose=page.gate.purpose,
-            outcome=Outcome.DENIED,
-        )
-        raise Http404("No consent found.")
-    return cast(ConsentDirective, found)
+def _directive(page: ConsentPage, directive_id: int, interaction: str = Interaction.READ) -> ConsentDirective:
+    """The consent, if the viewer may see it (and do ``interaction``): else 404, audited."""
+    return access_directive(
+        viewer=page.viewer, family_id=page.family.pk, directive_id=directive_id, interaction=interaction
+    ).record
 
 
 # --- words for staff pages ---------------------------------------------------------------------
@@ -136,28 +111,6 @@ def _versions(directive: ConsentDirective) -> list[ConsentVersion]:
 
 def _day(at: datetime) -> str:
     return long_date(clock.local_date(at), "en")
-
-
-@dataclass
-class Status:
-    key: str  # in_force, expired, ended, revoked
-    text: str
-
-    @property
-    def is_active(self) -> bool:
-        return self.key == "in_force"
-
-
-def consent_status(directive: ConsentDirective, latest: ConsentVersion, at: datetime) -> Status:
-    if directive.revoked_at is not None and directive.revoked_at <= at:
-        return Status("revoked", f"Revoked on {_day(directive.revoked_at)}")
-    if latest.expiry_event_recorded_at is not None and latest.expiry_event_recorded_at <= at:
-        return Status("ended", f"Ended on {_day(latest.expiry_event_recorded_at)}: {latest.expiry_event}")
-    if latest.expires_at is not None and latest.expires_at <= at:
-        return Status("expired", f"Expired on {_day(latest.expires_at)}")
-    if latest.effective_at > at:
-        return Status("pending", f"In force from {_day(latest.effective_at)}")
-    return Status("in_force", "In force")
 
 
 def _names(orgs: Any, classes: list[str], people: Any = (), language: str = "en") -> list[str]:
@@ -214,34 +167,8 @@ def _version_view(
     )
 
 
-@dataclass
-class ConsentRow:
-    directive: ConsentDirective
-    latest: ConsentVersion
-    status: Status
-    summary: str
-
-
-def consent_rows(directives: list[ConsentDirective], at: datetime) -> list[ConsentRow]:
-    """Each consent (already through the policy) with its latest version, status and summary sentence."""
-    rows = []
-    for directive in directives:
-        versions = _versions(directive)
-        if not versions:
-            continue
-        rows.append(
-            ConsentRow(
-                directive=directive,
-                latest=versions[0],
-                status=consent_status(directive, versions[0], at),
-                summary=version_summary(versions[0], language="en"),
-            )
-        )
-    return rows
-
-
 def _rows(page: ConsentPage) -> list[ConsentRow]:
-    return consent_rows(family_consents(gate=page.gate, family_id=page.family.pk), page.gate.at)
+    return consent_rows(gate=page.gate, directives=family_consents(gate=page.gate, family_id=page.family.pk))
 
 
 # --- the family's consents (the family page's section, and a page of its own) ---------------------
@@ -249,7 +176,7 @@ def _rows(page: ConsentPage) -> list[ConsentRow]:
 
 @login_required
 def consent_list(request: HttpRequest, family_id: int) -> HttpResponse:
-    page = _open(request, family_id, "consent_list")
+    page = _open(request, family_id)
     rows = _rows(page)
     page.audit(Action.LIST, "ConsentDirective", directive_ids=[r.directive.pk for r in rows])
     page.finish()
@@ -339,7 +266,7 @@ def _capture(
         "language": lang,
         "organizations": organizations,
         "people": people,
-        "legal_representatives": services.legal_representatives(page.family),
+        "legal_representatives": legal_representatives(gate=page.gate, family_id=page.family.pk),
     }
     step = "terms"
     if request.method != "POST":
@@ -416,7 +343,7 @@ def _capture(
 
 @login_required
 def consent_new(request: HttpRequest, family_id: int) -> HttpResponse:
-    page = _open(request, family_id, "consent_new")
+    page = _open(request, family_id)
     key = request.GET.get("template", "")
     if not key and request.method != "POST":
         lib = library()
@@ -438,7 +365,7 @@ def consent_new(request: HttpRequest, family_id: int) -> HttpResponse:
 
 @login_required
 def consent_new_version(request: HttpRequest, family_id: int, directive_id: int) -> HttpResponse:
-    page = _open(request, family_id, "consent_new_version")
+    page = _open(request, family_id)
     directive = _directive(page, directive_id)
     if directive.revoked_at is not None:
         messages.info(request, "This consent was revoked. A consent given after a revocation is a new consent.")
@@ -451,7 +378,7 @@ def consent_new_version(request: HttpRequest, family_id: int, directive_id: int)
 
 @login_required
 def consent_detail(request: HttpRequest, family_id: int, directive_id: int) -> HttpResponse:
-    page = _open(request, family_id, "consent_detail")
+    page = _open(request, family_id)
     directive = _directive(page, directive_id)
     versions = _versions(directive)
     # Newest first: the versions before index i in the list were signed after version i.
@@ -465,7 +392,9 @@ def consent_detail(request: HttpRequest, family_id: int, directive_id: int) -> H
             "family": page.family,
             "directive": directive,
             "versions": views,
-            "status": consent_status(directive, versions[0], page.gate.at),
+            "status": status_words(
+                page.gate.directive_status(family_id=page.family.pk, directive_id=directive.pk), versions[0]
+            ),
             "languages": dict(Language.choices),
             "signature_drawn": SignatureMethod.DRAWN,
         },
@@ -477,8 +406,8 @@ def consent_detail(request: HttpRequest, family_id: int, directive_id: int) -> H
 
 @login_required
 def consent_revoke(request: HttpRequest, family_id: int, directive_id: int) -> HttpResponse:
-    page = _open(request, family_id, "consent_revoke")
-    directive = _directive(page, directive_id)
+    page = _open(request, family_id)
+    directive = _directive(page, directive_id, Interaction.RETIRE)
     latest = _versions(directive)[0]
     if directive.revoked_at is not None:
         messages.info(request, f"This consent was already revoked on {_day(directive.revoked_at)}.")
@@ -503,7 +432,7 @@ def consent_revoke(request: HttpRequest, family_id: int, directive_id: int) -> H
                     note=form.cleaned_data["note"],
                 )
             except ValidationError as error:
-                _apply_errors(form, error)
+                apply_errors(form, error)
             else:
                 page.finish()
                 messages.success(
@@ -534,7 +463,7 @@ def consent_ended(request: HttpRequest, family_id: int, directive_id: int) -> Ht
     ends now, for future access only. The detail page asks for a tick to confirm first."""
     if request.method != "POST":
         return redirect("consent:detail", family_id=family_id, directive_id=directive_id)
-    page = _open(request, family_id, "consent_ended")
+    page = _open(request, family_id)
     directive = _directive(page, directive_id)
     latest = _versions(directive)[0]
     if request.POST.get("confirm") != "on":

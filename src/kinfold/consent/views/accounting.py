@@ -1,28 +1,24 @@
-"""The accounting of disclosures page: printable, and downloadable as CSV."""
+"""The accounting of disclosures page: printable, and downloadable as CSV. It shows the entries the door
+lets the viewer see (``consent.accounting``)."""
 
 from __future__ import annotations
 
 import csv
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 
+from kinfold.access.http import viewer_for
 from kinfold.consent.accounting import accounting_for
-from kinfold.consent.policy import Viewer
-from kinfold.families.views import _family, _viewer
 
 
 @login_required
 def accounting(request: HttpRequest, family_id: int) -> HttpResponse:
-    viewer: Viewer = _viewer(request)
-    family = _family(viewer, family_id)
-    try:
-        result = accounting_for(viewer=viewer, family_id=family.pk)
-    except PermissionDenied:
-        raise
+    viewer = viewer_for(request)
+    result = accounting_for(viewer=viewer, family_id=family_id)
+    family = result.family
     if request.GET.get("format") == "csv":
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="accounting-of-disclosures-family-{family.pk}.csv"'

@@ -1,0 +1,213 @@
+"""registry.py — where every family-record type declares itself to the door: how a row reaches its family,
+what category it is in (per row), which interactions it supports and which rule answers each. The door
+reads records only through these declarations and never imports a feature app: an app joins by calling
+``register`` from its ``records.py`` (imported by its ``AppConfig.ready``). It never writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+
+from kinfold.access.vocabulary import Interaction
+
+
+class ReadRule(models.TextChoices):
+    RECORD = "record", "Rules 1 to 5 (her consent, a court order, an emergency)"
+    CONSENT = "consent", "A consent is seen by the parties it names, and by whoever recorded it"
+    ADDRESSED = "addressed", "Rules 1 to 5, and the organisation the request asks"
+
+
+class CreateRule(models.TextChoices):
+    MEMBER = "member", "Anyone who may open the family, in her own organisation's name"
+    COORDINATOR = "coordinator", "The family's designated coordinator"
+    PRIVACY_OFFICER = "privacy_officer", "A privacy officer, never of the organisation it grants access to"
+    NEVER = "never", "Only Kinfold itself writes it"
+
+
+class ChangeRule(models.TextChoices):
+    CREATOR = "creator", "Staff of the creating organisation whose role may see its category"
+    TEAM_KEPT = "team_kept", "Also any care-team member who may read it"
+    COORDINATOR = "coordinator", "The family's designated coordinator"
+    COORDINATOR_OR_HOLDER = "coordinator_or_holder", "The coordinator; anyone may remove herself"
+    SUBJECT_ORG = "subject_org", "Staff of the organisation the record asks something of"
+    PRIVACY_OFFICER = "privacy_officer", "A privacy officer of the creating organisation"
+    READERS = "readers", "Anyone who may read it (her own words: a revocation, the end she asked for)"
+    NEVER = "never", "Never changed"
+
+
+ALL_INTERACTIONS = frozenset(Interaction.values)
+
+
+@dataclass(frozen=True)
+class RecordFacts:
+    """What the door needs to know of a record: whose family, who made it, what category, when it was made
+    (``None``: not known, read as made before any instant that asks), and the few facts some rules read."""
+
+    family_id: int
+    created_by_org_id: int
+    category: str
+    record_type: str = ""
+    record_id: int | None = None
+    created_at: datetime | None = None
+    created_by_id: int | None = None  # the person who recorded it
+    subject_org_id: int | None = None  # a restriction's disclosing organisation; a court order's court
+    holder_membership_id: int | None = None  # whose place on the care team
+    directive_id: int | None = None  # the consent directive a directive or version belongs to
+    # The category its author chose, where Kinfold files the record more strictly because of what it names
+    # (a line that names a Part 2 programme is a Part 2 record). ``None``: the same as ``category``.
+    authored_category: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordType:
+    """One family-record type, as it declared itself."""
+
+    model: type[models.Model]
+    family_path: str  # attribute path from a row to its family id ("family_id", "care_team.family_id", "pk")
+    label: str  # in plain words, for the accounting: "note", "pregnancy"
+    interactions: frozenset[str] = ALL_INTERACTIONS
+    read_rule: str = ReadRule.RECORD
+    create_rule: str = CreateRule.MEMBER
+    change_rule: str = ChangeRule.CREATOR
+    retire_rule: str | None = None  # None: as ``change_rule``
+    category_path: str = "sensitivity"
+    subject_org_path: str | None = None
+    holder_path: str | None = None
+    directive_path: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.model.__name__
+
+    def supports(self, interaction: str) -> bool:
+        return interaction in self.interactions
+
+
+_TYPES: dict[str, RecordType] = {}
+
+
+def register(model: type[models.Model], **declaration: Any) -> RecordType:
+    """Declare ``model`` a family-record type. Registering the same model again replaces its declaration."""
+    interactions = frozenset(declaration.pop("interactions", ALL_INTERACTIONS))
+    unknown = interactions - ALL_INTERACTIONS
+    if unknown:
+        raise ImproperlyConfigured(f"{model.__name__}: unknown interactions {sorted(unknown)}")
+    record_type = RecordType(model=model, interactions=interactions, **declaration)
+    _TYPES[record_type.name] = record_type
+    return record_type
+
+
+def registered() -> list[RecordType]:
+    return sorted(_TYPES.values(), key=lambda t: t.name)
+
+
+def record_type(which: str | type[models.Model] | Any) -> RecordType:
+    """The declaration of a model, its name, or a row's model."""
+    if isinstance(which, str):
+        name = which
+    elif isinstance(which, type):
+        name = which.__name__
+    else:
+        name = type(which).__name__
+    try:
+        return _TYPES[name]
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"{name} is not a registered family-record type: declare it in its app's records.py"
+        ) from None
+
+
+def declared(name: str) -> RecordType | None:
+    return _TYPES.get(name)
+
+
+def _follow(record: Any, path: str | None) -> Any:
+    if path is None:
+        return None
+    value = record
+    for part in path.split("."):
+        value = getattr(value, part)
+        if value is None:
+            return None
+    return value
+
+
+def facts_of(record: Any, *, family_id: int | None = None) -> RecordFacts:
+    """The facts of a row (or ``record`` itself, if it already is ``RecordFacts``)."""
+    if isinstance(record, RecordFacts):
+        return record
+    rt = record_type(record)
+    if family_id is None:
+        family_id = _follow(record, rt.family_path)
+    if family_id is None:
+        raise ValueError(f"cannot tell which family {record!r} belongs to")
+    return RecordFacts(
+        family_id=family_id,
+        created_by_org_id=record.created_by_org_id,
+        category=_follow(record, rt.category_path),
+        record_type=rt.name,
+        record_id=record.pk,
+        created_at=getattr(record, "created_at", None),
+        created_by_id=getattr(record, "created_by_id", None),
+        subject_org_id=_follow(record, rt.subject_org_path),
+        holder_membership_id=_follow(record, rt.holder_path),
+        directive_id=_follow(record, rt.directive_path),
+    )
+
+
+def new_facts(
+    model: type[models.Model] | str,
+    *,
+    family_id: int,
+    organization_id: int,
+    category: str,
+    authored_category: str | None = None,
+    created_by_id: int | None = None,
+    subject_org_id: int | None = None,
+    holder_membership_id: int | None = None,
+    directive_id: int | None = None,
+) -> RecordFacts:
+    """The facts of a record about to be created, for the door's ``create`` question."""
+    return RecordFacts(
+        family_id=family_id,
+        created_by_org_id=organization_id,
+        category=category,
+        record_type=record_type(model).name,
+        created_by_id=created_by_id,
+        subject_org_id=subject_org_id,
+        holder_membership_id=holder_membership_id,
+        directive_id=directive_id,
+        authored_category=authored_category,
+    )
+
+
+def facts_by_id(name: str, ids: Iterable[int]) -> dict[int, RecordFacts]:
+    """``{id: facts}`` for rows of one registered type, read as plain values in one query."""
+    rt = record_type(name)
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    paths = {
+        "family_id": rt.family_path,
+        "created_by_org_id": "created_by_org_id",
+        "category": rt.category_path,
+        "created_at": "created_at",
+        "created_by_id": "created_by_id",
+        "subject_org_id": rt.subject_org_path,
+        "holder_membership_id": rt.holder_path,
+        "directive_id": rt.directive_path,
+    }
+    columns = {key: path.replace(".", "__") for key, path in paths.items() if path is not None}
+    rows = rt.model._default_manager.filter(pk__in=wanted).values("pk", *columns.values())
+    return {
+        row["pk"]: RecordFacts(
+            record_type=rt.name, record_id=row["pk"], **{key: row[column] for key, column in columns.items()}
+        )
+        for row in rows
+    }

@@ -1,0 +1,64 @@
+"""viewer.py — who is asking: a signed-in person, with their one employer (Membership) and role. It decides
+nothing; the rules read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kinfold.access.vocabulary import default_purpose, role_access
+from kinfold.organizations.models import Membership
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking: a signed-in person, with their one employer and role."""
+
+    user: Any
+    membership: Membership | None
+
+    @classmethod
+    def of(cls, user: Any) -> Viewer:
+        membership = None
+        if user is not None and getattr(user, "is_authenticated", False):
+            membership = getattr(user, "membership", None)
+        return cls(user=user, membership=membership)
+
+    @property
+    def user_id(self) -> int | None:
+        return getattr(self.user, "pk", None) if self.user is not None else None
+
+    @property
+    def organization_id(self) -> int | None:
+        return self.membership.organization_id if self.membership else None
+
+    @property
+    def membership_id(self) -> int | None:
+        return self.membership.pk if self.membership else None
+
+    @property
+    def role(self) -> str | None:
+        return self.membership.role if self.membership else None
+
+    @property
+    def default_purpose(self) -> str:
+        """The purpose her pages state unless they say otherwise, and the one her writes are judged for."""
+        return default_purpose(self.role)
+
+    @property
+    def may_see_family_data(self) -> bool:
+        """Rule 0: superusers (in the normal UI), people with no role and inactive accounts see nothing."""
+        user = self.user
+        return bool(
+            user is not None
+            and getattr(user, "is_active", False)
+            and not getattr(user, "is_superuser", False)
+            and self.membership is not None
+            and self.membership.is_active
+            and role_access(self.membership.role) is not None
+        )
+
+    @property
+    def is_clinician(self) -> bool:
+        access = role_access(self.role)
+        return bool(access and access.clinician)

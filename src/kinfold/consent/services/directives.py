@@ -1,0 +1,348 @@
+"""Consent directives: record one the parent has just signed, add a version (signed again, never an edit),
+record her revocation or the event that ends it. Each function is one transaction that asks the door
+(``access.door.require``), validates every 42 CFR 2.31 element, writes, and adds a timeline line and an audit
+event. Nothing here decides access: that is ``access.rules``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from kinfold import clock
+from kinfold.access.door import require, require_create
+from kinfold.access.gate import RecordGate
+from kinfold.access.viewer import Viewer
+from kinfold.access.vocabulary import Interaction, OrganizationClass, Purpose
+from kinfold.audit.models import Action
+from kinfold.audit.services import atomic_write
+from kinfold.consent.models import ConsentDirective, ConsentVersion, SignatureMethod, SignerKind
+from kinfold.consent.summaries import version_summary
+from kinfold.families.models import Family, Language, Person, Sensitivity
+from kinfold.families.selectors import legal_representatives
+from kinfold.families.timeline import category_naming, record_written
+from kinfold.organizations.models import Membership, Organization, OrganizationType
+
+
+def consent_sensitivity(terms: ConsentTerms) -> str:
+    """A consent about SUD treatment records, or that names a Part 2 programme (as discloser or recipient),
+    tells its reader that she is in treatment: it is itself a Part 2 record. Any other consent is contact
+    information. Who sees a consent is rule C (the parties it names); the category decides its timeline line
+    and its notice."""
+    if Sensitivity.SUD_TREATMENT in terms.categories or OrganizationClass.PART2_PROGRAMS in (
+        set(terms.discloser_classes) | set(terms.recipient_classes)
+    ):
+        return Sensitivity.SUD_TREATMENT
+    named = [*terms.discloser_orgs, *terms.recipient_orgs, *(m.organization for m in terms.recipient_people)]
+    return category_naming(named)
+
+
+@dataclass
+class ConsentTerms:
+    """The 2.31 elements of one version, as a form or the API collects them."""
+
+    discloser_orgs: list[Organization] = field(default_factory=list)
+    discloser_classes: list[str] = field(default_factory=list)
+    recipient_orgs: list[Organization] = field(default_factory=list)
+    recipient_people: list[Membership] = field(default_factory=list)
+    recipient_classes: list[str] = field(default_factory=list)
+    purposes: list[str] = field(default_factory=list)
+    purpose_description: str = ""
+    categories: list[str] = field(default_factory=list)
+    information_description: str = ""
+    expires_at: datetime | None = None
+    expiry_event: str = ""
+    signer_kind: str = "parent"
+    signer_name: str = ""
+    signer_person: Person | None = None  # her recorded legal representative, when one signs for her
+    signature_method: str = SignatureMethod.TYPED
+    signature_typed: str = ""
+    signature_drawn: str = ""
+    guardian_name: str = ""
+    guardian_signature_typed: str = ""
+    language: str = Language.ENGLISH
+    template_key: str = ""
+    right_to_revoke: str = ""
+    effective_at: datetime | None = None
+
+
+def validate_terms(terms: ConsentTerms, *, now: datetime, representatives: list[Person] | None = None) -> None:
+    """Every element 42 CFR 2.31 requires, explained in plain words when missing. With ``representatives``
+    (her recorded legal representatives the staff member may see), also that one of them signs for her."""
+    errors: dict[str, str] = {}
+    if terms.signer_kind not in SignerKind.values:
+        errors["signer_kind"] = "Choose who is signing."
+    elif terms.signer_kind == SignerKind.LEGAL_REPRESENTATIVE and representatives is not None:
+        recorded = representatives
+        if not recorded:
+            errors["signer_person"] = (
+                "No legal representative is recorded for her. Only she can sign, unless her legal representative "
+                "is added to her family first."
+            )
+        elif terms.signer_person is None or terms.signer_person.pk not in {p.pk for p in recorded}:
+            errors["signer_person"] = "Choose which of her recorded legal representatives is signing."
+    if not terms.discloser_orgs and not terms.discloser_classes:
+        errors["discloser_orgs"] = "Choose who may share her information."
+    if not terms.recipient_orgs and not terms.recipient_people and not terms.recipient_classes:
+        errors["recipient_orgs"] = "Choose who may receive her information."
+    if not terms.purposes:
+        errors["purposes"] = "Choose what the information may be used for."
+    elif set(terms.purposes) - set(Purpose.values):
+        errors["purposes"] = "One of the purposes is not known."
+    elif Purpose.EMERGENCY in terms.purposes:
+        errors["purposes"] = "Emergencies need no consent; choose another purpose."
+    if Purpose.COURT_PROCEEDING in terms.purposes:
+        if len(terms.purposes) > 1:
+            errors["purposes"] = (
+                "A consent for a court case must stand alone (42 CFR 2.31(d)). Record the court use as its own consent."
+            )
+        elif not any(org.type == OrganizationType.COURT for org in terms.recipient_orgs) and not any(
+            person.organization.type == OrganizationType.COURT for person in terms.recipient_people
+        ):
+            errors["recipient_orgs"] = "A consent for a court case must name the court."
+    if not terms.categories:
+        errors["categories"] = "Choose what kind of information may be shared."
+    elif set(terms.categories) - set(Sensitivity.values):
+        errors["categories"] = "One of the kinds of information is not known."
+    unknown_classes = set(terms.discloser_classes + terms.recipient_classes) - set(OrganizationClass.values)
+    if unknown_classes:
+        errors["recipient_classes"] = "One of the groups of organisations is not known."
+    if terms.expires_at is None and not terms.expiry_event.strip():
+        errors["expires_at"] = "Choose when the consent ends: a date, or an event such as “when my case closes”."
+    if terms.expires_at is not None and terms.expires_at <= now:
+        errors["expires_at"] = "The end date must be in the future."
+    if not terms.signer_name.strip():
+        errors["signer_name"] = "Enter the name of the person signing."
+    if terms.signature_method == SignatureMethod.TYPED and not terms.signature_typed.strip():
+        errors["signature_typed"] = "Type the name as a signature, or switch to a drawn signature."
+    if terms.signature_method == SignatureMethod.DRAWN and not terms.signature_drawn.startswith(
+        "data:image/png;base64,"
+    ):
+        errors["signature_drawn"] = "Draw the signature in the box, or switch to a typed signature."
+    if terms.language not in Language.values:
+        errors["language"] = "Choose the language the consent was presented in."
+    if terms.effective_at is not None and terms.effective_at < now - timedelta(minutes=5):
+        errors["effective_at"] = "A consent cannot take effect before it is signed."
+    if errors:
+        raise ValidationError(errors)
+
+
+def right_to_revoke_text(language: str) -> str:
+    if language == Language.SPANISH:
+        return (
+            "Puede cancelar este permiso en cualquier momento, por escrito o diciéndoselo a un miembro de su "
+            "equipo. La cancelación vale desde ese momento; no cambia lo que ya se compartió."
+        )
+    return (
+        "You can take back (revoke) this permission at any time, in writing or by telling a member of your "
+        "team. It stops future sharing from that moment; it does not undo what was already shared."
+    )
+
+
+def _save_version(
+    *, viewer: Viewer, directive: ConsentDirective, terms: ConsentTerms, number: int, now: datetime
+) -> ConsentVersion:
+    assert viewer.membership is not None
+    family = directive.family
+    parent = family.parent
+    assert parent is not None
+    is_minor = parent.born_on is not None and clock.age(born_on=parent.born_on, on=clock.local_date(now)).years < 18
+    minor_signs_alone = getattr(settings, "KINFOLD_MINOR_MAY_CONSENT_ALONE", True)
+    if is_minor and not minor_signs_alone and not terms.guardian_signature_typed.strip():
+        raise ValidationError(
+            {
+                "guardian_signature_typed": (
+                    "A parent under 18 signs with her guardian here: add the guardian's signature."
+                )
+            }
+        )
+    version = ConsentVersion.objects.create(
+        directive=directive,
+        number=number,
+        template_key=terms.template_key,
+        patient_name=parent.display_name if not parent.preferred_name else f"{parent.given_name} {parent.family_name}",
+        discloser_classes=sorted(terms.discloser_classes),
+        recipient_classes=sorted(terms.recipient_classes),
+        purposes=sorted(terms.purposes),
+        purpose_description=terms.purpose_description.strip(),
+        categories=sorted(terms.categories),
+        information_description=terms.information_description.strip(),
+        right_to_revoke=terms.right_to_revoke.strip() or right_to_revoke_text(terms.language),
+        expires_at=terms.expires_at,
+        expiry_event=terms.expiry_event.strip(),
+        signer_kind=terms.signer_kind,
+        signer_name=terms.signer_name.strip(),
+        signer_person=terms.signer_person if terms.signer_kind == SignerKind.LEGAL_REPRESENTATIVE else None,
+        signature_method=terms.signature_method,
+        signature_typed=terms.signature_typed.strip(),
+        signature_drawn=terms.signature_drawn if terms.signature_method == SignatureMethod.DRAWN else "",
+        guardian_name=terms.guardian_name.strip(),
+        guardian_signature_typed=terms.guardian_signature_typed.strip(),
+        signed_at=now,
+        effective_at=max(terms.effective_at or now, now),
+        language=terms.language,
+        created_by=viewer.user,
+        created_by_org_id=viewer.membership.organization_id,
+        sensitivity=directive.sensitivity,
+    )
+    version.discloser_orgs.set(terms.discloser_orgs)
+    version.recipient_orgs.set(terms.recipient_orgs)
+    version.recipient_people.set(terms.recipient_people)
+    return version
+
+
+def _representatives(gate: RecordGate, family: Family) -> list[Person]:
+    return legal_representatives(gate=gate, family_id=family.pk)
+
+
+@atomic_write
+def consent_record(*, viewer: Viewer, family: Family, terms: ConsentTerms, title: str = "") -> ConsentDirective:
+    """Record a new consent the parent has just signed with a staff member."""
+    gate = RecordGate.open(viewer, [family.pk])
+    require_create(viewer, ConsentDirective, family_id=family.pk, category=consent_sensitivity(terms), gate=gate)
+    assert viewer.membership is not None
+    membership = viewer.membership
+    now = clock.now()
+    validate_terms(terms, now=now, representatives=_representatives(gate, family))
+    if family.parent is None:
+        raise ValidationError("Record the parent before a consent.")
+    directive = ConsentDirective.objects.create(
+        family=family,
+        patient=family.parent,
+        title=title.strip(),
+        created_by=viewer.user,
+        created_by_org_id=membership.organization_id,
+        sensitivity=consent_sensitivity(terms),
+    )
+    version = _save_version(viewer=viewer, directive=directive, terms=terms, number=1, now=now)
+    record_written(
+        viewer=viewer,
+        family_id=family.pk,
+        record=directive,
+        action=Action.CREATE,
+        verb="consent_recorded",
+        summary=f"Recorded a consent: {version_summary(version, language='en')}",
+        category=directive.sensitivity,
+        detail={"version": 1, "language": terms.language},
+        at=now,
+    )
+    return directive
+
+
+@atomic_write
+def consent_new_version(*, viewer: Viewer, directive: ConsentDirective, terms: ConsentTerms) -> ConsentVersion:
+    """A change to a consent is a new version, signed again; the old version stays as it was."""
+    directive = ConsentDirective.objects.select_for_update().get(pk=directive.pk)
+    family = directive.family
+    gate = RecordGate.open(viewer, [family.pk])
+    require(viewer, Interaction.READ, directive, gate=gate)  # she signs again what the viewer may see
+    require_create(
+        viewer,
+        ConsentVersion,
+        family_id=family.pk,
+        category=consent_sensitivity(terms),
+        directive_id=directive.pk,
+        gate=gate,
+    )
+    now = clock.now()
+    if directive.revoked_at is not None:
+        raise ValidationError("This consent was revoked. A consent given after a revocation is a new consent.")
+    validate_terms(terms, now=now, representatives=_representatives(gate, family))
+    number = (directive.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    if consent_sensitivity(terms) == Sensitivity.SUD_TREATMENT and directive.sensitivity != Sensitivity.SUD_TREATMENT:
+        # Once any version is about treatment, the whole consent is (its earlier versions are shown with it).
+        directive.sensitivity = Sensitivity.SUD_TREATMENT
+        directive.save(update_fields=["sensitivity", "updated_at"])
+        ConsentVersion.objects.filter(directive=directive).update(sensitivity=Sensitivity.SUD_TREATMENT)
+    version = _save_version(viewer=viewer, directive=directive, terms=terms, number=number, now=now)
+    record_written(
+        viewer=viewer,
+        family_id=family.pk,
+        record=directive,
+        action=Action.UPDATE,
+        verb="consent_changed",
+        summary=f"Recorded version {number} of a consent, signed again",
+        category=directive.sensitivity,
+        detail={"version": number},
+        at=now,
+    )
+    return version
+
+
+@atomic_write
+def consent_revoke(
+    *,
+    viewer: Viewer,
+    directive: ConsentDirective,
+    method: str,
+    received_by: Membership | None = None,
+    note: str = "",
+) -> ConsentDirective:
+    """Revocation ends every version at once, for future access; what was disclosed before stays accounted.
+    Anyone who may see the consent records her revocation (CONSENT-RULES, "Who sees consents")."""
+    directive = ConsentDirective.objects.select_for_update().get(pk=directive.pk)
+    family = directive.family
+    require(viewer, Interaction.RETIRE, directive)
+    assert viewer.membership is not None
+    membership = viewer.membership
+    if directive.revoked_at is not None:
+        raise ValidationError("This consent is already revoked.")
+    if method not in ("written", "spoken"):
+        raise ValidationError({"method": "Say how she revoked it: in writing, or by telling a staff member."})
+    now = clock.now()
+    directive.revoked_at = now
+    directive.revocation_method = method
+    directive.revocation_received_by = received_by or membership
+    directive.revocation_note = note.strip()[:500]
+    directive.version += 1
+    directive.save(
+        update_fields=[
+            "revoked_at",
+            "revocation_method",
+            "revocation_received_by",
+            "revocation_note",
+            "version",
+            "updated_at",
+        ]
+    )
+    record_written(
+        viewer=viewer,
+        family_id=family.pk,
+        record=directive,
+        action=Action.UPDATE,
+        verb="consent_revoked",
+        summary=f"Recorded that she revoked a consent ({directive.get_revocation_method_display().lower()})",
+        category=directive.sensitivity,
+        detail={"revoked": True, "method": method},
+        at=now,
+    )
+    return directive
+
+
+@atomic_write
+def consent_expiry_event_record(*, viewer: Viewer, version: ConsentVersion) -> ConsentVersion:
+    """The event a consent named as its end (e.g. "when my court case closes") has happened. Like a
+    revocation, it only ends sharing: anyone who may see the consent records it."""
+    family = version.directive.family
+    require(viewer, Interaction.CHANGE, version)
+    if not version.expiry_event:
+        raise ValidationError("This consent ends on a date, not an event.")
+    if version.expiry_event_recorded_at is not None:
+        raise ValidationError("The event was already recorded.")
+    now = clock.now()
+    ConsentVersion.objects.filter(pk=version.pk).update(expiry_event_recorded_at=now, version=version.version + 1)
+    version.refresh_from_db()
+    record_written(
+        viewer=viewer,
+        family_id=family.pk,
+        record=version,
+        action=Action.UPDATE,
+        verb="consent_ended",
+        summary=f"Recorded that “{version.expiry_event}” happened; the consent has ended",
+        category=version.sensitivity,
+        at=now,
+    )
+    return version

@@ -1,0 +1,67 @@
+"""timeline.py — the one writer every app uses after a write to a family's record: a line on the family's
+timeline and an event in the audit trail, in the caller's transaction. With the door's write gate
+(``access.door.require``) and the data-file loader (``kinfold.datafiles``) it is the family-record kit.
+
+"Last activity" is not stored: each viewer's is the newest line she may read (``families.selectors``), so a
+hidden record moves nothing she sees. A line carries the category of the most sensitive thing it tells; a
+line that names a Part 2 programme is a Part 2 record (``category_naming``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from kinfold import clock
+from kinfold.access.viewer import Viewer
+from kinfold.audit.services import record_event
+from kinfold.families.models import FamilyActivity, Sensitivity
+from kinfold.organizations.models import Organization
+
+
+def category_naming(organizations: Iterable[Organization | None], category: str = Sensitivity.CONTACT) -> str:
+    """``category``, or SUD treatment when the words name a Part 2 programme: naming it tells her reader
+    that she is in treatment there (CONSENT-RULES: a line that names a Part 2 programme is a Part 2 record)."""
+    if any(org is not None and org.is_part2_program for org in organizations):
+        return Sensitivity.SUD_TREATMENT
+    return category
+
+
+def record_written(
+    *,
+    viewer: Viewer,
+    family_id: int,
+    record: Any,
+    action: str,
+    verb: str,
+    summary: str,
+    category: str,
+    detail: dict[str, Any] | None = None,
+    record_type: str | None = None,
+    at: datetime | None = None,
+) -> FamilyActivity:
+    """A timeline line (``category``: what the line reveals) and the audit event of one write."""
+    at = at or clock.now()
+    assert viewer.membership is not None
+    line = FamilyActivity.objects.create(
+        family_id=family_id,
+        occurred_at=at,
+        created_at=at,
+        verb=verb,
+        summary=summary,
+        sensitivity=category,
+        created_by=viewer.user,
+        created_by_org_id=viewer.membership.organization_id,
+    )
+    record_event(
+        actor=viewer.user,
+        action=action,
+        record_type=record_type or type(record).__name__,
+        record_id=getattr(record, "pk", ""),
+        family_id=family_id,
+        purpose=viewer.default_purpose,
+        detail={"verb": verb, **(detail or {})},
+        at=at,
+    )
+    return line
