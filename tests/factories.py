@@ -9,7 +9,7 @@ from typing import Any
 import factory
 from django.contrib.auth import get_user_model
 
-from kinfold.consent.policy import Viewer
+from kinfold.access.viewer import Viewer
 from kinfold.families import services
 from kinfold.families.models import Family
 from kinfold.organizations.models import Membership, Organization, OrganizationType, Role

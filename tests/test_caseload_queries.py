@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from kinfold import clock
+from kinfold.access.facts import PolicyContext
 from kinfold.consent.models import (
     ConsentDirective,
     ConsentVersion,
@@ -25,7 +26,6 @@ from kinfold.consent.models import (
     Restriction,
     RestrictionStatus,
 )
-from kinfold.consent.policy import PolicyContext
 from kinfold.families import selectors, services
 from kinfold.families.models import Family, Person, Sensitivity
 from kinfold.organizations.models import Membership, Organization, OrganizationType

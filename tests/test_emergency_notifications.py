@@ -23,12 +23,12 @@ from django.test import Client
 from django.urls import reverse
 
 from kinfold import clock
+from kinfold.access.gate import RecordGate
+from kinfold.access.viewer import Viewer
 from kinfold.audit.models import Action, AuditEvent, Outcome
 from kinfold.audit.services import verify_chain
 from kinfold.consent import services as consent_services
 from kinfold.consent.models import Disclosure, EmergencyAccess, EmergencyNotification
-from kinfold.consent.policy import Viewer
-from kinfold.consent.selectors import RecordGate
 from kinfold.families import services as family_services
 from kinfold.families.models import Family
 from kinfold.notes import services as note_services

@@ -9,9 +9,10 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from kinfold import clock
+from kinfold.access.rules import decide
+from kinfold.access.viewer import Viewer
 from kinfold.consent import services as consent_services
 from kinfold.consent.models import ConsentDirective, ConsentVersion, SignerKind
-from kinfold.consent.policy import Viewer, decide
 from kinfold.families import services
 from kinfold.families.models import FamilyRelationship, Person, RelationshipCategory, Sensitivity
 from kinfold.notes.services import note_add

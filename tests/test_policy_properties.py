@@ -30,9 +30,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from kinfold import clock
+from kinfold.access.facts import PolicyContext
+from kinfold.access.registry import RecordFacts
+from kinfold.access.rules import decide
+from kinfold.access.viewer import Viewer
+from kinfold.access.vocabulary import ROLE_TABLE_PATH
 from kinfold.consent.models import ConsentDirective, ConsentVersion, CourtOrder, EmergencyAccess, Restriction
-from kinfold.consent.policy import PolicyContext, RecordFacts, Viewer, decide
-from kinfold.consent.vocabulary import ROLE_TABLE_PATH
 from kinfold.families import selectors
 from kinfold.families.models import CareTeam, CareTeamMember, Family, FamilyRelationship, Person
 from kinfold.notes.models import Note

@@ -21,6 +21,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from kinfold import clock
+from kinfold.access.rules import REDISCLOSURE_NOTICE_TEXT, Decision, decide
+from kinfold.access.viewer import Viewer
+from kinfold.access.vocabulary import ROLE_TABLE_PATH, RoleTableError, load_role_table
 from kinfold.audit.models import Action, AuditEvent, Outcome
 from kinfold.consent import services as consent_services
 from kinfold.consent.models import (
@@ -31,8 +34,6 @@ from kinfold.consent.models import (
     Restriction,
     RestrictionStatus,
 )
-from kinfold.consent.policy import REDISCLOSURE_NOTICE_TEXT, Decision, Viewer, decide
-from kinfold.consent.vocabulary import ROLE_TABLE_PATH, RoleTableError, load_role_table
 from kinfold.families import selectors
 from kinfold.families.models import CareTeamMember, Family, FamilyRelationship, Person, Sensitivity
 from kinfold.notes.models import NOTE_CATEGORY, Note, NoteKind
@@ -963,7 +964,7 @@ def test_child_welfare_and_court_roles_never_get_sud_treatment_by_role(w, tmp_pa
         with pytest.raises(RoleTableError, match=f"{role} may not be granted sud_treatment"):
             load_role_table(bad)
     # Even a SUD-treatment record that (wrongly) came from their own organisation stays closed to them.
-    from kinfold.consent.policy import RecordFacts
+    from kinfold.access.registry import RecordFacts
 
     for who, org_key in (("carl", "cps"), ("sue", "cps"), ("cora", "court"), ("jude", "court")):
         facts = RecordFacts(family_id=w.family.pk, created_by_org_id=w.orgs[org_key].pk, category="sud_treatment")

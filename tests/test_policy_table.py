@@ -17,8 +17,11 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from kinfold import clock
-from kinfold.consent.policy import PolicyContext, RecordFacts, Viewer, decide
-from kinfold.consent.vocabulary import ROLE_TABLE_PATH, Purpose
+from kinfold.access.facts import PolicyContext
+from kinfold.access.registry import RecordFacts
+from kinfold.access.rules import decide
+from kinfold.access.viewer import Viewer
+from kinfold.access.vocabulary import ROLE_TABLE_PATH, Purpose
 from kinfold.families.models import CareTeam, CareTeamMember, Family, Person, Sensitivity
 from kinfold.organizations.models import Membership, Organization, OrganizationType, Role
 

@@ -24,10 +24,11 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
 from kinfold import clock
+from kinfold.access.registry import RecordFacts
+from kinfold.access.rules import decide
 from kinfold.audit.models import Action, AuditEvent, Outcome
 from kinfold.consent import services
 from kinfold.consent.models import Restriction, RestrictionStatus
-from kinfold.consent.policy import RecordFacts, decide
 from kinfold.families import services as family_services
 from kinfold.families.models import Family, FamilyActivity
 from kinfold.notes import services as note_services

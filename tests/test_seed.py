@@ -12,8 +12,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 
+from kinfold.access.viewer import Viewer
 from kinfold.consent.models import ConsentDirective, ConsentVersion
-from kinfold.consent.policy import Viewer
 from kinfold.demo import region
 from kinfold.demo.synthetic import generate_region
 from kinfold.families.models import CareTeamMember, Family, Person

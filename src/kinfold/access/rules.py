@@ -351,6 +351,17 @@ def _create(ctx: PolicyContext, facts: RecordFacts, at: datetime) -> Decision:
     return _permit("W1", "she may make this record")
 
 
+CHANGE_REFUSALS = {
+    ChangeRule.CREATOR: "only staff of the organisation that made it may change it",
+    ChangeRule.TEAM_KEPT: "only her care team, or the organisation that made it, may change it",
+    ChangeRule.COORDINATOR: "only her designated coordinator manages her care team",
+    ChangeRule.COORDINATOR_OR_HOLDER: "only her designated coordinator manages her care team (anyone may leave it)",
+    ChangeRule.SUBJECT_ORG: "only the organisation it asks may decide",
+    ChangeRule.PRIVACY_OFFICER: "only a privacy officer of the organisation that recorded it may change it",
+    ChangeRule.NEVER: "it is never changed",
+}
+
+
 def _change(ctx: PolicyContext, facts: RecordFacts, interaction: str, at: datetime) -> Decision:
     """CONSENT-RULES "Change" (retiring included): never what she may not read; then the record type's rule."""
     viewer = ctx.viewer
@@ -386,7 +397,7 @@ def _change(ctx: PolicyContext, facts: RecordFacts, interaction: str, at: dateti
         return _permit("W1", "a privacy officer of the organisation that recorded it")
     if rule == ChangeRule.SUBJECT_ORG and facts.subject_org_id == viewer.organization_id:
         return _permit("W1", "the request is addressed to her organisation")
-    return _deny("W5", "her organisation did not make it, and no other rule lets her change it")
+    return _deny("W5", CHANGE_REFUSALS.get(rule, "no rule lets her change it"))
 
 
 def _disclose_to(

@@ -202,7 +202,16 @@ def _representatives(gate: RecordGate, family: Family) -> list[Person]:
 def consent_record(*, viewer: Viewer, family: Family, terms: ConsentTerms, title: str = "") -> ConsentDirective:
     """Record a new consent the parent has just signed with a staff member."""
     gate = RecordGate.open(viewer, [family.pk])
-    require_create(viewer, ConsentDirective, family_id=family.pk, category=consent_sensitivity(terms), gate=gate)
+    # Kinfold files a consent by what it names (a Part 2 programme makes it a Part 2 record); what she
+    # records is her consent, never an SUD-treatment record of her own making.
+    require_create(
+        viewer,
+        ConsentDirective,
+        family_id=family.pk,
+        category=consent_sensitivity(terms),
+        authored_category=Sensitivity.CONTACT,
+        gate=gate,
+    )
     assert viewer.membership is not None
     membership = viewer.membership
     now = clock.now()
@@ -244,6 +253,7 @@ def consent_new_version(*, viewer: Viewer, directive: ConsentDirective, terms: C
         ConsentVersion,
         family_id=family.pk,
         category=consent_sensitivity(terms),
+        authored_category=Sensitivity.CONTACT,
         directive_id=directive.pk,
         gate=gate,
     )
