@@ -39,6 +39,7 @@ lint: install
 	$(PY) ruff check src tests bench
 	$(PY) ruff format --check src tests bench
 	KINFOLD_TESTING=1 $(PY) mypy
+	$(PY) lint-imports --no-cache
 
 typecheck: lint
 
