@@ -20,7 +20,7 @@ from kinfold.access.vocabulary import Interaction
 class ReadRule(models.TextChoices):
     RECORD = "record", "Rules 1 to 5 (her consent, a court order, an emergency)"
     CONSENT = "consent", "A consent is seen by the parties it names, and by whoever recorded it"
-    ADDRESSED = "addressed", "Rules 1 to 5, and the organisation the request asks"
+    ADDRESSED = "addressed", "Rules 1 to 5, and the party it is about (the organisation asked, the place's holder)"
 
 
 class CreateRule(models.TextChoices):

@@ -312,15 +312,16 @@ def _read(ctx: PolicyContext, facts: RecordFacts, purpose: str, at: datetime) ->
     if read_rule == ReadRule.CONSENT:
         return _read_consent(ctx, facts, at)
     decision = _read_record(ctx, facts, purpose, at)
-    if (
-        not decision.permitted
-        and read_rule == ReadRule.ADDRESSED
-        and facts.subject_org_id is not None
-        and facts.subject_org_id == ctx.viewer.organization_id
-        and opens_family(ctx, facts.family_id, at)
-    ):
-        # Rule A: a request is seen by the organisation it asks (a restriction by the disclosing programme).
-        return _permit("A", "the request is addressed to her organisation", _part2(ctx, facts))
+    if decision.permitted or read_rule != ReadRule.ADDRESSED:
+        return decision
+    viewer = ctx.viewer
+    about_her = (facts.subject_org_id is not None and facts.subject_org_id == viewer.organization_id) or (
+        facts.holder_membership_id is not None and facts.holder_membership_id == viewer.membership_id
+    )
+    if about_her and opens_family(ctx, facts.family_id, at):
+        # Rule A: a record is seen by the party it is about: a restriction request by the organisation it
+        # asks, a care-team place by the person who holds it. It tells her nothing she does not know.
+        return _permit("A", "the record is about her or her organisation", _part2(ctx, facts))
     return decision
 
 

@@ -1080,7 +1080,7 @@ class _Generator:
                     membership_id=staff.membership_id,
                     role=role,
                     joined_at=at,
-                    **provenance(by, at),
+                    **provenance(by, at, staff.line_category),
                 )
             )
             self.summary.care_team_members += 1
@@ -1108,7 +1108,7 @@ class _Generator:
                         role=role,
                         joined_at=at,
                         left_at=left,
-                        **provenance(by, at),
+                        **provenance(by, at, former.line_category),
                     )
                 )
                 self.summary.care_team_members += 1
@@ -1447,9 +1447,7 @@ def add_to_teams(
         team_id = teams.get(family_id)
         if team_id is None or team_id in already:
             continue
-        members.append(
-            CareTeamMember(care_team_id=team_id, membership=membership, role=role, joined_at=at, **provenance)
-        )
+        members.append(CareTeamMember(care_team_id=team_id, membership=membership, role=role, joined_at=at, **line))
         activities.append(
             FamilyActivity(
                 family_id=family_id,

@@ -8,7 +8,7 @@ Kinfold (``families.timeline``) and never changed.
 
 from __future__ import annotations
 
-from kinfold.access.registry import ChangeRule, CreateRule, register
+from kinfold.access.registry import ChangeRule, CreateRule, ReadRule, register
 from kinfold.access.vocabulary import Interaction
 from kinfold.families.models import (
     CareTeam,
@@ -39,6 +39,7 @@ def declare() -> None:
         family_path="care_team.family_id",
         label="care-team place",
         interactions={Interaction.READ, Interaction.CREATE, Interaction.CHANGE, Interaction.RETIRE},
+        read_rule=ReadRule.ADDRESSED,
         create_rule=CreateRule.COORDINATOR,
         change_rule=ChangeRule.COORDINATOR,
         retire_rule=ChangeRule.COORDINATOR_OR_HOLDER,

@@ -367,9 +367,16 @@ def delivery_record(
 
 @atomic_write
 def care_team_member_add(*, viewer: Viewer, family: Family, membership: Membership, role: str) -> CareTeamMember:
-    """Put a staff member of any organisation on the family's care team (her coordinator does)."""
+    """Put a staff member of any organisation on the family's care team (her coordinator does). A place for
+    someone of a Part 2 programme names the programme: it is a Part 2 record, like its timeline line."""
+    category = category_naming([membership.organization])
     _may_create(
-        viewer, CareTeamMember, family, Sensitivity.CONTACT, holder_membership_id=getattr(membership, "pk", None)
+        viewer,
+        CareTeamMember,
+        family,
+        category,
+        authored_category=Sensitivity.CONTACT,
+        holder_membership_id=membership.pk,
     )
     if role not in Role.values:
         raise ValidationError({"role": "Choose this person's role on the team."})
@@ -381,7 +388,7 @@ def care_team_member_add(*, viewer: Viewer, family: Family, membership: Membersh
     try:
         with transaction.atomic():
             member = CareTeamMember.objects.create(
-                care_team=team, membership=membership, role=role, **_provenance(viewer)
+                care_team=team, membership=membership, role=role, **_provenance(viewer, category)
             )
     except IntegrityError as exc:
         raise ValidationError({"membership": f"{membership.display_name} is already on the care team."}) from exc
@@ -391,7 +398,7 @@ def care_team_member_add(*, viewer: Viewer, family: Family, membership: Membersh
         verb="team_member_added",
         action=Action.CREATE,
         record=member,
-        sensitivity=category_naming([membership.organization]),
+        sensitivity=category,
         summary=f"Added {membership.display_name} ({membership.organization.name}) to the care team as "
         f"{role_words(role)}",
     )

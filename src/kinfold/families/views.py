@@ -247,6 +247,10 @@ def team_member_remove(request: HttpRequest, family_id: int, member_id: int) -> 
     except (ValidationError, PermissionDenied) as error:
         messages.error(request, _message(error))
     else:
+        if member.membership_id == viewer.membership_id:
+            # Her consents may have reached her only as a team member: the family may no longer be hers to open.
+            messages.success(request, "You left her care team.")
+            return redirect("families:caseload")
         messages.success(request, f"{member.membership.display_name} was removed from the care team.")
     return redirect("families:detail", family_id=family.pk)
 
