@@ -65,7 +65,11 @@ def test_openapi_schema_describes_the_family_endpoints():
     schema = Client().get("/api/openapi.json").json()
     assert "/api/families" in schema["paths"]
     assert "/api/families/{family_id}" in schema["paths"]
-    assert "FamilyDetailOut" in schema["components"]["schemas"]
+    schemas = schema["components"]["schemas"]
+    assert "FamilyDetailOut" in schemas
+    # Last activity is derived per caller (the newest line she may read), so a family may have none.
+    assert {"type": "null"} in schemas["FamilySummary"]["properties"]["last_activity_at"]["anyOf"]
+    assert "status" in schemas["ConsentOut"]["required"]
 
 
 def test_api_family_detail_returns_the_records_the_caller_may_see_with_their_notice(
@@ -90,6 +94,7 @@ def test_api_family_detail_returns_the_records_the_caller_may_see_with_their_not
     consent_services.consent_record(
         viewer=viewer_of(coordinator),
         family=family,
+        title="CPS status updates",
         terms=consent_services.ConsentTerms(
             discloser_orgs=[treatment_org],
             recipient_orgs=[cps_org],
@@ -108,12 +113,58 @@ def test_api_family_detail_returns_the_records_the_caller_may_see_with_their_not
     body = client.get(f"/api/families/{family.pk}").json()
     assert [(r["kind"], r["summary"]) for r in body["records"]] == [("treatment_attendance", "Came to group")]
     assert "42 CFR part 2" in body["records"][0]["redisclosure_notice"]
-    # Every consent the call discloses is in the answer; the CPS consent names her treatment programme, so it
-    # is a treatment record of the coordinator's organisation, which no consent lets the caseworker see.
-    assert [c["title"] for c in body["consents"]] == ["Team-wide coordination"]
-    assert body["consents"][0]["summary"].startswith("The organisations on my care team may share")
+    # Every consent she may see under rule C is in the answer, with its status as the policy reads it: the
+    # CPS consent names her organisation as recipient, the team-wide one her team (newest first).
+    consents = [(c["title"], c["status"]) for c in body["consents"]]
+    assert consents == [
+        ("CPS status updates", "In force (version 1)"),
+        ("Team-wide coordination", "In force (version 1)"),
+    ]
+    assert body["consents"][0]["summary"].startswith("Hope Recovery Center may share")
+    assert body["consents"][1]["summary"].startswith("The organisations on my care team may share")
+    assert body["redisclosure_notice"] is not None
     assert body["court_orders"] == [] and body["restrictions"] == []
+    # Last activity is the newest timeline line she may read: the therapy note's line does not move it.
+    assert body["last_activity_at"] == max(line["occurred_at"] for line in body["timeline"])
 
     client.force_login(coordinator.user)
     own = client.get(f"/api/families/{family.pk}").json()
-    assert len(own["consents"]) == 2
+    assert [c["title"] for c in own["consents"]] == ["CPS status updates", "Team-wide coordination"]
+
+
+def test_api_family_detail_hides_a_consent_that_does_not_name_the_callers_organisation(
+    coordinator, caseworker, treatment_org
+):
+    """Rule C in the API: a team member sees the consents naming her organisation (or that she recorded), not
+    one between two other organisations."""
+    from kinfold.consent import services as consent_services
+    from kinfold.families import services as family_services
+    from kinfold.organizations.models import Role
+    from tests.factories import consent_team_wide, staff, viewer_of
+
+    family = make_family(coordinator)
+    counsellor = staff(treatment_org, Role.SUD_COUNSELOR)
+    for member in (caseworker, counsellor):
+        family_services.care_team_member_add(
+            viewer=viewer_of(coordinator), family=family, membership=member, role=member.role
+        )
+    consent_team_wide(family, by=coordinator, categories=("contact",))
+    consent_services.consent_record(
+        viewer=viewer_of(coordinator),
+        family=family,
+        title="Hope and Bridges",
+        terms=consent_services.ConsentTerms(
+            discloser_orgs=[treatment_org],
+            recipient_orgs=[coordinator.organization],
+            purposes=["care_coordination"],
+            categories=["sud_treatment"],
+            expires_at=clock.now() + timedelta(days=90),
+            signer_name="Maria Lopez",
+            signature_typed="Maria Lopez",
+        ),
+    )
+    as_cps = Client().get(f"/api/families/{family.pk}", **basic(caseworker)).json()
+    assert [c["title"] for c in as_cps["consents"]] == ["Team-wide coordination"]
+    assert "Hope" not in str(as_cps)
+    as_hope = Client().get(f"/api/families/{family.pk}", **basic(counsellor)).json()
+    assert [c["title"] for c in as_hope["consents"]] == ["Hope and Bridges", "Team-wide coordination"]

@@ -364,6 +364,7 @@ def test_new_version_is_signed_again_and_keeps_the_old_version_intact(world, coo
     assert "Version 2" in detail and "Version 1" in detail
     assert "until version 2 replaced it on" in detail
     assert "2 versions" in detail
+    assert "In force (version 2)" in detail  # the status the policy decides with: version 2 took effect on signing
 
 
 # --- revocation -------------------------------------------------------------------------------------
@@ -419,14 +420,69 @@ def test_revoke_confirms_then_the_caseworker_no_longer_sees_attendance(world, co
     # What he saw before stays in her accounting, marked as before the revocation.
     disclosed = Disclosure.objects.filter(family=family, recipient_user=caseworker.user, categories=["sud_treatment"])
     assert disclosed.count() == 1
-    accounting = text(ana.get(reverse("consent:accounting", args=[family.pk])))
-    assert "This was before you took that consent back" in accounting
+    # The entry is seen by staff who may read every record it names: Tess, whose programme wrote the note.
+    # Ana, who may not read the attendance note, sees the revocation she recorded but not that entry.
+    accounting_url = reverse("consent:accounting", args=[family.pk])
+    entry = (
+        "Carl Jensen at Lakeview County Child Protective Services saw your substance use treatment (like "
+        "attendance and medication) from Hope Recovery Center"
+    )
+    as_tess = text(client_for(world["counsellor"]).get(accounting_url))
+    assert entry in as_tess
+    assert "This was before you took that consent back" in as_tess
+    assert "You took back (revoked) “CPS status updates” (spoken to a staff member)" in as_tess
+    accounting = text(ana.get(accounting_url))
     assert "You took back (revoked) “CPS status updates” (spoken to a staff member)" in accounting
+    assert entry not in accounting and "This was before you took that consent back" not in accounting
 
     # A revoked consent cannot be revoked again or changed: the pages say so and go back to it.
     again = ana.get(url)
     assert again.status_code == 302
     assert ana.get(reverse("consent:new_version", args=[family.pk, directive.pk])).status_code == 302
+
+
+def test_the_caseworker_the_consent_names_sees_it_and_records_her_spoken_revocation(
+    world, coordinator, caseworker, client_for
+):
+    """Rule C: the CPS consent names Carl's organisation, so he sees it and, like anyone who can see it,
+    records that she took it back when she tells him."""
+    family = world["family"]
+    directive = record_cps_consent(world, coordinator)
+    carl = client_for(caseworker)
+    detail = carl.get(reverse("consent:detail", args=[family.pk, directive.pk]))
+    assert detail.status_code == 200
+    assert "Hope Recovery Center may share your substance use treatment" in text(detail)
+    url = reverse("consent:revoke", args=[family.pk, directive.pk])
+    assert carl.get(url).status_code == 200
+    done = carl.post(url, {"action": "revoke", "method": "spoken", "received_by": caseworker.pk, "note": ""})
+    assert done.status_code == 302
+    directive.refresh_from_db()
+    assert directive.revoked_at is not None and directive.revocation_received_by_id == caseworker.pk
+    assert AuditEvent.objects.filter(
+        actor_username=caseworker.user.username,
+        action="update",
+        record_type="ConsentDirective",
+        record_id=str(directive.pk),
+        outcome="success",
+    ).exists()
+
+
+def test_a_part2_consent_shown_outside_the_organisation_that_recorded_it_carries_the_notice(
+    world, coordinator, caseworker, client_for
+):
+    """Obligations: every Part 2 record shown to anyone outside its creating organisation, under any rule,
+    carries the 42 CFR 2.32 notice; other records do not. The CPS consent names her treatment programme (an
+    SUD-treatment record) and Bridges recorded it: Carl at CPS reads it with the notice, Ana without."""
+    family = world["family"]
+    directive = record_cps_consent(world, coordinator)
+    notice = 'data-testid="redisclosure-notice"'
+    urls = [reverse("consent:detail", args=[family.pk, directive.pk]), reverse("consent:list", args=[family.pk])]
+    for url in urls:
+        assert notice not in text(client_for(coordinator).get(url)), url
+        as_carl = client_for(caseworker).get(url)
+        assert as_carl.status_code == 200
+        assert "Hope Recovery Center may share your substance use treatment" in text(as_carl)
+        assert notice in text(as_carl), url
 
 
 # --- the family page's section ----------------------------------------------------------------------
@@ -440,7 +496,7 @@ def test_family_page_section_lists_consents_with_summary_status_and_links(world,
     assert 'data-testid="consent-section"' in page
     # The family page shows each consent in plain words itself (no second request, no JavaScript).
     assert "Hope Recovery Center may share your substance use treatment" in page
-    assert "In force" in page and "Version 1, signed" in page
+    assert "In force (version 1)" in page and "Version 1, signed" in page
     for name in ("detail", "new_version", "revoke"):
         assert reverse(f"consent:{name}", args=[family.pk, directive.pk]) in page
 
@@ -449,7 +505,7 @@ def test_family_page_section_lists_consents_with_summary_status_and_links(world,
     assert "<html" not in html
     assert "Hope Recovery Center may share your substance use treatment" in html
     assert "Lakeview County Child Protective Services, for your child welfare case" in html
-    assert "In force" in html
+    assert "In force (version 1)" in html
     assert "Version 1, signed" in html
     for name in ("detail", "new_version", "revoke"):
         assert reverse(f"consent:{name}", args=[family.pk, directive.pk]) in html
@@ -511,22 +567,73 @@ def test_outsider_cannot_reach_any_consent_page(world, coordinator, outsider, cl
     assert denied.count() >= 12
 
 
-def test_colleague_not_on_the_team_gets_403_and_is_audited(world, coordinator, community_org, client_for):
+def test_a_colleague_who_may_open_the_family_sees_only_consents_naming_her_organisation_or_recorded_by_her(
+    world, coordinator, community_org, client_for
+):
+    """Rule C: Bea works with Ana at Bridges but is not on Maria's team. She may open the family (her
+    organisation's contact sheet), so the consent pages open for her, never with a 403: she sees the team-wide
+    consent (it names Maria's team, which Bridges is on), not the CPS consent between Hope and CPS — that one
+    is not found for her, audited, and she cannot revoke it. She may record a consent, and sees what she recorded."""
     colleague = staff(community_org, Role.CARE_COORDINATOR, user__first_name="Bea", user__last_name="Colleague")
     directive = record_cps_consent(world, coordinator)
+    team_wide = directives_for(world["family"]).get(title="Team-wide coordination")
     client = client_for(colleague)
     family = world["family"]
-    assert client.get(reverse("families:detail", args=[family.pk])).status_code == 200  # her organisation's family
-    page = text(client.get(reverse("families:detail", args=[family.pk])))
-    assert 'data-testid="consent-section"' not in page
-    for url in consent_urls(family, directive):
-        assert client.get(url).status_code == 403, url
-    assert AuditEvent.objects.filter(
-        actor_username=colleague.user.username, outcome="denied", record_type="ConsentDirective"
-    ).count() == len(consent_urls(family, directive))
-    assert client.post(reverse("consent:revoke", args=[family.pk, directive.pk]), {}).status_code == 403
+    cps_summary = "Hope Recovery Center may share your substance use treatment"
+
+    page = client.get(reverse("families:detail", args=[family.pk]))
+    assert page.status_code == 200  # her organisation's family
+    section = text(page).split('data-testid="consent-section"', 1)[1]
+    assert reverse("consent:detail", args=[family.pk, team_wide.pk]) in section
+    assert reverse("consent:detail", args=[family.pk, directive.pk]) not in section
+
+    listed = client.get(reverse("consent:list", args=[family.pk]), HTTP_HX_REQUEST="true")
+    assert listed.status_code == 200
+    assert f'data-consent-id="{team_wide.pk}"' in text(listed)
+    assert f'data-consent-id="{directive.pk}"' not in text(listed) and cps_summary not in text(listed)
+    assert client.get(reverse("consent:detail", args=[family.pk, team_wide.pk])).status_code == 200
+    for url in (reverse("consent:new", args=[family.pk]), new_url(family, template="cps_status", lang="es")):
+        assert client.get(url).status_code == 200, url
+
+    hidden = consent_urls(family, directive)[3:]  # its detail, new-version and revoke pages
+    for url in hidden:
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert cps_summary not in text(response)
+    assert (
+        client.post(reverse("consent:revoke", args=[family.pk, directive.pk]), {"action": "revoke"}).status_code == 404
+    )
+    denied = AuditEvent.objects.filter(
+        actor_username=colleague.user.username,
+        outcome="denied",
+        record_type="ConsentDirective",
+        record_id=str(directive.pk),
+    )
+    assert denied.count() == len(hidden) + 1
     directive.refresh_from_db()
     assert directive.revoked_at is None
+
+    # Anyone who may open the family may record a consent with her; whoever recorded it sees it.
+    recorded = client.post(new_url(family, template="cps_status", lang="en"), cps_post(world, lang="en"))
+    assert recorded.status_code == 302
+    hers = directives_for(family).filter(created_by=colleague.user).get()
+    assert recorded["Location"] == reverse("consent:detail", args=[family.pk, hers.pk])
+    assert cps_summary in text(client.get(recorded["Location"]))
+
+
+def test_the_timeline_line_for_a_consent_is_as_private_as_the_consent(world, coordinator, community_org, client_for):
+    """Rule C ("Who sees consents"): a consent's versions are seen only by the parties it names and whoever
+    recorded it. Its timeline line quotes the version's terms, so a colleague of the recorder who may open
+    the family, but whom the consent does not name, must not read those terms on the family page either."""
+    colleague = staff(community_org, Role.CARE_COORDINATOR, user__first_name="Bea", user__last_name="Colleague")
+    directive = record_cps_consent(world, coordinator)
+    family_url = reverse("families:detail", args=[world["family"].pk])
+    terms_quoted = "Hope Recovery Center may share your substance use treatment"
+    assert terms_quoted in text(client_for(coordinator).get(family_url)), "she recorded it: she sees it"
+    page = client_for(colleague).get(family_url)
+    assert page.status_code == 200
+    assert reverse("consent:detail", args=[world["family"].pk, directive.pk]) not in text(page)
+    assert terms_quoted not in text(page)
 
 
 def test_a_consent_the_viewer_may_not_see_is_not_found(world, coordinator, client_for):
@@ -607,4 +714,6 @@ def test_recording_the_end_event_ends_the_consent_after_a_confirm(world, coordin
     assert "Recorded that “my CPS case closes” happened. The consent has ended" in done
     assert "Yes, “my CPS case closes” has happened" not in done
     assert directive.versions.get().expiry_event_recorded_at is not None
+    assert f"Ended on {clock.today().day} " in done and ": my CPS case closes" in done
+    assert "In force" not in done
     assert "Came to all three group sessions" not in text(carl.get(family_page))

@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from kinfold import clock
+from kinfold.access.rules import decide
 from kinfold.audit.models import Action, AuditEvent, Outcome
 from kinfold.consent import services
 from kinfold.consent.models import ConsentDirective, ConsentVersion, CourtOrder, Restriction, RestrictionStatus
@@ -17,6 +18,7 @@ from kinfold.consent.services import ConsentTerms
 from kinfold.families import selectors
 from kinfold.families import services as family_services
 from kinfold.families.models import FamilyActivity
+from kinfold.notes.services import note_add
 from kinfold.organizations.models import OrganizationType, Role
 from tests.factories import OrganizationFactory, consent_team_wide, make_family, staff, viewer_of
 
@@ -227,31 +229,63 @@ def test_an_expiry_event_is_recorded_once_and_only_for_a_consent_that_ends_on_an
         services.consent_expiry_event_record(viewer=v, version=version)
 
 
-def test_a_court_order_for_sud_records_needs_both_findings_and_names_a_court(coordinator, treatment_org):
+def _privacy_officer_who_opens_the_family(family: Any, org: Any, *, coordinator: Any) -> Any:
+    """A privacy officer of ``org``: a consent lets her organisation's operations staff see the parent's contact
+    sheet, so she may open the family (ruling 1) without being on the care team."""
+    services.consent_record(
+        viewer=viewer_of(coordinator),
+        family=family,
+        terms=terms(coordinator.organization, org, purposes=["operations"], categories=["contact"]),
+        title="Operations",
+    )
+    return staff(org, Role.PRIVACY_OFFICER)
+
+
+def test_a_court_order_for_sud_records_without_both_findings_is_recorded_and_opens_them_only_once_found(
+    coordinator, treatment_org, cps_org
+):
+    """Rule 3a and "Who may change what": the privacy officer of the programme whose records the order names
+    records it (not the coordinator); it must name a court. An order covering SUD treatment without both
+    2.64(d) findings is recorded, but the programme's Part 2 records stay closed to the court until she
+    records the findings."""
     family = make_family(coordinator)
     court = OrganizationFactory(name="Lakeview Family Treatment Court", type=OrganizationType.COURT)
-    v = viewer_of(coordinator)
+    court_coordinator = staff(court, Role.COURT_COORDINATOR)
+    counsellor = staff(treatment_org, Role.SUD_COUNSELOR)
+    for member in (court_coordinator, counsellor):
+        family_services.care_team_member_add(
+            viewer=viewer_of(coordinator), family=family, membership=member, role=member.role
+        )
+    consent_team_wide(family, by=coordinator)
+    attendance = note_add(viewer=viewer_of(counsellor), family=family, kind="treatment_attendance", summary="Group")
+    officer = _privacy_officer_who_opens_the_family(family, treatment_org, coordinator=coordinator)
     now = clock.now()
     common: dict[str, Any] = {
-        "viewer": v,
         "family": family,
         "order_reference": "FTC-1",
         "issued_on": clock.today(),
         "valid_from": now,
         "valid_until": now + timedelta(days=30),
     }
-    with pytest.raises(ValidationError) as err:
+    # The coordinator is not a privacy officer: refused, audited, nothing written.
+    with pytest.raises(PermissionDenied) as refused:
         services.court_order_record(
+            viewer=viewer_of(coordinator),
             court=court,
             categories=["sud_treatment"],
             finding_other_means_unavailable=True,
-            finding_public_interest_outweighs_harm=False,
+            finding_public_interest_outweighs_harm=True,
             **common,
         )
-    assert "2.64(d)" in " ".join(err.value.message_dict["finding_public_interest_outweighs_harm"])
+    assert str(refused.value) == services.ONLY_PRIVACY_OFFICERS
+    assert AuditEvent.objects.filter(
+        actor_id=coordinator.user_id, record_type="CourtOrder", outcome=Outcome.DENIED, family_id=family.pk
+    ).exists()
+    # An order must name a court, and a period that ends after it starts.
     with pytest.raises(ValidationError) as err:
         services.court_order_record(
-            court=treatment_org,
+            viewer=viewer_of(officer),
+            court=cps_org,
             categories=["legal"],
             finding_other_means_unavailable=False,
             finding_public_interest_outweighs_harm=False,
@@ -259,27 +293,47 @@ def test_a_court_order_for_sud_records_needs_both_findings_and_names_a_court(coo
         )
     assert set(err.value.message_dict) == {"court", "valid_until"}
     assert CourtOrder.objects.count() == 0
+
     order = services.court_order_record(
+        viewer=viewer_of(officer),
         court=court,
-        categories=["legal"],
-        finding_other_means_unavailable=False,
+        categories=["sud_treatment"],
+        finding_other_means_unavailable=True,
         finding_public_interest_outweighs_harm=False,
         **common,
     )
+    assert order.created_by_org == treatment_org and not order.has_part2_findings
     assert AuditEvent.objects.filter(action=Action.CREATE, record_type="CourtOrder", record_id=str(order.pk)).exists()
+    court_viewer = viewer_of(court_coordinator)
+    assert not decide(court_viewer, attendance, "court_proceeding").permitted, "Part 2 records wait for both findings"
+
+    with pytest.raises(PermissionDenied):
+        services.court_order_findings_record(viewer=viewer_of(coordinator), order=order)
+    order.refresh_from_db()
+    assert not order.has_part2_findings
+    found = services.court_order_findings_record(viewer=viewer_of(officer), order=order)
+    assert found.has_part2_findings
+    assert AuditEvent.objects.filter(action=Action.UPDATE, record_type="CourtOrder", record_id=str(order.pk)).exists()
+    decision = decide(court_viewer, attendance, "court_proceeding")
+    assert (decision.permitted, decision.rule, decision.court_order_id) == (True, "3a", order.pk)
+    assert decision.shows_redisclosure_notice
+    with pytest.raises(ValidationError, match="already recorded"):
+        services.court_order_findings_record(viewer=viewer_of(officer), order=order)
 
 
 def test_the_timeline_line_for_a_court_order_is_as_private_as_the_order(coordinator, caseworker):
-    """Someone the parent lets see her contact details must not learn of a court order from the timeline."""
+    """Someone the parent lets see her contact details must not learn of a court order from the timeline.
+    The order is recorded by a privacy officer of the coordinator's organisation (whose records it opens)."""
     family = make_family(coordinator)
     family_services.care_team_member_add(
         viewer=viewer_of(coordinator), family=family, membership=caseworker, role=Role.CPS_CASEWORKER
     )
     consent_team_wide(family, by=coordinator, categories=("contact",))
+    officer = staff(coordinator.organization, Role.PRIVACY_OFFICER)
     court = OrganizationFactory(name="Lakeview Family Treatment Court", type=OrganizationType.COURT)
     now = clock.now()
-    services.court_order_record(
-        viewer=viewer_of(coordinator),
+    order = services.court_order_record(
+        viewer=viewer_of(officer),
         family=family,
         court=court,
         order_reference="FTC-2026-7",
@@ -291,17 +345,31 @@ def test_the_timeline_line_for_a_court_order_is_as_private_as_the_order(coordina
         finding_public_interest_outweighs_harm=False,
     )
     own = selectors.family_detail(viewer=viewer_of(coordinator), family_id=family.pk)
+    assert [o.pk for o in own.data["access"]["court_orders"]] == [order.pk]
     assert any("FTC-2026-7" in a.summary for a in own.timeline)
     page = selectors.family_detail(viewer=viewer_of(caseworker), family_id=family.pk)
-    assert page.court_orders == []
+    assert page.data["access"]["court_orders"] == []
     assert not any("FTC-2026-7" in a.summary or "court order" in a.summary for a in page.timeline)
+
+
+def _counsellor_on_the_team(family: Any, coordinator: Any, treatment_org: Any) -> Any:
+    """A counsellor of the programme, on her team: the team-wide consent lets her open the family."""
+    counsellor = staff(treatment_org, Role.SUD_COUNSELOR)
+    family_services.care_team_member_add(
+        viewer=viewer_of(coordinator), family=family, membership=counsellor, role=Role.SUD_COUNSELOR
+    )
+    consent_team_wide(family, by=coordinator)
+    return counsellor
 
 
 def test_restrictions_are_requested_then_decided_by_the_disclosing_organisation_only(
     coordinator, caseworker, treatment_org
 ):
+    """Staff of the organisation she asked decide (rule A: they see the request when they may open her
+    family); the coordinator who recorded it does not, nor the programme's staff who may not open the family."""
     family = make_family(coordinator)
-    counsellor = staff(treatment_org, Role.SUD_COUNSELOR)
+    counsellor = _counsellor_on_the_team(family, coordinator, treatment_org)
+    not_on_team = staff(treatment_org, Role.SUD_COUNSELOR)
     v = viewer_of(coordinator)
     with pytest.raises(ValidationError, match="whom the restriction is about"):
         services.restriction_request(viewer=v, family=family, disclosing_org=treatment_org)
@@ -313,21 +381,29 @@ def test_restrictions_are_requested_then_decided_by_the_disclosing_organisation_
     assert r.status == RestrictionStatus.REQUESTED and r.decided_at is None
     with pytest.raises(PermissionDenied):
         services.restriction_decide(viewer=v, restriction=r, agree=True)
+    with pytest.raises(PermissionDenied):
+        services.restriction_decide(viewer=viewer_of(not_on_team), restriction=r, agree=True)
+    r.refresh_from_db()
+    assert r.status == RestrictionStatus.REQUESTED
     with pytest.raises(ValidationError, match="reason"):
         services.restriction_decide(viewer=viewer_of(counsellor), restriction=r, agree=False)
     decided = services.restriction_decide(viewer=viewer_of(counsellor), restriction=r, agree=True)
     assert decided.status == RestrictionStatus.AGREED and decided.decided_by == counsellor
     with pytest.raises(ValidationError, match="already decided"):
         services.restriction_decide(viewer=viewer_of(counsellor), restriction=r, agree=False, reason="changed mind")
-    statuses = AuditEvent.objects.filter(record_type="Restriction", record_id=str(r.pk)).values_list(
-        "action", flat=True
-    )
-    assert sorted(statuses) == [Action.CREATE, Action.UPDATE]
+    events = AuditEvent.objects.filter(record_type="Restriction", record_id=str(r.pk))
+    assert sorted(events.filter(outcome=Outcome.SUCCESS).values_list("action", flat=True)) == [
+        Action.CREATE,
+        Action.UPDATE,
+    ]
+    refusals = events.filter(outcome=Outcome.DENIED)
+    assert sorted(refusals.values_list("actor_id", flat=True)) == sorted([coordinator.user_id, not_on_team.user_id])
+    assert {e.detail["interaction"] for e in refusals} == {"change"}
 
 
 def test_a_self_pay_restriction_toward_a_health_plan_must_be_agreed(coordinator, treatment_org):
     family = make_family(coordinator)
-    counsellor = staff(treatment_org, Role.SUD_COUNSELOR)
+    counsellor = _counsellor_on_the_team(family, coordinator, treatment_org)
     plan = OrganizationFactory(name="Lakeview Health Plan", type=OrganizationType.HEALTH_DEPARTMENT)
     r = services.restriction_request(
         viewer=viewer_of(coordinator), family=family, disclosing_org=treatment_org, recipient_org=plan,
@@ -339,14 +415,19 @@ def test_a_self_pay_restriction_toward_a_health_plan_must_be_agreed(coordinator,
     assert r.status == RestrictionStatus.REQUESTED
 
 
-def test_a_consent_about_treatment_is_itself_a_treatment_record(coordinator, caseworker, treatment_org, cps_org):
+def test_a_consent_about_treatment_is_a_treatment_record_seen_only_by_the_parties_it_names(
+    coordinator, caseworker, treatment_org, cps_org
+):
     """Reading a consent that names her treatment programme tells the reader she is in treatment (42 CFR
-    Part 2): the CPS caseworker who may see her contact details does not see that consent, nor its
-    timeline line, unless a consent lets her see treatment records; the coordinator does."""
+    Part 2): it is filed as an SUD-treatment record. Rule C: the CPS caseworker it names as recipient sees it
+    (with the 2.32 notice: a Part 2 record outside the organisation that recorded it); a team member whose
+    organisation it does not name does not, nor its timeline line; the coordinator who recorded it does."""
     family = make_family(coordinator)
-    family_services.care_team_member_add(
-        viewer=viewer_of(coordinator), family=family, membership=caseworker, role=Role.CPS_CASEWORKER
-    )
+    home_visitor = staff(OrganizationFactory(name="Healthy Starts Home Visiting"), Role.HOME_VISITOR)
+    for member in (caseworker, home_visitor):
+        family_services.care_team_member_add(
+            viewer=viewer_of(coordinator), family=family, membership=member, role=member.role
+        )
     team_wide = consent_team_wide(family, by=coordinator)
     treatment = services.consent_record(
         viewer=viewer_of(coordinator), family=family, terms=terms(treatment_org, cps_org), title="CPS updates"
@@ -355,13 +436,22 @@ def test_a_consent_about_treatment_is_itself_a_treatment_record(coordinator, cas
     assert treatment.sensitivity == "sud_treatment"
     assert {v.sensitivity for v in treatment.versions.all()} == {"sud_treatment"}
 
+    def consent_ids(detail: Any) -> list[int]:
+        return [row.directive.pk for row in detail.data["consents"]["rows"]]
+
     seen_by_caseworker = selectors.family_detail(viewer=viewer_of(caseworker), family_id=family.pk)
-    assert [c.pk for c in seen_by_caseworker.consents] == [team_wide.pk]
-    lines = " ".join(a.summary for a in seen_by_caseworker.timeline)
+    assert consent_ids(seen_by_caseworker) == [treatment.pk, team_wide.pk]
+    assert seen_by_caseworker.gate.needs_notice(treatment)
+    assert not seen_by_caseworker.gate.needs_notice(team_wide)
+
+    seen_by_home_visitor = selectors.family_detail(viewer=viewer_of(home_visitor), family_id=family.pk)
+    assert consent_ids(seen_by_home_visitor) == [team_wide.pk]
+    lines = " ".join(a.summary for a in seen_by_home_visitor.timeline)
     assert "Hope" not in lines and "treatment" not in lines.lower()
 
     seen_by_coordinator = selectors.family_detail(viewer=viewer_of(coordinator), family_id=family.pk)
-    assert {c.pk for c in seen_by_coordinator.consents} == {team_wide.pk, treatment.pk}
+    assert set(consent_ids(seen_by_coordinator)) == {team_wide.pk, treatment.pk}
+    assert not seen_by_coordinator.gate.needs_notice(treatment), "her own organisation recorded it"
 
 
 def test_a_consent_for_a_court_case_must_name_a_court(coordinator, treatment_org, cps_org):

@@ -9,12 +9,14 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from kinfold import clock
+from kinfold.access.gate import RecordGate
 from kinfold.access.rules import decide
 from kinfold.access.viewer import Viewer
 from kinfold.consent import services as consent_services
 from kinfold.consent.models import ConsentDirective, ConsentVersion, SignerKind
 from kinfold.families import services
 from kinfold.families.models import FamilyRelationship, Person, RelationshipCategory, Sensitivity
+from kinfold.families.selectors import legal_representatives
 from kinfold.notes.services import note_add
 from kinfold.organizations.models import Role
 from tests.factories import consent_team_wide, make_family, staff, viewer_of
@@ -210,3 +212,40 @@ def test_a_version_marked_signed_by_a_legal_representative_without_one_covers_no
     version = directive.versions.get()
     assert version.missing_elements() == ["which recorded legal representative signed"]
     assert not decide(carl, cps_world["attendance"], "child_welfare_case").permitted
+
+
+def test_validate_terms_checks_the_signer_against_the_representatives_the_viewer_may_see(coordinator, cps_world):
+    """The signers offered and accepted are ``families.selectors.legal_representatives`` through the viewer's
+    gate; ``validate_terms`` checks the signer against exactly that list (none given: the terms step, before
+    anyone signs, does not check the signer)."""
+    family = cps_world["family"]
+    dana = _representative(coordinator, family)
+    stranger = _representative(coordinator, make_family(coordinator, given_name="Zoe"), given_name="Lee")
+    gate = RecordGate.open(viewer_of(coordinator), [family.pk])
+    offered = legal_representatives(gate=gate, family_id=family.pk)
+    assert offered == [dana]
+
+    def signed_by(person):
+        return consent_services.ConsentTerms(
+            discloser_orgs=[cps_world["treatment_org"]],
+            recipient_orgs=[cps_world["cps_org"]],
+            purposes=["child_welfare_case"],
+            categories=[Sensitivity.SUD_TREATMENT],
+            expires_at=clock.now() + timedelta(days=30),
+            signer_kind=SignerKind.LEGAL_REPRESENTATIVE,
+            signer_person=person,
+            signer_name=person.display_name,
+            signature_typed=person.display_name,
+        )
+
+    now = clock.now()
+    consent_services.validate_terms(signed_by(dana), now=now, representatives=offered)
+    consent_services.validate_terms(signed_by(stranger), now=now)  # the terms step
+    with pytest.raises(ValidationError) as err:
+        consent_services.validate_terms(signed_by(stranger), now=now, representatives=offered)
+    assert err.value.message_dict == {
+        "signer_person": ["Choose which of her recorded legal representatives is signing."]
+    }
+    with pytest.raises(ValidationError) as err:
+        consent_services.validate_terms(signed_by(dana), now=now, representatives=[])
+    assert "No legal representative is recorded for her" in err.value.message_dict["signer_person"][0]

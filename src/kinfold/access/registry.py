@@ -21,6 +21,7 @@ class ReadRule(models.TextChoices):
     RECORD = "record", "Rules 1 to 5 (her consent, a court order, an emergency)"
     CONSENT = "consent", "A consent is seen by the parties it names, and by whoever recorded it"
     ADDRESSED = "addressed", "Rules 1 to 5, and the party it is about (the organisation asked, the place's holder)"
+    FOLLOWS_CONSENT = "follows_consent", "A line about a consent as its consent (rule C); any other by rules 1 to 5"
 
 
 class CreateRule(models.TextChoices):

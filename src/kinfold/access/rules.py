@@ -309,7 +309,7 @@ def _read_consent(ctx: PolicyContext, facts: RecordFacts, at: datetime) -> Decis
 def _read(ctx: PolicyContext, facts: RecordFacts, purpose: str, at: datetime) -> Decision:
     rt = declared(facts.record_type)
     read_rule = rt.read_rule if rt is not None else ReadRule.RECORD
-    if read_rule == ReadRule.CONSENT:
+    if read_rule == ReadRule.CONSENT or (read_rule == ReadRule.FOLLOWS_CONSENT and facts.directive_id is not None):
         return _read_consent(ctx, facts, at)
     decision = _read_record(ctx, facts, purpose, at)
     if decision.permitted or read_rule != ReadRule.ADDRESSED:
@@ -352,7 +352,7 @@ def _create(ctx: PolicyContext, facts: RecordFacts, at: datetime) -> Decision:
     return _permit("W1", "she may make this record")
 
 
-CHANGE_REFUSALS = {
+CHANGE_REFUSALS: dict[str, str] = {
     ChangeRule.CREATOR: "only staff of the organisation that made it may change it",
     ChangeRule.TEAM_KEPT: "only her care team, or the organisation that made it, may change it",
     ChangeRule.COORDINATOR: "only her designated coordinator manages her care team",

@@ -44,9 +44,14 @@ def family_consents(*, gate: RecordGate, family_id: int) -> list[ConsentDirectiv
 
 
 def access_directive(
-    *, viewer: Viewer, family_id: int, directive_id: int, interaction: str = Interaction.READ
+    *,
+    viewer: Viewer,
+    family_id: int,
+    directive_id: int,
+    interaction: str = Interaction.READ,
+    gate: RecordGate | None = None,
 ) -> Access[ConsentDirective]:
-    return access_record(viewer, _directives(), directive_id, family_id=family_id, interaction=interaction)
+    return access_record(viewer, _directives(), directive_id, family_id=family_id, interaction=interaction, gate=gate)
 
 
 def family_court_orders(*, gate: RecordGate, family_id: int) -> list[CourtOrder]:

@@ -430,6 +430,7 @@ class _Event:
     summary: str
     sensitivity: str
     by: _Staff
+    consent_directive_id: int | None = None  # a line about a consent is seen as the consent is
 
 
 Row = dict[str, Any]
@@ -1233,6 +1234,7 @@ class _Generator:
                     occurred_at=event.at,
                     verb=event.verb,
                     summary=event.summary,
+                    consent_directive_id=event.consent_directive_id,
                     **provenance(event.by, event.at, event.sensitivity),
                 )
             )
@@ -1311,7 +1313,8 @@ class _Generator:
                     organization_id=recipient_org_id,
                 )
             )
-        events.append(_Event(at, "consent_recorded", f"Recorded a consent: {title.lower()}", sensitivity, by))
+        summary = f"Recorded a consent: {title.lower()}"
+        events.append(_Event(at, "consent_recorded", summary, sensitivity, by, consent_directive_id=directive_id))
         self.summary.consents += 1
 
     def _notes(

@@ -260,6 +260,9 @@ class FamilyActivity(FamilyRecord):
     occurred_at = models.DateTimeField(default=clock.now)
     verb = models.CharField(max_length=40)
     summary = models.CharField(max_length=SUMMARY_MAX_LENGTH)
+    # A line that tells of a consent is seen exactly by whoever may see that consent (its id, not a foreign
+    # key: families never depends on the consent app).
+    consent_directive_id = models.PositiveBigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-occurred_at", "-pk"]

@@ -50,6 +50,8 @@ def declare() -> None:
         family_path="family_id",
         label="timeline line",
         interactions={Interaction.READ, Interaction.DISCLOSE_TO},
+        read_rule=ReadRule.FOLLOWS_CONSENT,
+        directive_path="consent_directive_id",
         create_rule=CreateRule.NEVER,
         change_rule=ChangeRule.NEVER,
     )

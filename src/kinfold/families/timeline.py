@@ -40,8 +40,10 @@ def record_written(
     detail: dict[str, Any] | None = None,
     record_type: str | None = None,
     at: datetime | None = None,
+    consent_directive_id: int | None = None,
 ) -> FamilyActivity:
-    """A timeline line (``category``: what the line reveals) and the audit event of one write."""
+    """A timeline line (``category``: what the line reveals) and the audit event of one write. A line about a
+    consent names it (``consent_directive_id``), so that it is seen by whoever may see the consent."""
     at = at or clock.now()
     assert viewer.membership is not None
     line = FamilyActivity.objects.create(
@@ -51,6 +53,7 @@ def record_written(
         verb=verb,
         summary=summary,
         sensitivity=category,
+        consent_directive_id=consent_directive_id,
         created_by=viewer.user,
         created_by_org_id=viewer.membership.organization_id,
     )

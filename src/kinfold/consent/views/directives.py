@@ -97,7 +97,7 @@ def _open(request: HttpRequest, family_id: int) -> ConsentPage:
 def _directive(page: ConsentPage, directive_id: int, interaction: str = Interaction.READ) -> ConsentDirective:
     """The consent, if the viewer may see it (and do ``interaction``): else 404, audited."""
     return access_directive(
-        viewer=page.viewer, family_id=page.family.pk, directive_id=directive_id, interaction=interaction
+        viewer=page.viewer, family_id=page.family.pk, directive_id=directive_id, interaction=interaction, gate=page.gate
     ).record
 
 
@@ -181,7 +181,11 @@ def consent_list(request: HttpRequest, family_id: int) -> HttpResponse:
     page.audit(Action.LIST, "ConsentDirective", directive_ids=[r.directive.pk for r in rows])
     page.finish()
     template = "consent/_consent_list.html" if request.headers.get("HX-Request") else "consent/consent_list.html"
-    return render(request, template, {"family": page.family, "rows": rows})
+    return render(
+        request,
+        template,
+        {"family": page.family, "rows": rows, "shows_redisclosure_notice": page.gate.any_notice},
+    )
 
 
 # --- capture with the parent --------------------------------------------------------------------
@@ -397,6 +401,7 @@ def consent_detail(request: HttpRequest, family_id: int, directive_id: int) -> H
             ),
             "languages": dict(Language.choices),
             "signature_drawn": SignatureMethod.DRAWN,
+            "shows_redisclosure_notice": page.gate.any_notice,
         },
     )
 
