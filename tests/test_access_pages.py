@@ -13,13 +13,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from kinfold import clock
 from kinfold.audit.models import Action, AuditEvent, Outcome
+from kinfold.consent import services as consent_services
 from kinfold.consent.models import CourtOrder, Disclosure, EmergencyAccess, Restriction, RestrictionStatus
 from kinfold.families import services as family_services
-from kinfold.families.models import Family
+from kinfold.families.models import Family, FamilyActivity
 from kinfold.notes import services as note_services
 from kinfold.organizations.models import Membership, Organization, OrganizationType, Role
 from tests.factories import OrganizationFactory, consent_team_wide, make_family, staff, viewer_of
@@ -117,49 +119,173 @@ def order_form(world: World, **overrides: Any) -> dict[str, Any]:
 # --- court orders ------------------------------------------------------------------------------------
 
 
+def privacy_officer(world: World, org: Organization, first_name: str, last_name: str) -> Membership:
+    """A privacy officer of ``org`` who may open Maria's family. Bridges made her record, so its officer opens
+    it by rule 1; any other organisation's officer meets her through a consent that lets Bridges share her
+    contact details with that organisation for its health-care operations."""
+    officer = staff(org, Role.PRIVACY_OFFICER, user__first_name=first_name, user__last_name=last_name)
+    if org != world.coordinator.organization:
+        consent_services.consent_record(
+            viewer=viewer_of(world.coordinator),
+            family=world.family,
+            title=f"{org.name} operations",
+            terms=consent_services.ConsentTerms(
+                discloser_orgs=[world.coordinator.organization],
+                recipient_orgs=[org],
+                purposes=["operations"],
+                categories=["contact"],
+                expires_at=clock.now() + timedelta(days=365),
+                signer_name="Maria Lopez",
+                signature_typed="Maria Lopez",
+            ),
+        )
+    return officer
+
+
+def bridges_officer(world: World) -> Membership:
+    return privacy_officer(world, world.coordinator.organization, "Bea", "Marsh")
+
+
+def hope_officer(world: World) -> Membership:
+    return privacy_officer(world, world.treatment_org, "Priya", "Shah")
+
+
+def record_order(officer: Membership, world: World, **overrides: Any) -> Any:
+    return client_for(officer).post(
+        reverse("consent:court_order_add", args=[world.family.pk]), order_form(world, **overrides)
+    )
+
+
 @pytest.mark.django_db
-def test_court_order_without_findings_opens_named_records_to_the_court_but_never_part2_records(world):
+def test_an_order_opens_only_the_records_of_the_organisation_that_recorded_it_and_never_part2_ones_without_findings(
+    world,
+):
     court = client_for(world.court_coordinator)
     # Before any order, a court on her team cannot use her record in the proceeding at all.
     assert court.get(family_url(world, "court_proceeding")).status_code == 404
 
-    response = client_for(world.coordinator).post(
-        reverse("consent:court_order_add", args=[world.family.pk]), order_form(world)
-    )
+    response = record_order(bridges_officer(world), world)
     assert response.status_code == 302
     order = CourtOrder.objects.get()
     assert order.court == world.court and not order.has_part2_findings
+    assert order.created_by_org == world.coordinator.organization
     # The last day named on the order is included: [from, the day after the last day).
     assert clock.local_date(order.valid_until - timedelta(seconds=1)) == clock.today() + timedelta(days=90)
 
     page = text(court.get(family_url(world, "court_proceeding")))
     assert "You are viewing for: <strong>use in a court or other proceeding</strong>" in page
-    assert OB_VISIT in page and COURT_NOTE in page
-    # The treatment programme's records are Part 2 records whatever their kind: not without the findings.
+    assert COURT_NOTE in page
+    # Ruling 3: Bridges' order opens Bridges' records only; the clinic's general-health note is not Bridges'.
+    assert OB_VISIT not in page
+    # The treatment programme's records are Part 2 records whatever their kind, and not Bridges' either.
     assert OTP_VISIT not in page and ATTENDANCE not in page
     assert "FTC-2026-0142" in page and "Not covered: the order has not both findings" in page
-    disclosure = Disclosure.objects.filter(recipient_user=world.court_coordinator.user).first()
-    assert disclosure is not None and disclosure.rule == "3a" and disclosure.court_order_id == order.pk
+    disclosures = Disclosure.objects.filter(recipient_user=world.court_coordinator.user)
+    assert disclosures.exists()
+    assert {(d.rule, d.court_order_id, d.disclosing_org_id) for d in disclosures} == {
+        ("3a", order.pk, world.coordinator.organization_id)
+    }
+
+    # Hope's privacy officer records the same order for Hope's records, without the findings: it is recorded,
+    # and Hope's records, all Part 2 records, stay closed.
+    response = record_order(
+        hope_officer(world), world, categories=["contact", "legal", "general_health", "sud_treatment"]
+    )
+    assert response.status_code == 302
+    hope_order = CourtOrder.objects.get(created_by_org=world.treatment_org)
+    assert not hope_order.has_part2_findings
+    page = text(court.get(family_url(world, "court_proceeding")))
+    assert COURT_NOTE in page and OTP_VISIT not in page and ATTENDANCE not in page
 
 
 @pytest.mark.django_db
-def test_an_order_covering_sud_treatment_needs_both_findings_and_nothing_is_saved_without_them(world):
-    coordinator = client_for(world.coordinator)
-    url = reverse("consent:court_order_add", args=[world.family.pk])
+def test_an_order_without_the_findings_is_recorded_and_opens_part2_records_once_its_privacy_officer_records_them(
+    world,
+):
+    assert record_order(bridges_officer(world), world, categories=["contact", "legal"]).status_code == 302
+    hope = hope_officer(world)
     form = order_form(world, categories=["contact", "legal", "sud_treatment"], finding_other_means_unavailable="on")
-    response = coordinator.post(url, form)
-    assert response.status_code == 400
-    assert "An order covering SUD treatment records must record both findings of 42 CFR 2.64(d)." in text(response)
-    assert not CourtOrder.objects.exists()
+    response = client_for(hope).post(reverse("consent:court_order_add", args=[world.family.pk]), form)
+    assert response.status_code == 302
+    order = CourtOrder.objects.get(created_by_org=world.treatment_org)
+    assert not order.has_part2_findings  # one finding of two is not the findings
+    court = client_for(world.court_coordinator)
+    assert ATTENDANCE not in text(court.get(family_url(world, "court_proceeding")))
 
-    form["finding_public_interest_outweighs_harm"] = "on"
-    assert coordinator.post(url, form).status_code == 302
-    assert CourtOrder.objects.get().has_part2_findings
+    findings_url = reverse("consent:court_order_findings", args=[world.family.pk, order.pk])
+    # Only a privacy officer of the organisation that recorded it records the findings: not Bridges' officer,
+    # not the court; to them the order is not there.
+    for other in (bridges_officer(world), world.court_coordinator, world.counsellor):
+        assert client_for(other).post(findings_url, {"confirm": "on"}).status_code == 404
+    order.refresh_from_db()
+    assert not order.has_part2_findings
 
-    page = text(client_for(world.court_coordinator).get(family_url(world, "court_proceeding")))
+    # The family page offers it to Hope's privacy officer, with a box to tick.
+    officer = client_for(hope)
+    family_page = text(officer.get(family_url(world)))
+    assert findings_url in family_page and "Record both findings" in family_page
+    not_ticked = officer.post(findings_url, {}, follow=True)
+    assert "Tick the box to confirm that the order records both findings." in text(not_ticked)
+    order.refresh_from_db()
+    assert not order.has_part2_findings
+    done = officer.post(findings_url, {"confirm": "on"}, follow=True)
+    assert "now opens the Part 2 records it names" in text(done)
+    order.refresh_from_db()
+    assert order.has_part2_findings
+    assert AuditEvent.objects.filter(
+        actor_id=hope.user_id, record_type="CourtOrder", record_id=str(order.pk), action=Action.UPDATE
+    ).exists()
+
+    page = text(court.get(family_url(world, "court_proceeding")))
     assert ATTENDANCE in page
+    assert OTP_VISIT not in page  # general health is not what the order names
     assert "Records protected by 42 CFR Part 2 are shown on this page" in page
     assert "Both findings recorded" in page
+
+
+@pytest.mark.django_db
+def test_a_coordinator_cannot_record_a_court_order_only_a_privacy_officer_can(world):
+    coordinator = client_for(world.coordinator)
+    assert "Record a court order" not in text(coordinator.get(family_url(world)))
+    url = reverse("consent:court_order_add", args=[world.family.pk])
+    assert coordinator.get(url).status_code == 403
+    refused = coordinator.post(url, order_form(world))
+    assert refused.status_code == 403
+    assert not CourtOrder.objects.exists()
+    assert "Record a court order" in text(client_for(bridges_officer(world)).get(family_url(world)))
+    # The service refuses her too, and the refusal is audited under the record she asked to make.
+    with pytest.raises(PermissionDenied, match="recorded by a privacy officer"):
+        consent_services.court_order_record(
+            viewer=viewer_of(world.coordinator),
+            family=world.family,
+            court=world.court,
+            order_reference="FTC-2026-0142",
+            issued_on=clock.today(),
+            categories=["contact", "legal"],
+            valid_from=clock.now(),
+            valid_until=clock.now() + timedelta(days=30),
+            finding_other_means_unavailable=False,
+            finding_public_interest_outweighs_harm=False,
+        )
+    assert not CourtOrder.objects.exists()
+    denied = AuditEvent.objects.filter(actor_id=world.coordinator.user_id, record_type="CourtOrder").latest("pk")
+    assert (denied.outcome, denied.action, denied.family_id) == (Outcome.DENIED, Action.CREATE, world.family.pk)
+    assert denied.detail["interaction"] == "create"
+
+
+@pytest.mark.django_db
+def test_a_refused_post_of_a_court_order_is_audited(world):
+    """CONSENT-RULES, "Who may change what": the same decision answers the page, the form and the POST, and
+    every refusal is audited. A coordinator's POST of the order form is a refused write."""
+    refused = client_for(world.coordinator).post(
+        reverse("consent:court_order_add", args=[world.family.pk]), order_form(world)
+    )
+    assert refused.status_code == 403
+    assert not CourtOrder.objects.exists()
+    denied = AuditEvent.objects.filter(
+        actor_id=world.coordinator.user_id, family_id=world.family.pk, record_type="CourtOrder"
+    )
+    assert [(e.outcome, e.action) for e in denied] == [(Outcome.DENIED, Action.CREATE)]
 
 
 @pytest.mark.django_db
@@ -167,16 +293,14 @@ def test_court_order_form_explains_each_problem_in_plain_words(world):
     other_court = OrganizationFactory(name="Lakeview Juvenile Court", type=OrganizationType.COURT)
     clerk = staff(other_court, Role.COURT_COORDINATOR, user__first_name="Ivy", user__last_name="Clerk")
     today = clock.today()
-    response = client_for(world.coordinator).post(
-        reverse("consent:court_order_add", args=[world.family.pk]),
-        order_form(
-            world,
-            named_person=clerk.pk,
-            order_reference="",
-            categories=[],
-            issued_on=(today + timedelta(days=3)).isoformat(),
-            valid_until=(today - timedelta(days=1)).isoformat(),
-        ),
+    response = record_order(
+        bridges_officer(world),
+        world,
+        named_person=clerk.pk,
+        order_reference="",
+        categories=[],
+        issued_on=(today + timedelta(days=3)).isoformat(),
+        valid_until=(today - timedelta(days=1)).isoformat(),
     )
     page = text(response)
     assert response.status_code == 400
@@ -190,7 +314,7 @@ def test_court_order_form_explains_each_problem_in_plain_words(world):
 
 @pytest.mark.django_db
 def test_court_order_form_offers_uswds_checkboxes_with_contact_and_legal_ticked(world):
-    page = text(client_for(world.coordinator).get(reverse("consent:court_order_add", args=[world.family.pk])))
+    page = text(client_for(bridges_officer(world)).get(reverse("consent:court_order_add", args=[world.family.pk])))
     boxes = re.findall(
         r'<input type="checkbox" class="usa-checkbox__input" name="categories" value="(\w+)"[^>]*>', page
     )
@@ -206,6 +330,8 @@ def test_court_order_form_offers_uswds_checkboxes_with_contact_and_legal_ticked(
     ticked = re.findall(r'name="categories" value="(\w+)" id="[^"]+" checked', page)
     assert sorted(ticked) == ["contact", "legal"]
     assert "A court may open them only if its order records both findings below (42 CFR 2.64(d))" in page
+    bridges = "Bridges Family Resource Center"
+    assert f"You are recording it for <strong>{bridges}</strong>: it opens only {bridges}'s records" in page
     assert '<option value="' + str(world.court.pk) + '">Lakeview Family Treatment Court</option>' in page
 
 
@@ -213,9 +339,7 @@ def test_court_order_form_offers_uswds_checkboxes_with_contact_and_legal_ticked(
 def test_a_named_person_at_the_court_may_use_the_order_without_being_on_the_team(world):
     judge = staff(world.court, Role.JUDGE, user__first_name="Ellen", user__last_name="Park")
     assert client_for(judge).get(family_url(world, "court_proceeding")).status_code == 404
-    client_for(world.coordinator).post(
-        reverse("consent:court_order_add", args=[world.family.pk]), order_form(world, named_person=judge.pk)
-    )
+    assert record_order(bridges_officer(world), world, named_person=judge.pk).status_code == 302
     page = text(client_for(judge).get(family_url(world, "court_proceeding")))
     assert COURT_NOTE in page and OTP_VISIT not in page
 
@@ -247,19 +371,26 @@ def test_non_clinician_sees_no_emergency_button_and_the_page_refuses_and_is_audi
         assert response.status_code == 403
         assert "Only clinicians can declare a medical emergency." in text(response)
     assert not EmergencyAccess.objects.exists()
+    # The refusal is audited under the family asked about; the page does not read the family to refuse.
     refusals = AuditEvent.objects.filter(
-        actor_id=world.caseworker.user.pk,
-        action=Action.EMERGENCY,
-        outcome=Outcome.DENIED,
-        family_id=world.family.pk,
+        actor_id=world.caseworker.user.pk, action=Action.EMERGENCY, outcome=Outcome.DENIED
     )
     assert refusals.count() == 2
+    assert {(e.record_type, e.record_id) for e in refusals} == {("Family", str(world.family.pk))}
     assert all(e.detail["refused"] == "Only clinicians can declare a medical emergency." for e in refusals)
 
     # A family that does not exist is refused in exactly the same way: the page reveals nothing.
-    missing = caseworker.get(reverse("consent:emergency_declare", args=[world.family.pk + 1000]))
+    missing_id = world.family.pk + 1000
+    missing = caseworker.get(reverse("consent:emergency_declare", args=[missing_id]))
     assert missing.status_code == 403
     assert "Only clinicians can declare a medical emergency." in text(missing)
+    *_, existing_event, missing_event = refusals.order_by("pk")
+    assert (existing_event.record_id, missing_event.record_id) == (str(world.family.pk), str(missing_id))
+    assert (missing_event.record_type, missing_event.family_id, missing_event.detail) == (
+        existing_event.record_type,
+        existing_event.family_id,
+        existing_event.detail,
+    )
 
 
 @pytest.mark.django_db
@@ -483,3 +614,58 @@ def test_restriction_naming_a_person_hides_records_from_that_person_only(shared_
     )
     assert ATTENDANCE not in text(client_for(w.caseworker).get(family_url(w)))
     assert ATTENDANCE in text(client_for(supervisor).get(family_url(w)))
+
+
+@pytest.mark.django_db
+def test_a_request_naming_a_part2_programme_is_a_part2_record_seen_and_decided_by_that_programme(world):
+    """Her consent here shares nothing of her treatment. A request that names Hope says she is treated there:
+    it is filed as SUD treatment, hidden from CPS and the clinic, and seen by Hope's own staff because it is
+    addressed to Hope (rule A), who alone decide it."""
+    w = world
+    assert request_restriction(w).status_code == 302
+    restriction = Restriction.objects.get()
+    assert restriction.sensitivity == "sud_treatment"
+    line = FamilyActivity.objects.get(family=w.family, verb="restriction_requested")
+    assert line.sensitivity == "sud_treatment"
+    wording = "Hope Recovery Center should not share SUD treatment records"
+    assert wording in text(client_for(w.coordinator).get(family_url(w)))
+    for other in (w.caseworker, w.ob_clinician):
+        page = text(client_for(other).get(family_url(w)))
+        assert "Maria Lopez" in page and wording not in page
+        assert "Recorded her request to restrict what Hope Recovery Center shares" not in page  # nor its line
+    decide_url = reverse("consent:restriction_decide", args=[w.family.pk, restriction.pk])
+    assert client_for(w.caseworker).get(decide_url).status_code == 404
+
+    counsellor = client_for(w.counsellor)
+    page = text(counsellor.get(family_url(w)))
+    assert wording in page and "Agree or refuse" in page
+    assert counsellor.post(decide_url, {"decision": "agree"}).status_code == 302
+    restriction.refresh_from_db()
+    assert restriction.status == RestrictionStatus.AGREED and restriction.decided_by == w.counsellor
+
+
+@pytest.mark.django_db
+def test_a_caseworker_cannot_record_a_request_her_role_could_not_read_once_made(world):
+    """Recording a request naming a Part 2 programme makes a SUD-treatment record in her organisation's name,
+    which a CPS caseworker's role may never see: she is refused, plainly, and the refusal is audited."""
+    w = world
+    response = client_for(w.caseworker).post(
+        reverse("consent:restriction_add", args=[w.family.pk]),
+        {"disclosing_org": w.ob_org.pk, "recipient_org": w.treatment_org.pk, "categories": ["general_health"]},
+    )
+    assert response.status_code == 400
+    assert "could not read it once made" in text(response)
+    assert not Restriction.objects.exists()
+    denied = AuditEvent.objects.get(actor_id=w.caseworker.user_id, record_type="Restriction")
+    assert (denied.outcome, denied.family_id, denied.detail["interaction"]) == (
+        Outcome.DENIED,
+        w.family.pk,
+        "create",
+    )
+    # Naming no Part 2 programme, the same request is hers to record.
+    allowed = client_for(w.caseworker).post(
+        reverse("consent:restriction_add", args=[w.family.pk]),
+        {"disclosing_org": w.ob_org.pk, "recipient_org": w.court.pk, "categories": ["general_health"]},
+    )
+    assert allowed.status_code == 302
+    assert Restriction.objects.get().sensitivity == "contact"

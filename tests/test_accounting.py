@@ -1,5 +1,6 @@
-"""The accounting of disclosures (42 CFR 2.24, 2.25; 45 CFR 164.528): what the parent (through her designated
-coordinator) reads about who outside an organisation saw its records of her family, when and why."""
+"""The accounting of disclosures (42 CFR 2.24, 2.25; 45 CFR 164.528): what the parent reads about who outside an
+organisation saw its records of her family, when and why. Staff who may open her family read the entries
+whose records they may read; a privacy officer reads her own organisation's disclosures."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.core.exceptions import PermissionDenied
 from django.test import Client
 
 from kinfold import clock
@@ -20,7 +20,7 @@ from kinfold.consent.accounting import accounting_for, accounting_starts
 from kinfold.consent.models import ConsentDirective, Disclosure
 from kinfold.families import selectors
 from kinfold.families import services as family_services
-from kinfold.families.models import CareTeamMember, Family
+from kinfold.families.models import Family
 from kinfold.notes import services as note_services
 from kinfold.organizations.models import Membership, Organization, OrganizationType, Role
 from tests.factories import OrganizationFactory, consent_team_wide, make_family, staff, viewer_of
@@ -175,46 +175,104 @@ def test_the_recipients_a_general_designation_reached_are_listed(team, treatment
     ]
 
 
-def test_only_her_designated_coordinator_may_read_it(team):
-    for m in (team.carl, team.tess):
-        with pytest.raises(PermissionDenied):
-            accounting_for(viewer=viewer_of(m), family_id=team.family.pk)
+def carl_entry(m: Membership, team: Team) -> Any:
+    [entry] = [
+        e for e in accounting_for(viewer=viewer_of(m), family_id=team.family.pk).entries
+        if e.recipient_name == "Carl Jensen"
+    ]  # fmt: skip
+    return entry
+
+
+def test_anyone_who_may_open_the_family_reads_it_and_sees_an_entry_only_where_she_may_read_its_records(team, outsider):
+    """CONSENT-RULES, "Who sees consents and the accounting": not the coordinator's alone. Anyone who may open
+    the family opens it; a staff member sees an entry only where the policy lets her read every record it
+    names, so an agreed restriction hides from CPS what Hope disclosed to CPS before, not from the coordinator."""
+    page(team.carl, team.family)
+    for m in (team.ana, team.carl, team.sue, team.tess):
+        accounting_for(viewer=viewer_of(m), family_id=team.family.pk)
         assert AuditEvent.objects.filter(
-            actor_id=m.user_id, record_type="Accounting", outcome=Outcome.DENIED, family_id=team.family.pk
+            actor_id=m.user_id, record_type="Accounting", action=Action.VIEW, outcome=Outcome.SUCCESS
         ).exists()
-    accounting_for(viewer=viewer_of(team.ana), family_id=team.family.pk)
+    assert carl_entry(team.carl, team).disclosing_orgs == ["Bridges Family Resource Center", "Hope Recovery Center"]
+
+    requested = consent_services.restriction_request(
+        viewer=viewer_of(team.ana), family=team.family, disclosing_org=team.otp, recipient_org=team.cps,
+        categories=["sud_treatment"],
+    )  # fmt: skip
+    consent_services.restriction_decide(viewer=viewer_of(team.tess), restriction=requested, agree=True)
+    # CPS may no longer read Hope's attendance note: Hope's part of the entry is no longer shown to CPS.
+    for m in (team.carl, team.sue):
+        assert carl_entry(m, team).disclosing_orgs == ["Bridges Family Resource Center"]
+    # The coordinator still reads it under the parent's consent, and sees the whole entry.
+    whole = carl_entry(team.ana, team)
+    assert whole.disclosing_orgs == ["Bridges Family Resource Center", "Hope Recovery Center"]
+    assert "sud_treatment" in whole.categories
+
+    # Someone who may not open the family gets "not found", never "forbidden", and the attempt is audited.
+    with pytest.raises(selectors.FamilyNotFound):
+        accounting_for(viewer=viewer_of(outsider), family_id=team.family.pk)
     assert AuditEvent.objects.filter(
-        actor_id=team.ana.user_id, record_type="Accounting", action=Action.VIEW, outcome=Outcome.SUCCESS
+        actor_id=outsider.user_id, record_type="Family", outcome=Outcome.DENIED, family_id=team.family.pk
     ).exists()
-    tess_place = CareTeamMember.objects.get(care_team__family=team.family, membership=team.tess, left_at__isnull=True)
-    family_services.coordinator_handover(viewer=viewer_of(team.ana), family=team.family, to_member=tess_place)
-    accounting_for(viewer=viewer_of(team.tess), family_id=team.family.pk)
-    with pytest.raises(PermissionDenied):
-        accounting_for(viewer=viewer_of(team.ana), family_id=team.family.pk)
+    assert not AuditEvent.objects.filter(actor_id=outsider.user_id, record_type="Accounting").exists()
+    url = f"/families/{team.family.pk}/accounting/?format=csv"
+    assert client_of(outsider).get(url).status_code == 404
+    assert client_of(team.carl).get(url).status_code == 200
+
+
+def client_of(m: Membership) -> Client:
     client = Client()
-    client.force_login(team.carl.user)
-    assert client.get(f"/families/{team.family.pk}/accounting/?format=csv").status_code == 403
+    client.force_login(m.user)
+    return client
 
 
-def test_the_csv_download_lists_each_disclosure_and_the_revocation_on_her_calendar_day(team):
+def hope_privacy_officer(team: Team) -> Membership:
+    """Hope's privacy officer, who may open the family: a consent lets Bridges share Maria's contact details
+    with Hope for its health-care operations (as a programme's privacy officer meets her families)."""
+    officer = staff(team.otp, Role.PRIVACY_OFFICER, user__first_name="Priya", user__last_name="Shah")
+    consent_services.consent_record(
+        viewer=viewer_of(team.ana),
+        family=team.family,
+        title="Hope operations",
+        terms=consent_services.ConsentTerms(
+            discloser_orgs=[team.ana.organization],
+            recipient_orgs=[team.otp],
+            purposes=["operations"],
+            categories=["contact"],
+            expires_at=clock.now() + timedelta(days=365),
+            signer_name="Maria Lopez",
+            signature_typed="Maria Lopez",
+        ),
+    )
+    return officer
+
+
+def csv_rows(m: Membership, family: Family) -> list[list[str]]:
+    response = client_of(m).get(f"/families/{family.pk}/accounting/?format=csv")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+def test_the_csv_download_lists_each_disclosure_she_may_see_and_the_revocation_on_her_calendar_day(team):
+    officer = hope_privacy_officer(team)
     page(team.carl, team.family)
     consent_services.consent_revoke(viewer=viewer_of(team.ana), directive=team.consent, method="spoken")
     # Revoked at 03:30 UTC: the evening before, in the deployment's time zone (America/New_York).
     late_evening = clock.now().replace(hour=3, minute=30, second=0, microsecond=0)
     ConsentDirective.objects.filter(pk=team.consent.pk).update(revoked_at=late_evening)
-    client = Client()
-    client.force_login(team.ana.user)
-    response = client.get(f"/families/{team.family.pk}/accounting/?format=csv")
-    assert response.status_code == 200
-    assert response["Content-Type"].startswith("text/csv")
-    assert "attachment" in response["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+
+    rows = csv_rows(team.ana, team.family)
     assert rows[0] == ["date", "who received it", "organisation", "from", "what", "purpose", "why", "times", "notes"]
     [carl] = [r for r in rows if r[1] == "Carl Jensen"]
     assert carl[0] == clock.today().isoformat()
     assert carl[2] == "Lakeview County Child Protective Services"
-    assert carl[3] == "Bridges Family Resource Center; Hope Recovery Center"
-    assert "sud_treatment" in carl[4].split("; ")
+    # With the consent revoked the coordinator may no longer read Hope's attendance note: she sees only
+    # Bridges' part of what Carl saw. (Hope's privacy officer sees Hope's part, below.)
+    assert carl[3] == "Bridges Family Resource Center"
+    # Tess's place on the team names her programme: a Part 2 record, though Bridges made it.
+    assert carl[4].split("; ") == ["contact", "sud_treatment"]
     assert carl[5] == "child_welfare_case"
     assert carl[8] == "made before the consent was revoked"
     [revoked] = [r for r in rows if r[6].startswith("revoked:")]
@@ -223,6 +281,14 @@ def test_the_csv_download_lists_each_disclosure_and_the_revocation_on_her_calend
     assert revoked[6] == "revoked: Team-wide coordination (spoken to a staff member)"
     assert AuditEvent.objects.filter(actor_id=team.ana.user_id, record_type="Accounting").exists()
 
+    # Hope's privacy officer sees her own organisation's disclosure to Carl, marked as before the revocation.
+    hope_rows = csv_rows(officer, team.family)
+    [from_hope] = [r for r in hope_rows if r[1] == "Carl Jensen"]
+    assert from_hope[3] == "Hope Recovery Center"
+    assert from_hope[4] == "sud_treatment"
+    assert from_hope[5] == "child_welfare_case"
+    assert from_hope[8] == "made before the consent was revoked"
+
 
 def test_court_orders_and_emergencies_are_accounted_and_the_emergency_is_flagged(team, treatment_org):
     court = OrganizationFactory(name="Lakeview Family Treatment Court", type=OrganizationType.COURT)
@@ -230,15 +296,19 @@ def test_court_orders_and_emergencies_are_accounted_and_the_emergency_is_flagged
     family_services.care_team_member_add(
         viewer=viewer_of(team.ana), family=team.family, membership=cora, role=cora.role
     )
+    # Bridges' privacy officer records the order: it opens Bridges' records (her record and contact details).
+    bridges_officer = staff(team.ana.organization, Role.PRIVACY_OFFICER)
     now = clock.now()
     consent_services.court_order_record(
-        viewer=viewer_of(team.ana), family=team.family, court=court, order_reference="FTC-2026-0042",
+        viewer=viewer_of(bridges_officer), family=team.family, court=court, order_reference="FTC-2026-0042",
         issued_on=clock.today(), categories=["contact", "child_welfare"], valid_from=now - timedelta(minutes=1),
         valid_until=now + timedelta(days=30), finding_other_means_unavailable=False,
         finding_public_interest_outweighs_harm=False,
     )  # fmt: skip
     page(cora, team.family)
-    assert set(Disclosure.objects.filter(recipient_user=cora.user).values_list("rule", flat=True)) == {"3a"}
+    court_rows = Disclosure.objects.filter(recipient_user=cora.user)
+    assert set(court_rows.values_list("rule", flat=True)) == {"3a"}
+    assert set(court_rows.values_list("disclosing_org", flat=True)) == {team.ana.organization_id}
 
     hospital = OrganizationFactory(name="Lakeview General Hospital", type=OrganizationType.HOSPITAL)
     nina = staff(hospital, Role.NURSE, user__first_name="Nina", user__last_name="Adeyemi")
@@ -246,7 +316,7 @@ def test_court_orders_and_emergencies_are_accounted_and_the_emergency_is_flagged
         viewer=viewer_of(nina), family=team.family, reason="Unresponsive on arrival, suspected overdose"
     )
     detail = page(nina, team.family, purpose="emergency")
-    assert {n.summary for n in detail.notes} == {"Attended group", "Home visit went well"}
+    assert {n.summary for n in detail.data["notes"]["notes"]} == {"Attended group", "Home visit went well"}
     rows = Disclosure.objects.filter(recipient_user=nina.user)
     assert {r.rule for r in rows} == {"4"} and {r.emergency_id for r in rows} == {access.pk}
     assert (

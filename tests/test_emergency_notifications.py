@@ -54,7 +54,7 @@ class World:
     clinic: Organization  # Riverside Prenatal Clinic: her own organisation
     community: Organization  # Bridges: made the family, its people and the team-wide consent
     programme: Organization  # Hope Recovery Center, an opioid treatment programme: treatment notes
-    cps: Organization  # Lakeview CPS: recorded a court order, nothing else (no person, no note)
+    cps: Organization  # Lakeview CPS: its privacy officer recorded a court order, nothing else (no person, no note)
     court: Organization  # Lakeview Family Treatment Court: a court note; it has no privacy officer
     unrelated: Organization  # a clinic with a privacy officer and no record of Maria's
     officers: dict[str, str]  # organisation name -> its privacy officer's address
@@ -82,21 +82,6 @@ def build_world(community_org: Organization, cps_org: Organization, treatment_or
     note_services.note_add(viewer=viewer_of(counsellor), family=family, kind="treatment_attendance", summary=ATTENDANCE)
     note_services.note_add(viewer=viewer_of(counsellor), family=family, kind="prenatal_visit", summary=OTP_VISIT)
     note_services.note_add(viewer=viewer_of(clinician), family=family, kind="prenatal_visit", summary=OB_VISIT)
-    now = clock.now()
-    consent_services.court_order_record(
-        viewer=viewer_of(caseworker),
-        family=family,
-        court=court,
-        order_reference="FTC-2026-0142",
-        issued_on=clock.today(),
-        categories=["contact", "legal"],
-        valid_from=now,
-        valid_until=now + timedelta(days=90),
-        finding_other_means_unavailable=False,
-        finding_public_interest_outweighs_harm=False,
-    )
-    # Under the order the court opens her record, and writes to it.
-    note_services.note_add(viewer=viewer_of(court_coordinator), family=family, kind="court_report", summary=HEARING)
 
     officers = {
         clinic.name: "privacy@riverside.example.org",
@@ -105,11 +90,47 @@ def build_world(community_org: Organization, cps_org: Organization, treatment_or
         cps_org.name: "privacy@lakeview-cps.example.org",
         unrelated.name: "privacy@unrelated.example.org",
     }
-    for org in (clinic, community_org, treatment_org, cps_org, unrelated):
-        staff(org, Role.PRIVACY_OFFICER, user__email=officers[org.name])
+    officer = {
+        org.pk: staff(org, Role.PRIVACY_OFFICER, user__email=officers[org.name])
+        for org in (clinic, community_org, treatment_org, cps_org, unrelated)
+    }
     # Neither a former privacy officer nor a colleague in another role is told.
     staff(treatment_org, Role.PRIVACY_OFFICER, user__email="former-privacy@hope.example.org", is_active=False)
     staff(clinic, Role.FRONT_DESK, user__email="desk@riverside.example.org")
+
+    # CPS's privacy officer meets the family through a consent for CPS's operations (her contact details).
+    consent_services.consent_record(
+        viewer=viewer_of(coordinator),
+        family=family,
+        title="CPS operations",
+        terms=consent_services.ConsentTerms(
+            discloser_orgs=[community_org],
+            recipient_orgs=[cps_org],
+            purposes=["operations"],
+            categories=["contact"],
+            expires_at=clock.now() + timedelta(days=365),
+            signer_name="Maria Lopez",
+            signature_typed="Maria Lopez",
+        ),
+    )
+    # The court's order names Bridges' and CPS's records: each organisation's privacy officer records it, and
+    # each recording opens only that organisation's records (CONSENT-RULES ruling 3).
+    now = clock.now()
+    for org in (community_org, cps_org):
+        consent_services.court_order_record(
+            viewer=viewer_of(officer[org.pk]),
+            family=family,
+            court=court,
+            order_reference="FTC-2026-0142",
+            issued_on=clock.today(),
+            categories=["contact", "legal", "child_welfare"],
+            valid_from=now,
+            valid_until=now + timedelta(days=90),
+            finding_other_means_unavailable=False,
+            finding_public_interest_outweighs_harm=False,
+        )
+    # Under Bridges' order the court opens her record, and writes to it.
+    note_services.note_add(viewer=viewer_of(court_coordinator), family=family, kind="court_report", summary=HEARING)
     return World(
         family=family,
         clinician=clinician,

@@ -269,7 +269,59 @@ def test_a_refused_write_is_audited_and_leaves_nothing_behind(coordinator, outsi
         )
     with pytest.raises(PermissionDenied):
         note_services.note_add(viewer=viewer_of(outsider), family=family, kind="contact_log", summary="Called")
+    with pytest.raises(PermissionDenied):
+        services.pregnancy_start(
+            viewer=viewer_of(outsider), family=family, estimated_due_on=clock.today() + timedelta(days=120)
+        )
     assert family.care_team.members.count() == members_before
     assert not family.notes.exists()
+    assert not PregnancyEpisode.objects.filter(family=family).exists()
+    # Each refusal is audited under the type of record she asked to write, with what she tried and why not.
     denied = AuditEvent.objects.filter(actor_id=outsider.user_id, family_id=family.pk, outcome="denied")
-    assert sorted(denied.values_list("record_type", flat=True)) == ["Family", "Note"]
+    assert sorted(denied.values_list("record_type", flat=True)) == ["CareTeamMember", "Note", "PregnancyEpisode"]
+    assert {e.detail["interaction"] for e in denied} == {"create"}
+    assert all(e.detail["reason"] for e in denied)
+
+
+def test_only_the_designated_coordinator_manages_the_team_and_anyone_may_leave_it(coordinator, caseworker, cps_org):
+    """CONSENT-RULES ruling 7: only the coordinator adds or removes members and hands over her role; anyone
+    may remove herself. A former coordinator is an ordinary member: she may leave, nothing more."""
+    from kinfold.audit.models import AuditEvent
+
+    family = make_family(coordinator)
+    consent_team_wide(family, by=coordinator)
+    ana_viewer = viewer_of(coordinator)
+    supervisor = staff(cps_org, Role.CPS_SUPERVISOR, user__first_name="Sue", user__last_name="Park")
+    carl = services.care_team_member_add(
+        viewer=ana_viewer, family=family, membership=caseworker, role=Role.CPS_CASEWORKER
+    )
+    # A member who is not the coordinator adds nobody.
+    with pytest.raises(PermissionDenied):
+        services.care_team_member_add(
+            viewer=viewer_of(caseworker), family=family, membership=supervisor, role=Role.CPS_SUPERVISOR
+        )
+    sue = services.care_team_member_add(
+        viewer=ana_viewer, family=family, membership=supervisor, role=Role.CPS_SUPERVISOR
+    )
+    services.coordinator_handover(viewer=ana_viewer, family=family, to_member=carl)
+    ana = CareTeamMember.objects.get(care_team__family=family, membership=coordinator, left_at__isnull=True)
+
+    # Ana handed the role over: she can no longer remove the new coordinator, anyone else, or hand it on.
+    refusal = "You cannot remove this: only her designated coordinator manages her care team (anyone may leave it)."
+    for place in (carl, sue):
+        with pytest.raises(PermissionDenied) as refused:
+            services.care_team_member_remove(viewer=ana_viewer, member=place)
+        assert str(refused.value.args[0]) == refusal
+    with pytest.raises(PermissionDenied):
+        services.coordinator_handover(viewer=ana_viewer, family=family, to_member=sue)
+    denied = AuditEvent.objects.filter(actor_id=coordinator.user_id, family_id=family.pk, outcome="denied")
+    assert sorted(denied.values_list("record_type", flat=True)) == ["CareTeamMember"] * 3
+    assert sorted(e.detail["interaction"] for e in denied) == ["change", "retire", "retire"]
+    [only] = active_coordinators(family)
+    assert only.membership == caseworker
+    assert CareTeamMember.objects.active().filter(care_team__family=family).count() == 3
+
+    # The new coordinator manages the team; Ana may still leave it herself.
+    services.care_team_member_remove(viewer=viewer_of(caseworker), member=sue)
+    services.care_team_member_remove(viewer=ana_viewer, member=ana)
+    assert [m.membership for m in CareTeamMember.objects.active().filter(care_team__family=family)] == [caseworker]

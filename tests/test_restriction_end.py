@@ -30,7 +30,7 @@ from kinfold.audit.models import Action, AuditEvent, Outcome
 from kinfold.consent import services
 from kinfold.consent.models import Restriction, RestrictionStatus
 from kinfold.families import services as family_services
-from kinfold.families.models import Family, FamilyActivity
+from kinfold.families.models import Family, FamilyActivity, Sensitivity
 from kinfold.notes import services as note_services
 from kinfold.notes.models import Note, NoteKind
 from kinfold.organizations.models import Membership, Organization, OrganizationType, Role
@@ -170,9 +170,11 @@ def test_an_organisation_ended_restriction_keeps_covering_records_made_before_it
 # --- the service ----------------------------------------------------------------------------------------
 
 
-def test_she_ends_it_through_any_staff_member_who_may_open_the_family_and_it_is_audited(world):
+def test_she_ends_it_through_any_staff_member_who_may_see_the_request_and_it_is_audited(world):
     w = world
     r = agreed(w)
+    # Her request names Hope, a Part 2 programme: it and its timeline lines are Part 2 records.
+    assert r.sensitivity == Sensitivity.SUD_TREATMENT
     assert not caseworker_sees(w, w.attendance, clock.now())
     ended = services.restriction_end(
         viewer=viewer_of(w.coordinator), restriction=r, on_request_of=PARENT, reason="She told me at the home visit"
@@ -188,9 +190,10 @@ def test_she_ends_it_through_any_staff_member_who_may_open_the_family_and_it_is_
     line = FamilyActivity.objects.get(family=w.family, verb="restriction_ended")
     assert line.summary == "Recorded that she ended her restriction on what Hope Recovery Center shares"
     assert line.occurred_at == ended.ended_at
+    assert line.sensitivity == Sensitivity.SUD_TREATMENT
     event = AuditEvent.objects.filter(record_type="Restriction", record_id=str(r.pk)).latest("pk")
     assert (event.action, event.outcome, event.actor_id) == (Action.UPDATE, Outcome.SUCCESS, w.coordinator.user_id)
-    assert event.detail == {"status": "ended", "on_request_of": "parent"}
+    assert event.detail == {"verb": "restriction_ended", "status": "ended", "on_request_of": "parent"}
 
     with pytest.raises(ValidationError, match="already ended"):
         services.restriction_end(viewer=viewer_of(w.coordinator), restriction=r, on_request_of=PARENT)
@@ -255,6 +258,39 @@ def test_staff_who_cannot_open_the_family_cannot_record_her_end(world, outsider)
     assert AuditEvent.objects.filter(actor_id=outsider.user_id, outcome=Outcome.DENIED, family_id=w.family.pk).exists()
     r.refresh_from_db()
     assert r.status == RestrictionStatus.AGREED
+
+
+def test_someone_who_may_open_the_family_but_not_see_the_request_cannot_record_her_end(world, community_org):
+    """A peer coach named in a consent that covers only Maria's contact details opens her family, but not
+    a request that names her treatment programme: she cannot record its end (CONSENT-RULES: nobody changes
+    what she may not read), and the refusal is audited under the restriction."""
+    w = world
+    r = agreed(w)
+    peers = OrganizationFactory(name="Second Wind Peer Recovery", type=OrganizationType.PEER_RECOVERY)
+    coach = staff(peers, Role.PEER_RECOVERY_COACH, user__first_name="Pat", user__last_name="Rowe")
+    services.consent_record(
+        viewer=viewer_of(w.coordinator),
+        family=w.family,
+        title="Peer coach",
+        terms=services.ConsentTerms(
+            discloser_orgs=[community_org],
+            recipient_people=[coach],
+            purposes=["care_coordination"],
+            categories=["contact"],
+            expires_at=clock.now() + timedelta(days=30),
+            signer_name="Maria Lopez",
+            signature_typed="Maria Lopez",
+        ),
+    )
+    assert client_for(coach).get(family_url(w)).status_code == 200
+    with pytest.raises(PermissionDenied):
+        services.restriction_end(viewer=viewer_of(coach), restriction=r, on_request_of=PARENT)
+    denied = AuditEvent.objects.get(actor_id=coach.user_id, outcome=Outcome.DENIED, record_type="Restriction")
+    assert denied.record_id == str(r.pk) and denied.detail["interaction"] == "retire"
+    r.refresh_from_db()
+    assert r.status == RestrictionStatus.AGREED
+    # Nor does the page let her at it: not permitted reads as not there.
+    assert client_for(coach).get(end_url(w, r)).status_code == 404
 
 
 def test_a_self_pay_restriction_toward_a_health_plan_is_never_ended_by_the_organisation(world):

@@ -169,8 +169,13 @@ def test_create_family_then_land_on_its_page_as_coordinator(coordinator, client_
     assert "Mia Santos" in page and "weeks pregnant" in page
 
 
-def test_add_member_remove_and_handover_through_the_pages(coordinator, caseworker, client_for):
+def test_add_member_handover_and_then_only_the_new_coordinator_manages_the_team(coordinator, caseworker, client_for):
+    """CONSENT-RULES ruling 7 through the pages: the coordinator adds and hands over; once she has handed the
+    role over she can no longer remove anyone (not even the new coordinator), but she may leave."""
+    from tests.factories import consent_team_wide
+
     family = make_family(coordinator)
+    consent_team_wide(family, by=coordinator)  # so Carl, once on the team, may open her family
     client = client_for(coordinator)
     picker = text(client.get(reverse("families:team_add", args=[family.pk]), {"q": "jensen"}))
     assert "Carl Jensen — CPS caseworker, Lakeview County Child Protective Services" in picker
@@ -184,12 +189,32 @@ def test_add_member_remove_and_handover_through_the_pages(coordinator, caseworke
     response = client.post(reverse("families:coordinator", args=[family.pk, carl.pk]), follow=True)
     assert "Carl Jensen is now the designated coordinator." in text(response)
     ana = CareTeamMember.objects.get(membership=coordinator, left_at__isnull=True)
+
+    # Ana is now an ordinary member: no way to add or remove, only to leave.
+    page = text(client.get(reverse("families:detail", args=[family.pk])))
+    assert "Add a team member" not in page and "Make coordinator" not in page and "Leave the team" in page
+    assert client.get(reverse("families:team_add", args=[family.pk])).status_code == 403
     response = client.post(reverse("families:team_remove", args=[family.pk, carl.pk]), follow=True)
-    assert "The designated coordinator cannot be removed" in text(response)
+    assert (
+        "You cannot remove this: only her designated coordinator manages her care team (anyone may leave it)."
+        in text(response)
+    )
+    assert CareTeamMember.objects.get(pk=carl.pk).left_at is None
+    assert AuditEvent.objects.filter(
+        actor_id=coordinator.user_id, record_type="CareTeamMember", record_id=str(carl.pk), outcome="denied"
+    ).exists()
+
+    # The new coordinator cannot leave before handing the role on.
+    carl_page = client_for(caseworker).post(reverse("families:team_remove", args=[family.pk, carl.pk]), follow=True)
+    assert "The designated coordinator cannot be removed" in text(carl_page)
+
     response = client.post(reverse("families:team_remove", args=[family.pk, ana.pk]), follow=True)
-    # Ana left the team, but her organisation made the family's records, so it still sees them (rule 1).
-    assert "Ana Rivera was removed from the care team." in text(response)
+    # Ana left the team; she lands on her caseload.
+    assert "You left her care team." in text(response)
+    assert response.redirect_chain[-1][0] == reverse("families:caseload")
     assert not CareTeamMember.objects.filter(membership=coordinator, left_at__isnull=True).exists()
+    # Her organisation made the family's records, so she still opens them (rule 1).
+    assert client.get(reverse("families:detail", args=[family.pk])).status_code == 200
 
 
 def test_add_member_form_without_choices_explains_what_is_missing(coordinator, client_for):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import Http404
 
@@ -160,6 +161,16 @@ def require_create(
         gate=gate,
         message=message,
     )
+
+
+def require_page(create: Any = None, /, *args: Any, **kwargs: Any) -> Decision:
+    """A page that offers a write asks the write gate's own question before showing its form: refused (403)
+    and audited at once, as the POST would be. ``require_page(require_create, viewer, Model, ...)``."""
+    try:
+        return create(*args, **kwargs)
+    except Refused as refused:
+        record_event(**refused.audit)
+        raise PermissionDenied(str(refused)) from None
 
 
 def refusal_words(interaction: str, reason: str) -> str:

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from kinfold.access.door import require_create, require_page
 from kinfold.access.http import viewer_for
 from kinfold.access.rules import REDISCLOSURE_NOTICE_TEXT
 from kinfold.access.vocabulary import Interaction
@@ -209,8 +210,15 @@ def team_member_add(request: HttpRequest, family_id: int) -> HttpResponse:
     viewer = viewer_for(request)
     family, gate = selectors.access_family(viewer=viewer, family_id=family_id)
     search = request.GET.get("q", "").strip()[:100]
-    if not gate.may_create(CareTeamMember, family_id=family.pk, category=Sensitivity.CONTACT):
-        raise PermissionDenied("Only her designated coordinator adds members to her care team.")
+    require_page(
+        require_create,
+        viewer,
+        CareTeamMember,
+        family_id=family.pk,
+        category=Sensitivity.CONTACT,
+        gate=gate,
+        message="Only her designated coordinator adds members to her care team.",
+    )
     candidates = selectors.staff_to_add(gate=gate, family_id=family.pk, search=search)
     form = TeamMemberAddForm(request.POST if request.method == "POST" else None, candidates=candidates)
     if request.method == "POST" and form.is_valid():

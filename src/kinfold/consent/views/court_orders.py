@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
 from kinfold import clock
+from kinfold.access.door import require_create, require_page
 from kinfold.access.http import viewer_for
 from kinfold.access.vocabulary import Interaction
 from kinfold.consent import services
@@ -28,8 +29,15 @@ from kinfold.web.forms import apply_errors
 def court_order_add(request: HttpRequest, family_id: int) -> HttpResponse:
     viewer = viewer_for(request)
     family, gate = access_family(viewer=viewer, family_id=family_id)
-    if not gate.may_create(CourtOrder, family_id=family.pk, category=Sensitivity.LEGAL):
-        raise PermissionDenied(services.ONLY_PRIVACY_OFFICERS)
+    require_page(
+        require_create,
+        viewer,
+        CourtOrder,
+        family_id=family.pk,
+        category=Sensitivity.LEGAL,
+        gate=gate,
+        message=services.ONLY_PRIVACY_OFFICERS,
+    )
     today = clock.today()
     assert viewer.membership is not None
     form = CourtOrderForm(
