@@ -1,6 +1,7 @@
 """Real-browser journey through the parent's consent: a coordinator records it with her in Spanish, the CPS
 caseworker then sees treatment attendance but not therapy notes, she takes it back, his next page load no
-longer shows it, and her accounting of disclosures lists both the disclosure and the revocation.
+longer shows it, and her accounting of disclosures lists the revocation, and the disclosure to whoever may read
+the record it names (the programme that wrote it).
 
 Headless Debian Chromium (Playwright, sync API) against pytest-django's live server. Screenshots of every
 page visited go to var/screenshots/ (prefix ``consent-``).
@@ -82,7 +83,7 @@ def test_consent_recorded_in_spanish_governs_what_cps_sees_until_revoked(
     expect(section.get_by_test_id("consent-summary")).to_contain_text(
         "The organisations on my care team may share your name and contact details"
     )
-    expect(section.get_by_test_id("consent-status")).to_have_text("In force")
+    expect(section.get_by_test_id("consent-status")).to_have_text("In force (version 1)")
     shoot("family-with-team-wide-consent")
     section.get_by_role("link", name="Record a consent with her").click()
 
@@ -218,16 +219,35 @@ def test_consent_recorded_in_spanish_governs_what_cps_sees_until_revoked(
     expect(page.get_by_role("heading", level=1)).to_have_text("Maria Lopez")
     expect(page.get_by_text(ATTENDANCE)).to_have_count(0)
     expect(page.get_by_text(THERAPY)).to_have_count(0)
-    expect(page.get_by_role("region", name="Redisclosure notice")).to_have_count(0)
+    # The consent names CPS, so Carl still sees it, revoked; it names her treatment programme, so it is a
+    # Part 2 record and the page still carries the notice.
+    cps_consent = page.get_by_test_id("consent-section").locator("li.kinfold-consent-item")
+    expect(cps_consent.filter(has_text="CPS status updates").get_by_test_id("consent-status")).to_contain_text(
+        "Revoked on"
+    )
+    expect(page.get_by_role("region", name="Redisclosure notice")).to_have_count(1)
     shoot("caseworker-after-revocation")
     log_out(page)
 
-    # --- Ana opens "Who has seen her information": the disclosure and the revocation ------------------
+    # --- "Who has seen her information": the entries each may read ------------------------------------
+    # Ana sees the revocation and what Bridges shared; the treatment disclosure is not hers to read.
     sign_in(page, ana.user.username)
     page.goto(family_url)
     expect(page.get_by_test_id("consent-section").get_by_test_id("consent-status").first).to_be_visible()
     page.get_by_role("link", name="Who has seen her information").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Who has seen Maria Lopez's information")
+    expect(page.get_by_test_id("accounting-scope")).to_contain_text("Her accounting is hers")
+    expect(
+        page.get_by_test_id("accounting-entries").locator("li").filter(has_text="substance use treatment")
+    ).to_have_count(0)
+    expect(page.get_by_test_id("accounting-revocations")).to_contain_text(
+        "You took back (revoked) “CPS status updates” (spoken to a staff member)"
+    )
+    shoot("accounting-coordinator")
+    log_out(page)
+    # Tess, whose programme wrote the attendance note, sees that it was shown to CPS, and when.
+    sign_in(page, tess.user.username)
+    page.goto(family_url + "accounting/")
     entries = page.get_by_test_id("accounting-entries")
     disclosure = entries.locator("li").filter(has_text="substance use treatment")
     expect(disclosure).to_have_count(1)

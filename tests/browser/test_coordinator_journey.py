@@ -186,7 +186,10 @@ def test_coordinator_builds_cross_agency_team(page: Any, browser_log: Any, shoot
     assert dialogs == ["Make Carl Jensen the designated coordinator? Ana Rivera will stay on the team."]
     expect(team_row(page, "Carl Jensen").locator(".usa-tag")).to_have_text("Coordinator")
     expect(team_row(page, "Ana Rivera").locator(".usa-tag")).to_have_count(0)
-    expect(team_row(page, "Ana Rivera").get_by_role("button", name="Make coordinator")).to_be_visible()
+    # Carl manages the team now: Ana may no longer hand the role on or remove anyone, only leave.
+    expect(team_row(page, "Ana Rivera").get_by_role("button", name="Make coordinator")).to_have_count(0)
+    expect(team_row(page, "Ana Rivera").get_by_role("button", name="Leave the team")).to_be_visible()
+    expect(page.get_by_role("link", name="Add a team member")).to_have_count(0)
     expect(page.get_by_test_id("stage")).to_contain_text(
         "coordinated by Carl Jensen (Lakeview County Child Protective Services)"
     )
