@@ -12,7 +12,7 @@ PYTEST_ARGS ?= -n 2
 help:
 	@echo "make run    install, migrate, load the demo data, serve on http://127.0.0.1:8000"
 	@echo "make test   lint, type-check, and the whole suite on SQLite and PostgreSQL"
-	@echo "make lint   ruff (lint + format check) and mypy"
+	@echo "make lint   ruff (lint + format check), mypy and the import contracts"
 	@echo "make bench  the benchmarks under bench/ (needs PostgreSQL)"
 
 install:
