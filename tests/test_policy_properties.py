@@ -1,10 +1,14 @@
 """Property tests of the access policy over randomly generated worlds: organisations (Part 2 or not), staff
 and their roles, care teams that people join and leave, notes of every kind, a child, consent histories
 (versions, delayed effect, expiry instants and events, revocations, missing elements, minor parents),
-restrictions (some since ended), court orders and emergencies.
+restrictions (some since ended), court orders (each recorded by a privacy officer of the organisation
+whose records it opens) and emergencies, and the timeline lines Kinfold writes beside them.
 
 (a) Nobody sees a record no rule permits: an independent oracle, written here from CONSENT-RULES.md
-    without calling the policy, must agree with ``decide`` and with what the family page shows.
+    without calling the policy, must agree with ``decide`` and with what the family page shows. Notes,
+    people, court orders and timeline lines are read by rules 0 to 5; consents (directives, versions and
+    the lines about them) by rule C; restriction requests and care-team places by rules 0 to 5 and then
+    rule A; "last activity" is the newest line the viewer may read.
 (b) A revocation denies everything under its directive from its instant, and changes nothing before.
 (c) An expiry (an instant, or an event when it is recorded) likewise.
 (d) A record's decision is the same through the caseload list, the family page, search, the API and exports.
@@ -15,7 +19,7 @@ Each example is built in a savepoint that is rolled back, so examples do not see
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -31,13 +35,13 @@ from hypothesis import strategies as st
 
 from kinfold import clock
 from kinfold.access.facts import PolicyContext
-from kinfold.access.registry import RecordFacts
+from kinfold.access.registry import facts_of
 from kinfold.access.rules import decide
 from kinfold.access.viewer import Viewer
 from kinfold.access.vocabulary import ROLE_TABLE_PATH
 from kinfold.consent.models import ConsentDirective, ConsentVersion, CourtOrder, EmergencyAccess, Restriction
 from kinfold.families import selectors
-from kinfold.families.models import CareTeam, CareTeamMember, Family, FamilyRelationship, Person
+from kinfold.families.models import CareTeam, CareTeamMember, Family, FamilyActivity, FamilyRelationship, Person
 from kinfold.notes.models import Note
 from kinfold.organizations.models import Membership, Organization
 
@@ -152,12 +156,16 @@ class RestrictionSpec:
 
 @dataclass(frozen=True)
 class OrderSpec:
+    """One court's order, as each organisation whose records it names records it (ruling 3): one recorded
+    order per organisation in ``recorded_by``, by its privacy officer, opening that organisation's records."""
+
     court: int
+    recorded_by: tuple[int, ...]  # never the court itself: nobody records her own grant
     categories: frozenset[str]
     valid_from: int
     valid_until: int
     findings: tuple[bool, bool]
-    named: int | None
+    named: int | None  # one of the court's staff, or nobody
 
 
 @dataclass(frozen=True)
@@ -330,19 +338,42 @@ def worlds(draw: Any, min_directives: int = 0, ending: bool = False) -> WorldSpe
             else r
             for r in restrictions
         ]
+    child_by = draw(st.none() | staff_ids)
     orders = []
     if courts and draw(st.integers(0, 2)):
-        starts = draw(hours)
-        orders.append(
-            OrderSpec(
-                court=draw(st.sampled_from(courts)),
-                categories=frozenset(draw(st.sets(st.sampled_from(written), min_size=1, max_size=5))),
-                valid_from=starts,
-                valid_until=starts + draw(st.integers(1, 300)),
-                findings=(draw(st.booleans()), draw(st.booleans())),
-                named=draw(st.none() | staff_ids),
+        court = draw(st.sampled_from(courts))
+        # Ruling 3: an order opens only the records of the organisation that recorded it, and an order naming
+        # several organisations' records is recorded by each (never by the court it authorises). Recorders
+        # are drawn towards the organisations that made records here: the parent's, the notes', the child's.
+        made = sorted({0, *(staff[a].org for a, _ in notes), *(() if child_by is None else (staff[child_by].org,))})
+        recorders = [i for i in made if i != court]
+        others = [i for i in range(len(orgs)) if i != court]
+        court_staff = [i for i, s in enumerate(staff) if s.org == court]
+        if others:
+            starts = draw(hours)
+            orders.append(
+                OrderSpec(
+                    court=court,
+                    recorded_by=tuple(
+                        sorted(
+                            draw(
+                                st.sets(
+                                    st.sampled_from(recorders) | st.sampled_from(others)
+                                    if recorders
+                                    else st.sampled_from(others),
+                                    min_size=1,
+                                    max_size=2,
+                                )
+                            )
+                        )
+                    ),
+                    categories=frozenset(draw(st.sets(st.sampled_from([*written, "legal"]), min_size=1, max_size=5))),
+                    valid_from=starts,
+                    valid_until=starts + draw(st.integers(1, 300)),
+                    findings=(draw(st.booleans()), draw(st.booleans())),
+                    named=draw(st.none() | st.sampled_from(court_staff)) if court_staff else None,
+                )
             )
-        )
     emergencies = []
     if draw(st.booleans()):
         clinicians = [i for i, s in enumerate(staff) if s.role in CLINICIAN_ROLES]
@@ -352,7 +383,7 @@ def worlds(draw: Any, min_directives: int = 0, ending: bool = False) -> WorldSpe
         orgs=orgs,
         staff=tuple(staff),
         notes=tuple(notes),
-        child_by=draw(st.none() | staff_ids),
+        child_by=child_by,
         directives=tuple(directives),
         restrictions=tuple(restrictions),
         orders=tuple(orders),
@@ -367,12 +398,20 @@ def worlds(draw: Any, min_directives: int = 0, ending: bool = False) -> WorldSpe
 
 @dataclass(frozen=True)
 class Rec:
-    """A record as the oracle sees it: who made it and its category (plus a name for messages)."""
+    """A record as the oracle sees it: who made it and its category (plus a name for messages), and how it
+    is read: ``record`` by rules 1 to 5; ``consent`` by rule C (the parties a consent names, whoever
+    recorded it); ``addressed`` by rules 1 to 5 and then rule A (the party it is about: a restriction's
+    disclosing organisation, a care-team place's holder)."""
 
     org: int
     category: str
     name: str
     created: datetime | None = None  # when the record was made
+    read: str = "record"
+    directive: int | None = None  # a consent's directive (its index in the world)
+    recorded_by: frozenset[int] = frozenset()  # a consent's recorders (staff indexes)
+    about_org: int | None = None  # a restriction's disclosing organisation
+    holder: int | None = None  # whose place on the care team
 
 
 @dataclass(frozen=True)
@@ -382,10 +421,40 @@ class Verdict:
     why: str
 
 
+def names_part2(spec: WorldSpec, orgs: Iterable[int | None], category: str = "contact") -> str:
+    """What Kinfold files a line it writes under: a line that names a Part 2 programme is a Part 2 record
+    (CONSENT-RULES, "Who sees consents and the accounting"; ruling 6), else ``category``."""
+    return "sud_treatment" if any(o is not None and spec.orgs[o].part2 for o in orgs) else category
+
+
+def place_category(spec: WorldSpec, i: int) -> str:
+    """A care-team place names its holder's organisation: a Part 2 programme's place is a Part 2 record, as its
+    timeline line is. The coordinator's own place is made with the family, by her own organisation."""
+    return "contact" if i == 0 else names_part2(spec, [spec.staff[i].org])
+
+
+def consent_category(spec: WorldSpec, d: DirectiveSpec) -> str:
+    """A consent about SUD treatment, or naming a Part 2 programme (by name, by class, or a named person's
+    organisation), tells its reader she is in treatment: it is a Part 2 record; any other is contact."""
+    for v in d.versions:
+        if "sud_treatment" in v.categories or "part2_programs" in v.discloser_classes | v.recipient_classes:
+            return "sud_treatment"
+        named = [*v.discloser_orgs, *v.recipient_orgs, *(spec.staff[i].org for i in v.recipient_people)]
+        if names_part2(spec, named) == "sud_treatment":
+            return "sud_treatment"
+    return "contact"
+
+
+def restriction_category(spec: WorldSpec, r: RestrictionSpec) -> str:
+    person_org = None if r.recipient_person is None else spec.staff[r.recipient_person].org
+    return names_part2(spec, [r.disclosing, r.recipient_org, person_org])
+
+
 @dataclass
 class Oracle:
     spec: WorldSpec
     base: datetime
+    parent: Rec = field(default_factory=lambda: Rec(0, "contact", "parent"))
     directives: tuple[DirectiveSpec, ...] = field(default=())
     events: set[str] = field(default_factory=set)
 
@@ -461,12 +530,69 @@ class Oracle:
                 return True
         return False
 
+    def part2(self, rec: Rec) -> bool:
+        return self.spec.orgs[rec.org].part2 or rec.category == "sud_treatment"
+
+    def notice(self, viewer: int, rec: Rec) -> bool:
+        """42 CFR 2.32: a Part 2 record shown outside its creating organisation, under any rule; no other."""
+        return self.spec.staff[viewer].org != rec.org and self.part2(rec)
+
     def verdict(self, viewer: int, rec: Rec, purpose: str, at: datetime) -> Verdict:
+        if self.spec.staff[viewer].status != "active":
+            return Verdict(False, False, "rule 0")
+        if rec.read == "consent":
+            return self.consent_verdict(viewer, rec, at)
+        found = self.record_verdict(viewer, rec, purpose, at)
+        if found.permitted or rec.read != "addressed":
+            return found
+        # Rule A: the party a record is about sees it, if she may open the family: a restriction request by
+        # staff of the organisation it asks, a care-team place by the person who holds it.
+        s = self.spec.staff[viewer]
+        about_her = (rec.about_org is not None and rec.about_org == s.org) or rec.holder == viewer
+        if about_her and self.opens(viewer, at):
+            self.events.add(f"rule A showed a {'restriction' if rec.holder is None else 'team place'}")
+            return Verdict(True, self.notice(viewer, rec), "A")
+        return found
+
+    def opens(self, viewer: int, at: datetime) -> bool:
+        """Ruling 1: she may open the family when she may read its parent's contact record for her role's
+        default purpose (or for an emergency she declared)."""
+        role = self.spec.staff[viewer].role
+        return any(
+            self.record_verdict(viewer, self.parent, purpose, at).permitted
+            for purpose in (DEFAULT_PURPOSE[role], "emergency")
+        )
+
+    def consent_verdict(self, viewer: int, rec: Rec, at: datetime) -> Verdict:
+        """Rule C: a consent (its directive and versions) is seen by staff who may open the family and belong
+        to an organisation it names (discloser or recipient, by name or class) or are named in it, and by
+        whoever recorded it; for any purpose, and not a disclosure."""
+        if not self.opens(viewer, at):
+            return Verdict(False, False, "C: she may not open the family")
+        if viewer in rec.recorded_by:
+            return Verdict(True, self.notice(viewer, rec), "C: she recorded it")
+        assert rec.directive is not None
+        org = self.spec.staff[viewer].org
+        classes = self.classes(org, at)
+        for v in self.directives[rec.directive].versions:
+            if (
+                viewer in v.recipient_people
+                or org in v.discloser_orgs | v.recipient_orgs
+                or (v.discloser_classes | v.recipient_classes) & classes
+            ):
+                self.events.add("rule C showed a consent to a party it names")
+                return Verdict(True, self.notice(viewer, rec), "C: it names her or her organisation")
+        if rec.category == "sud_treatment" or self.spec.orgs[org].type == "court":
+            self.events.add("rule C hid a consent from someone who may open the family")
+        return Verdict(False, False, "C: it does not name her")
+
+    def record_verdict(self, viewer: int, rec: Rec, purpose: str, at: datetime) -> Verdict:
+        """Rules 0 to 5."""
         s = self.spec.staff[viewer]
         if s.status != "active":
             return Verdict(False, False, "rule 0")
         own = s.org == rec.org
-        part2 = self.spec.orgs[rec.org].part2 or rec.category == "sud_treatment"
+        part2 = self.part2(rec)
         reasons = []
         if own and rec.category in ROLE_CATEGORIES[s.role]:
             reasons.append("1")
@@ -514,14 +640,20 @@ class Oracle:
                 for o in self.spec.orders:
                     starts, ends = self.t(o.valid_from), self.t(o.valid_until)
                     assert starts is not None and ends is not None
-                    if (
+                    if not (
                         o.court == s.org
                         and rec.category in o.categories
                         and starts <= at < ends
                         and (not part2 or all(o.findings))
                         and (on_team or o.named == viewer)
                     ):
+                        continue
+                    # Ruling 3: an order opens only the records of the organisation that recorded it.
+                    if rec.org in o.recorded_by:
                         reasons.append("3a")
+                        self.events.add("a court order opened a record of the organisation that recorded it")
+                    else:
+                        self.events.add("a court order left another organisation's record closed")
         if purpose == "emergency" and s.role in CLINICIAN_ROLES:
             for e in self.spec.emergencies:
                 declared = self.base + timedelta(hours=e.declared)
@@ -547,9 +679,13 @@ class Built:
     notes: list[tuple[Note, Rec]]
     parent: Rec
     child: tuple[Person, FamilyRelationship, Rec] | None
-    places: list[CareTeamMember]
+    places: list[tuple[CareTeamMember, Rec]]
     directives: list[ConsentDirective]
     versions: list[list[ConsentVersion]]
+    consents: list[tuple[ConsentDirective | ConsentVersion, Rec]]
+    restrictions: list[tuple[Restriction, Rec]]
+    orders: list[tuple[CourtOrder, Rec]]
+    lines: list[tuple[FamilyActivity, Rec]]  # the timeline: what "last activity" is derived from
 
     def viewer(self, i: int) -> Viewer:
         user = get_user_model().objects.select_related("membership__organization").get(pk=self.staff[i].user_id)
@@ -560,7 +696,7 @@ class Built:
         if self.child is not None:
             person, relationship, rec = self.child
             out += [(person, replace(rec, created=person.created_at)), (relationship, rec)]
-        return out
+        return [*out, *self.places, *self.consents, *self.restrictions, *self.orders, *self.lines]
 
 
 def build(spec: WorldSpec, base: datetime) -> Built:
@@ -586,6 +722,8 @@ def build(spec: WorldSpec, base: datetime) -> Built:
         )
         staff.append(Membership.objects.create(user=user, organization=orgs[s.org], role=s.role))
     creator = orgs[0]
+    # Her coordinator (staff 0, who made the family) records her consents and restriction requests with her.
+    recorder = staff[0]
     today = clock.local_date(base)
     born = today - timedelta(days=16 * 365 + 60) if spec.parent_is_minor else date(today.year - 30, 6, 15)
 
@@ -600,20 +738,43 @@ def build(spec: WorldSpec, base: datetime) -> Built:
         return fam
 
     fam = family(creator)
+    lines: list[tuple[FamilyActivity, Rec]] = []
+
+    def line(org: int, category: str, name: str, about: Rec | None = None, directive_id: int | None = None) -> None:
+        """A timeline line, as Kinfold writes one beside each record, each a minute after the one before. A
+        line about a consent is seen as the consent is (``about``: the consent as the oracle reads it)."""
+        when = base - timedelta(minutes=30 - len(lines))
+        activity = FamilyActivity.objects.create(
+            family=fam,
+            occurred_at=when,
+            created_at=when,
+            verb="generated",
+            summary=f"Generated line {len(lines)} ({name})",
+            sensitivity=category,
+            consent_directive_id=directive_id,
+            created_by=recorder.user if about is not None else None,
+            created_by_org=orgs[org],
+        )
+        name = f"line {len(lines)} ({name})"
+        lines.append((activity, replace(about, name=name, created=when) if about else Rec(org, category, name, when)))
+
     places = []
     for i, s in enumerate(spec.staff):
         if s.team is not None:
-            places.append(
-                CareTeamMember.objects.create(
-                    care_team=fam.care_team,
-                    membership=staff[i],
-                    role=s.role,
-                    is_coordinator=i == 0,
-                    joined_at=at(s.team[0]),
-                    left_at=at(s.team[1]),
-                    created_by_org=creator,
-                )
+            category = place_category(spec, i)
+            place = CareTeamMember.objects.create(
+                care_team=fam.care_team,
+                membership=staff[i],
+                role=s.role,
+                is_coordinator=i == 0,
+                joined_at=at(s.team[0]),
+                left_at=at(s.team[1]),
+                created_by_org=creator,
+                sensitivity=category,
             )
+            places.append((place, Rec(0, category, f"team place {i}", place.created_at, read="addressed", holder=i)))
+            if i:
+                line(0, category, f"staff {i} joined the team")
     # A second family with the same name, made by an unrelated organisation, with everyone on its team but
     # no consent: it must never be listed, found or counted.
     decoy_org = Organization.objects.create(name=f"Generated {n} decoy", type="community")
@@ -642,6 +803,8 @@ def build(spec: WorldSpec, base: datetime) -> Built:
             created_by_org=m.organization,
         )
         notes.append((note, Rec(spec.staff[author].org, NOTE_KINDS[kind], f"note {j} {kind}", note.created_at)))
+        # The note's line carries the note's own category, so it is shown only where the note is.
+        line(spec.staff[author].org, NOTE_KINDS[kind], f"note {j}")
     child = None
     if spec.child_by is not None:
         m = staff[spec.child_by]
@@ -656,16 +819,25 @@ def build(spec: WorldSpec, base: datetime) -> Built:
             family=fam, person=person, category="child", created_by_org=m.organization
         )
         child = (person, rel, Rec(spec.staff[spec.child_by].org, "contact", "child", rel.created_at))
-    directives, versions = [], []
-    for d in spec.directives:
+    directives, versions, consents = [], [], []
+    for k, d in enumerate(spec.directives):
+        category = consent_category(spec, d)
         directive = ConsentDirective.objects.create(
-            family=fam, patient=fam.parent, title="Generated consent", revoked_at=at(d.revoked), created_by_org=creator
+            family=fam,
+            patient=fam.parent,
+            title="Generated consent",
+            revoked_at=at(d.revoked),
+            created_by=recorder.user,
+            created_by_org=creator,
+            sensitivity=category,
         )
+        read_as = Rec(0, category, f"consent {k}", directive.created_at, "consent", k, frozenset({0}))
+        consents.append((directive, read_as))
         made = []
-        for k, v in enumerate(d.versions):
+        for v_n, v in enumerate(d.versions):
             version = ConsentVersion.objects.create(
                 directive=directive,
-                number=k + 1,
+                number=v_n + 1,
                 patient_name=f"Marisol Q{n}",
                 discloser_classes=sorted(v.discloser_classes),
                 recipient_classes=sorted(v.recipient_classes),
@@ -681,16 +853,24 @@ def build(spec: WorldSpec, base: datetime) -> Built:
                 guardian_signature_typed="Rosa Q" if v.guardian_signed else "",
                 signed_at=at(v.signed),
                 effective_at=at(v.effective),
+                created_by=recorder.user,
                 created_by_org=creator,
+                sensitivity=category,
             )
             version.discloser_orgs.set([orgs[i] for i in v.discloser_orgs])
             version.recipient_orgs.set([orgs[i] for i in v.recipient_orgs])
             version.recipient_people.set([staff[i] for i in v.recipient_people])
             made.append(version)
+            consents.append(
+                (version, replace(read_as, name=f"consent {k} version {v_n + 1}", created=version.created_at))
+            )
         directives.append(directive)
         versions.append(made)
-    for r in spec.restrictions:
-        Restriction.objects.create(
+        line(0, category, f"consent {k} recorded", about=read_as, directive_id=directive.pk)
+    restrictions = []
+    for k, r in enumerate(spec.restrictions):
+        category = restriction_category(spec, r)
+        restriction = Restriction.objects.create(
             family=fam,
             disclosing_org=orgs[r.disclosing],
             recipient_org=orgs[r.recipient_org] if r.recipient_org is not None else None,
@@ -703,23 +883,38 @@ def build(spec: WorldSpec, base: datetime) -> Built:
             ended_at=at(r.ended),
             ended_on_request_of=("organization" if r.ended_by_org else "parent") if r.ended is not None else "",
             end_reason="Generated end" if r.ended_by_org else "",
+            created_by=recorder.user,
             created_by_org=creator,
+            sensitivity=category,
         )
+        rec = Rec(
+            0, category, f"restriction {k} ({r.status})", restriction.created_at, "addressed", about_org=r.disclosing
+        )
+        restrictions.append((restriction, rec))
+    orders = []
+    officers: dict[int, Membership] = {}
     for o in spec.orders:
-        CourtOrder.objects.create(
-            family=fam,
-            court=orgs[o.court],
-            named_person=staff[o.named] if o.named is not None else None,
-            order_reference=f"ORD-{n}",
-            issued_on=today,
-            categories=sorted(o.categories),
-            valid_from=at(o.valid_from),
-            valid_until=at(o.valid_until),
-            finding_other_means_unavailable=o.findings[0],
-            finding_public_interest_outweighs_harm=o.findings[1],
-            created_by_org=creator,
-            sensitivity="legal",
-        )
+        for org in o.recorded_by:
+            # Recorded by a privacy officer of the organisation whose records it opens (not one of the viewers).
+            if org not in officers:
+                user = User.objects.create(username=f"gen{n}-po{org}", first_name="Privacy", last_name=f"Gen{n}")
+                officers[org] = Membership.objects.create(user=user, organization=orgs[org], role="privacy_officer")
+            order = CourtOrder.objects.create(
+                family=fam,
+                court=orgs[o.court],
+                named_person=staff[o.named] if o.named is not None else None,
+                order_reference=f"ORD-{n}-{org}",
+                issued_on=today,
+                categories=sorted(o.categories),
+                valid_from=at(o.valid_from),
+                valid_until=at(o.valid_until),
+                finding_other_means_unavailable=o.findings[0],
+                finding_public_interest_outweighs_harm=o.findings[1],
+                created_by=officers[org].user,
+                created_by_org=orgs[org],
+                sensitivity="legal",
+            )
+            orders.append((order, Rec(org, "legal", f"court order recorded by org {org}", order.created_at)))
     for e in spec.emergencies:
         declared = base + timedelta(hours=e.declared)
         EmergencyAccess.objects.create(
@@ -744,6 +939,10 @@ def build(spec: WorldSpec, base: datetime) -> Built:
         places=places,
         directives=directives,
         versions=versions,
+        consents=consents,
+        restrictions=restrictions,
+        orders=orders,
+        lines=lines,
     )
 
 
@@ -802,16 +1001,19 @@ def test_a_decide_and_the_family_page_agree_with_an_independent_oracle(db, spec:
     base = clock.now().replace(microsecond=0)
     with override_settings(KINFOLD_MINOR_MAY_CONSENT_ALONE=spec.minor_signs_alone), rolled_back():
         w = build(spec, base)
-        oracle = Oracle(spec, base)
+        oracle = Oracle(spec, base, parent=w.parent)
         moments = instants(base, spec)
         seen: set[str] = set()
         for i in range(len(spec.staff)):
             viewer = w.viewer(i)
             ctx = PolicyContext.load(viewer, [w.family.pk])
             for record, rec in w.records():
-                facts = RecordFacts(w.family.pk, w.orgs[rec.org].pk, rec.category, created_at=rec.created)
-                assert facts.created_by_org_id == record.created_by_org_id and facts.category == record.sensitivity
-                assert facts.created_at == record.created_at
+                facts = facts_of(record)
+                assert (facts.created_by_org_id, facts.category, facts.created_at) == (
+                    w.orgs[rec.org].pk,
+                    rec.category,
+                    rec.created,
+                ), rec.name
                 for at in moments:
                     for purpose in PURPOSES:
                         expected = oracle.verdict(i, rec, purpose, at)
@@ -833,17 +1035,51 @@ def test_a_decide_and_the_family_page_agree_with_an_independent_oracle(db, spec:
                     continue
                 assert shows_family, f"staff {i} ({spec.staff[i].role}) sees a family page no rule opens ({purpose})"
                 at = page.gate.at
-                expected_notes = {n.pk for n, rec in w.notes if oracle.verdict(i, rec, purpose, at).permitted}
-                assert {n.pk for n in page.notes} == expected_notes, f"staff {i}, {purpose}"
+                label = f"staff {i} ({spec.staff[i].role}), {purpose}"
+
+                def permitted(
+                    pairs: Iterable[tuple[Any, Rec]], i: int = i, at: datetime = at, purpose: str = purpose
+                ) -> set[int]:
+                    return {r.pk for r, rec in pairs if oracle.verdict(i, rec, purpose, at).permitted}
+
+                notes = page.data["notes"]
+                assert {n.pk for n in notes["notes"]} == permitted(w.notes), label
                 expected_notice = {n.pk for n, rec in w.notes if oracle.verdict(i, rec, purpose, at).notice}
-                assert page.notice_note_ids == expected_notice, f"staff {i}, {purpose}: redisclosure notices"
-                # Every team place is Bridges' contact record, like the parent: shown with her, current only.
-                assert {m.pk for m in page.team} == {p.pk for p in w.places if p.left_at is None}
+                assert notes["notice_ids"] == expected_notice, f"{label}: redisclosure notices"
+                # The team as she may see it: current places only, each asked of the door (rule A: her own).
+                current = [(p, rec) for p, rec in w.places if p.left_at is None]
+                assert {m.pk for m in page.team} == permitted(current), f"{label}: care team"
                 if w.child is not None:
                     child_ok = oracle.verdict(i, w.child[2], purpose, at).permitted
-                    assert [r.pk for r in page.members] == ([w.child[1].pk] if child_ok else []), f"staff {i} child"
+                    assert [r.pk for r in page.members] == ([w.child[1].pk] if child_ok else []), f"{label}: child"
                 else:
                     assert page.members == []
+                # Her consents by rule C; court orders and restriction requests by rules 1 to 5 (and rule A).
+                directives = [(c, rec) for c, rec in w.consents if isinstance(c, ConsentDirective)]
+                rows = page.data["consents"]["rows"]
+                assert {row.directive.pk for row in rows} == permitted(directives), f"{label}: consents"
+                access = page.data["access"]
+                assert {o.pk for o in access["court_orders"]} == permitted(w.orders), f"{label}: court orders"
+                assert {r.pk for r in access["restrictions"]} == permitted(w.restrictions), f"{label}: restrictions"
+                # The timeline, and the last activity derived from it: a hidden line moves nothing she sees.
+                assert {a.pk for a in page.timeline} == permitted(w.lines), f"{label}: timeline"
+                newest = max(
+                    (a.occurred_at for a, rec in w.lines if oracle.verdict(i, rec, purpose, at).permitted),
+                    default=None,
+                )
+                assert page.last_activity_at == newest, f"{label}: last activity"
+                shown = [
+                    *((n, rec) for n, rec in w.notes if n in notes["notes"]),
+                    *((p, rec) for p, rec in current if p in page.team),
+                    *((c, rec) for c, rec in directives if c.pk in {row.directive.pk for row in rows}),
+                    *((o, rec) for o, rec in w.orders if o in access["court_orders"]),
+                    *((r, rec) for r, rec in w.restrictions if r in access["restrictions"]),
+                    *((a, rec) for a, rec in w.lines if a in page.timeline),
+                ]
+                for record, rec in shown:
+                    assert page.gate.needs_notice(record) == oracle.verdict(i, rec, purpose, at).notice, (
+                        f"{label}: the notice on {rec.name}"
+                    )
         for rule in sorted(seen):
             event(f"decided by rule {rule}")
         for happened in sorted(oracle.events):
@@ -881,7 +1117,7 @@ def test_b_revocation_denies_everything_under_it_from_its_instant_and_nothing_be
         moments = sorted({*instants(base, spec), revoked_at - MICRO, revoked_at, revoked_at + MICRO})
         for i, viewer in enumerate(viewers):
             for record, rec in w.records():
-                facts = RecordFacts(w.family.pk, record.created_by_org_id, record.sensitivity)
+                facts = facts_of(record)
                 for at in moments:
                     for purpose in PURPOSES:
                         d = decide(viewer, facts, purpose, at, after[i])
@@ -889,6 +1125,10 @@ def test_b_revocation_denies_everything_under_it_from_its_instant_and_nothing_be
                             assert key(d) == key(decide(viewer, facts, purpose, at, before[i])), (
                                 f"revocation reached back: staff {i}, {rec.name}, {purpose}, {at - revoked_at}"
                             )
+                        elif rec.directive == which:
+                            # The revoked consent itself is still read by rule C (test a): her parties see
+                            # that it was revoked, and when, as long as they may open the family.
+                            continue
                         else:
                             assert d.consent_version_id not in version_ids
                             assert key(d) == key(decide(viewer, facts, purpose, at, never[i])), (
@@ -932,7 +1172,7 @@ def test_c_expiry_denies_everything_under_the_version_from_its_instant_and_nothi
         moments = sorted({*instants(base, spec), ends - MICRO, ends, ends + MICRO})
         for i, viewer in enumerate(viewers):
             for record, rec in w.records():
-                facts = RecordFacts(w.family.pk, record.created_by_org_id, record.sensitivity)
+                facts = facts_of(record)
                 for at in moments:
                     for purpose in PURPOSES:
                         d = decide(viewer, facts, purpose, at, expired[i])
@@ -977,7 +1217,7 @@ def test_d_list_page_search_api_and_export_agree_with_the_family_page(db, spec: 
                 visible = False
             in_mine = s.team is not None and s.team[1] is None
             in_org = any(
-                p.membership.organization_id == w.staff[i].organization_id for p in w.places if p.left_at is None
+                p.membership.organization_id == w.staff[i].organization_id for p, _ in w.places if p.left_at is None
             )
 
             for scope, in_scope in (("mine", in_mine), ("organization", in_org)):
@@ -1021,8 +1261,16 @@ def test_d_list_page_search_api_and_export_agree_with_the_family_page(db, spec: 
             body = detail.json()
             assert sorted(m["id"] for m in body["care_team"]) == sorted(m.pk for m in page.team), label
             assert [m["name"] for m in body["members"]] == [r.person.display_name for r in page.members], label
-            page_notes = {n.pk: page.gate.needs_notice(n) for n in page.notes}
+            page_notes = {n.pk: page.gate.needs_notice(n) for n in page.data["notes"]["notes"]}
+            page_consents = {r.directive.pk: page.gate.needs_notice(r.directive) for r in page.data["consents"]["rows"]}
+            page_orders = {o.pk: page.gate.needs_notice(o) for o in page.data["access"]["court_orders"]}
+            page_restrictions = {r.pk: page.gate.needs_notice(r) for r in page.data["access"]["restrictions"]}
             for export in (exported.json(), selectors.family_export(viewer=viewer, family_id=fid)):
                 assert {r["id"]: "redisclosure_notice" in r for r in export["records"]} == page_notes, label
+                assert {c["id"]: "redisclosure_notice" in c for c in export["consents"]} == page_consents, label
+                assert {o["id"]: "redisclosure_notice" in o for o in export["court_orders"]} == page_orders, label
+                assert {r["id"]: "redisclosure_notice" in r for r in export["restrictions"]} == page_restrictions
+                last = export["last_activity_at"]
+                assert (datetime.fromisoformat(last) if isinstance(last, str) else last) == page.last_activity_at
                 assert [m["name"] for m in export["care_team"]] == [m.membership.display_name for m in page.team]
                 assert [m["name"] for m in export["members"]] == [r.person.display_name for r in page.members]

@@ -132,14 +132,19 @@ def grant(
     directive: ConsentDirective | None = None,
     **fields: Any,
 ) -> ConsentVersion:
-    """A consent version with every 2.31 element unless a test blanks one, written with exact instants."""
+    """A consent version with every 2.31 element unless a test blanks one, written with exact instants.
+
+    Ana (her coordinator at Bridges) records it with Maria: whoever recorded a consent sees it (rule C), and so
+    may record its revocation or expiry event."""
     signed_at = signed_at or w.now - timedelta(days=10)
+    ana = w.people["ana"]
     if directive is None:
         directive = ConsentDirective.objects.create(
             family=w.family,
             patient=w.family.parent,
             title="Maria's consent",
-            created_by_org=w.orgs["community"],
+            created_by=ana.user,
+            created_by_org=ana.organization,
             created_at=signed_at,
         )
     number = directive.versions.count() + 1
@@ -159,7 +164,7 @@ def grant(
         **fields,
     }
     version = ConsentVersion.objects.create(
-        directive=directive, number=number, created_by_org=w.orgs["community"], **values
+        directive=directive, number=number, created_by=ana.user, created_by_org=ana.organization, **values
     )
     version.discloser_orgs.set([w.orgs[k] for k in discloser_orgs])
     version.recipient_orgs.set([w.orgs[k] for k in recipient_orgs])
@@ -167,9 +172,22 @@ def grant(
     return version
 
 
-def order(w: World, *, court: str = "court", categories: tuple[str, ...], findings: tuple[bool, bool] = (False, False),
-          valid_from: datetime | None = None, valid_until: datetime | None = None,
-          named_person: str | None = None) -> CourtOrder:  # fmt: skip
+def privacy_officer(w: World, org_key: str) -> Membership:
+    """The privacy officer of one of Maria's organisations (made the first time a test asks)."""
+    key = f"privacy officer {org_key}"
+    if key not in w.people:
+        w.people[key] = member(w.orgs[org_key], Role.PRIVACY_OFFICER, "Priya", f"Officer {org_key}")
+    return w.people[key]
+
+
+def order(w: World, *, recorded_by: str, court: str = "court", categories: tuple[str, ...],
+          findings: tuple[bool, bool] = (False, False), valid_from: datetime | None = None,
+          valid_until: datetime | None = None, named_person: str | None = None) -> CourtOrder:  # fmt: skip
+    """A court order as the settled rules have it recorded: by a privacy officer of ``recorded_by``, the
+    organisation whose records it opens (never by the court it authorises). It opens only that
+    organisation's records; an order naming several organisations' records is recorded by each."""
+    assert recorded_by != court, "nobody records her own grant"
+    officer = privacy_officer(w, recorded_by)
     return CourtOrder.objects.create(
         family=w.family,
         court=w.orgs[court],
@@ -181,7 +199,8 @@ def order(w: World, *, court: str = "court", categories: tuple[str, ...], findin
         valid_until=valid_until or w.now + timedelta(days=85),
         finding_other_means_unavailable=findings[0],
         finding_public_interest_outweighs_harm=findings[1],
-        created_by_org=w.orgs["community"],
+        created_by=officer.user,
+        created_by_org=officer.organization,
         sensitivity=Sensitivity.LEGAL,
     )
 
@@ -531,11 +550,14 @@ def test_rule2_never_permits_court_proceeding(w):
 
 
 def test_rule3a_court_order_names_the_court_the_categories_and_the_period(w):
-    o = order(w, categories=("child_welfare", "legal"))
+    # CPS's privacy officer records the order for CPS's records, Bridges' for Bridges' (ruling 3).
+    o = order(w, recorded_by="cps", categories=("child_welfare", "legal"))
     d = w.decide("cora", w.notes["case_note"], "court_proceeding")
     assert (d.permitted, d.rule, d.court_order_id) == (True, "3a", o.pk)
     assert d.is_disclosure and not d.shows_redisclosure_notice
-    assert w.sees("cora", "court_note", "court_proceeding")
+    bridges = order(w, recorded_by="community", categories=("child_welfare", "legal"))
+    d = w.decide("cora", w.notes["court_note"], "court_proceeding")
+    assert (d.permitted, d.rule, d.court_order_id) == (True, "3a", bridges.pk)
     assert w.sees("cora", "social", "court_proceeding") is False, "social needs are not in the order"
     assert w.sees("cora", "case_note", "court_proceeding", at=o.valid_from)
     assert w.sees("cora", "case_note", "court_proceeding", at=o.valid_from - MICRO) is False
@@ -546,21 +568,48 @@ def test_rule3a_court_order_names_the_court_the_categories_and_the_period(w):
 
 
 def test_rule3a_part2_records_need_both_findings_of_2_64d(w):
-    order(w, categories=("sud_treatment", "general_health"), findings=(True, False))
+    """An order without both findings is recorded and opens the non-Part 2 records it names; its Part 2
+    records stay closed until both findings are recorded on it."""
+    otp = order(w, recorded_by="otp", categories=("sud_treatment", "general_health"), findings=(True, False))
+    ob = order(w, recorded_by="ob", categories=("sud_treatment", "general_health"))
     assert w.sees("cora", "attendance", "court_proceeding") is False
     assert w.sees("cora", "otp_visit", "court_proceeding") is False, "every record of a Part 2 programme"
     assert w.sees("cora", "ob_visit", "court_proceeding"), "an OB's general-health record is not Part 2"
-    order(w, categories=("sud_treatment", "general_health"), findings=(True, True))
+    assert w.sees("cora", "ob_medication", "court_proceeding") is False, "an OB's SUD-treatment record is Part 2"
+    # The court made both findings; each organisation's privacy officer records them on its own order.
+    CourtOrder.objects.filter(pk__in=[otp.pk, ob.pk]).update(
+        finding_other_means_unavailable=True, finding_public_interest_outweighs_harm=True
+    )
     d = w.decide("cora", w.notes["attendance"], "court_proceeding")
-    assert (d.permitted, d.rule) == (True, "3a")
+    assert (d.permitted, d.rule, d.court_order_id) == (True, "3a", otp.pk)
     assert d.shows_redisclosure_notice
-    assert w.sees("cora", "ob_medication", "court_proceeding"), "an OB's SUD-treatment record is Part 2 too"
+    assert w.sees("cora", "otp_visit", "court_proceeding")
+    d = w.decide("cora", w.notes["ob_medication"], "court_proceeding")
+    assert (d.permitted, d.court_order_id) == (True, ob.pk), "an OB's SUD-treatment record is Part 2 too"
+    assert d.shows_redisclosure_notice
+
+
+def test_rule3a_an_order_opens_only_the_records_of_the_organisation_that_recorded_it(w):
+    """Ruling 3: the order CPS's privacy officer recorded opens CPS's case note to the court, never the
+    hospital's, though both are child-welfare records; the hospital records its own order for its own."""
+    cps = order(w, recorded_by="cps", categories=("child_welfare",))
+    d = w.decide("cora", w.notes["case_note"], "court_proceeding")
+    assert (d.permitted, d.rule, d.court_order_id) == (True, "3a", cps.pk)
+    assert w.sees("cora", "hospital_case", "court_proceeding") is False
+    # Even an order CPS recorded for every category, with both findings, opens nothing another organisation made.
+    order(w, recorded_by="cps", categories=tuple(Sensitivity.values), findings=(True, True))
+    for key in ("hospital_case", "attendance", "otp_visit", "ob_medication", "ob_visit", "court_note", "social"):
+        assert w.sees("cora", key, "court_proceeding") is False, key
+    hospital = order(w, recorded_by="hospital", categories=("child_welfare",))
+    d = w.decide("cora", w.notes["hospital_case"], "court_proceeding")
+    assert (d.permitted, d.rule, d.court_order_id) == (True, "3a", hospital.pk)
+    assert w.decide("cora", w.notes["case_note"], "court_proceeding").court_order_id != hospital.pk
 
 
 def test_rule3a_viewer_must_be_on_the_team_or_named(w):
-    order(w, categories=("child_welfare",))
+    order(w, recorded_by="cps", categories=("child_welfare",))
     assert w.sees("jude", "case_note", "court_proceeding") is False
-    order(w, categories=("child_welfare",), named_person="jude")
+    order(w, recorded_by="cps", categories=("child_welfare",), named_person="jude")
     assert w.sees("jude", "case_note", "court_proceeding")
 
 
@@ -726,11 +775,39 @@ def test_a_restriction_denies_rule3b_but_not_a_court_order_or_own_staff(w):
     )
     restrict(w, disclosing="otp", recipient_org="court")
     assert w.sees("cora", "attendance", "court_proceeding") is False
-    order(w, categories=("sud_treatment",), findings=(True, True))
+    order(w, recorded_by="otp", categories=("sud_treatment",), findings=(True, True))
     assert w.decide("cora", w.notes["attendance"], "court_proceeding").rule == "3a"
     # A restriction naming the programme's own counsellor does not limit rule 1.
     restrict(w, disclosing="otp", recipient_person="tess")
     assert w.decide("tess", w.notes["attendance"], "treatment").rule == "1"
+
+
+def test_rule_a_a_request_is_seen_by_the_organisation_it_asks_with_the_notice_only_outside_its_maker(w):
+    """Rule A: a restriction request is also seen by staff of the organisation it asks who may open the family.
+    One naming a Part 2 programme is a Part 2 record, so it carries the 42 CFR 2.32 notice when shown outside
+    the organisation that recorded it, and never inside it (CONSENT-RULES, "Obligations")."""
+    family = make_family(w.people["tess"], given_name="Rosa", family_name="Diaz")  # the programme's own family
+
+    def request(recorded_by: str) -> Restriction:
+        m = w.people[recorded_by]
+        return Restriction.objects.create(
+            family=family,
+            disclosing_org=w.orgs["otp"],
+            recipient_org=w.orgs["cps"],
+            categories=["sud_treatment"],
+            requested_at=w.now - timedelta(days=1),
+            created_by=m.user,
+            created_by_org=m.organization,
+            sensitivity=Sensitivity.SUD_TREATMENT,  # it names a Part 2 programme
+        )
+
+    # Front desk sees contact details only (rule 1 does not show it), but the request asks her programme.
+    own = w.decide("fran", request("tess"), "operations")
+    assert (own.permitted, own.rule) == (True, "A")
+    assert not own.shows_redisclosure_notice, "recorded by her own programme: it never left it"
+    outside = w.decide("fran", request("ana"), "operations")
+    assert (outside.permitted, outside.rule) == (True, "A")
+    assert outside.shows_redisclosure_notice, "recorded by Bridges: a Part 2 record from outside her programme"
 
 
 # --- consent lifecycle ------------------------------------------------------------------------------------

@@ -25,6 +25,10 @@ from kinfold.access.vocabulary import ROLE_TABLE_PATH, Purpose
 from kinfold.families.models import CareTeam, CareTeamMember, Family, Person, Sensitivity
 from kinfold.organizations.models import Membership, Organization, OrganizationType, Role
 
+# The module's world is built by a module-scoped fixture; the mark makes pytest-django set up the test
+# database even when this file runs alone (it sets up only the databases that marked tests ask for).
+pytestmark = pytest.mark.django_db
+
 ORG_TYPES = list(OrganizationType.values)
 ROLES = list(Role.values)
 CATEGORIES = list(Sensitivity.values)

@@ -321,7 +321,8 @@ def _read(ctx: PolicyContext, facts: RecordFacts, purpose: str, at: datetime) ->
     if about_her and opens_family(ctx, facts.family_id, at):
         # Rule A: a record is seen by the party it is about: a restriction request by the organisation it
         # asks, a care-team place by the person who holds it. It tells her nothing she does not know.
-        return _permit("A", "the record is about her or her organisation", _part2(ctx, facts))
+        outside = viewer.organization_id != facts.created_by_org_id
+        return _permit("A", "the record is about her or her organisation", outside and _part2(ctx, facts))
     return decision
 
 
