@@ -221,7 +221,7 @@ def test_only_the_coordinator_removes_or_promotes_a_team_member_and_anyone_may_l
     assert midwife_place.left_at is None and not midwife_place.is_coordinator
     assert client.get(reverse("families:team_add", args=[family.pk])).status_code == 403
     refused = AuditEvent.objects.filter(actor_id=caseworker.user_id, record_type="CareTeamMember", outcome="denied")
-    assert refused.count() == 2
+    assert sorted(refused.values_list("action", flat=True)) == ["create", "delete", "update"]
     response = client.post(reverse("families:team_remove", args=[family.pk, own_place.pk]), follow=True)
     assert "You left her care team." in text(response)
     assert response.redirect_chain[-1][0] == reverse("families:caseload"), "her family page is no longer hers"
