@@ -6,6 +6,11 @@ live server), and console errors, uncaught script errors, Content-Security-Polic
 requests and failed sub-resources (CSS, scripts, fonts, images, htmx calls) are collected. A test ends
 with ``browser_log.assert_clean()``; the ``page`` fixture checks again on teardown in case it did not.
 
+Every page a journey shows passes axe-core: each ``shoot(name)`` (a page state a person sees) also runs
+axe's WCAG 2.1 A and AA rules at the desktop viewport and at a phone's width, and whatever it finds is one
+more problem that ``browser_log.assert_clean()`` reports. axe is vendored for the tests only
+(tests/browser/vendor/, see its README.md); the site never serves it.
+
 No browser is ever downloaded: the tests use ``/usr/bin/chromium`` (Debian's ``chromium`` package).
 Without it they skip, or fail when ``CI`` is set.
 """
@@ -46,6 +51,14 @@ DEFAULT_TIMEOUT_MS = 10_000
 # Schemes that never leave the browser (the favicon is ``data:,``).
 LOCAL_SCHEMES = {"data", "blob", "about", "chrome-error"}
 
+AXE_SCRIPT = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+PHONE_VIEWPORT = {"width": 375, "height": 812}
+# Findings not to report, as narrowly as possible: (axe rule id, the element's selector as reported) -> the
+# reason, e.g. a colour-contrast false positive on a purely decorative element. Never a whole rule. Empty:
+# every page the journeys visit passes every WCAG 2.1 A/AA rule.
+AXE_EXCLUSIONS: dict[tuple[str, str], str] = {}
+
 
 def _origin(url: str) -> str:
     parts = urlsplit(url)
@@ -67,6 +80,7 @@ class BrowserLog:
     failed_subresources: list[str] = field(default_factory=list)
     documents_with_error_status: list[str] = field(default_factory=list)
     allowed_console_errors: list[re.Pattern[str]] = field(default_factory=list)
+    accessibility_violations: list[str] = field(default_factory=list)
     checked: bool = False
 
     def on_request(self, request: Any) -> None:
@@ -127,6 +141,7 @@ class BrowserLog:
             ("uncaught script errors", self.page_errors),
             ("failed requests", self.failed_requests),
             ("sub-resources answered with an error status", self.failed_subresources),
+            ("axe-core accessibility violations (WCAG 2.1 A/AA)", self.accessibility_violations),
         ):
             if items:
                 found.append(f"{label}:\n  " + "\n  ".join(items))
@@ -254,11 +269,97 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-class Screenshots:
-    """Full-page screenshots under var/screenshots/, numbered in the order the journey takes them."""
+# Runs axe on the whole document; the answer is kept small: what failed, how badly, and where.
+AXE_RUN_JS = """
+async (tags) => {
+  const results = await window.axe.run(document, {
+    runOnly: { type: "tag", values: tags },
+    resultTypes: ["violations"],
+  });
+  return results.violations.map((v) => ({
+    id: v.id,
+    impact: v.impact,
+    help: v.help,
+    nodes: v.nodes.map((n) => ({
+      target: n.target.flat().join(" "),
+      summary: (n.failureSummary || "").replace(/\\s+/g, " ").trim(),
+    })),
+  }));
+}
+"""
 
-    def __init__(self, page: Any, directory: Path, prefix: str = "") -> None:
+
+class Accessibility:
+    """axe-core over the page as it is now, at the current (desktop) viewport and at a phone's width.
+
+    Each violation becomes one readable line in ``browser_log.accessibility_violations``; the same rule on
+    the same element of the same page is reported once, with every width and screenshot it was seen at.
+    """
+
+    def __init__(self, page: Any, log: BrowserLog) -> None:
+        self.page, self.log = page, log
+        self.source: str | None = None
+        self.found: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    def _inject(self) -> None:
+        if self.page.evaluate("() => typeof window.axe === 'object'"):
+            return
+        if self.source is None:
+            self.source = AXE_SCRIPT.read_text(encoding="utf-8")
+        # Not page.add_script_tag: that inserts an inline <script>, which the site's Content-Security-Policy
+        # (script-src 'self') rightly blocks and reports. An evaluation from the test is not a page script.
+        self.page.evaluate("() => {\n" + self.source + "\n}")
+
+    def _run(self, width_label: str, shot: str) -> None:
+        self._inject()
+        violations = self.page.evaluate(AXE_RUN_JS, AXE_TAGS)
+        url = self.page.url
+        for violation in violations:
+            for node in violation["nodes"]:
+                if (violation["id"], node["target"]) in AXE_EXCLUSIONS:
+                    continue
+                key = (violation["id"], node["target"], url)
+                entry = self.found.setdefault(key, {"violation": violation, "node": node, "seen": []})
+                entry["seen"].append(f"{width_label} ({shot})")
+
+    def check(self, shot: str) -> None:
+        desktop = self.page.viewport_size
+        self._run(f"{desktop['width']}px", shot)
+        self.page.set_viewport_size(PHONE_VIEWPORT)
+        try:
+            self.page.evaluate("() => new Promise((resolve) => requestAnimationFrame(() => resolve()))")
+            self._run(f"{PHONE_VIEWPORT['width']}px", shot)
+        finally:
+            self.page.set_viewport_size(desktop)
+        report = self.report()
+        if len(report) > len(self.log.accessibility_violations):
+            # Found after the test's own assert_clean(): let the page fixture's teardown check again.
+            self.log.checked = False
+        self.log.accessibility_violations[:] = report
+
+    def report(self) -> list[str]:
+        lines = []
+        for (rule, target, url), entry in self.found.items():
+            violation, node = entry["violation"], entry["node"]
+            seen = ", ".join(dict.fromkeys(entry["seen"]))
+            lines.append(
+                f"[{violation['impact']}] {rule}: {violation['help']}\n"
+                f"      at {target}\n      on {url} at {seen}\n      {node['summary']}"
+            )
+        return lines
+
+
+class Screenshots:
+    """Full-page screenshots under var/screenshots/, numbered in the order the journey takes them.
+
+    Each page state shot is also checked with axe-core (see ``Accessibility``).
+    """
+
+    def __init__(
+        self, page: Any, directory: Path, prefix: str = "", accessibility: Accessibility | None = None
+    ) -> None:
         self.page, self.directory, self.prefix = page, directory, prefix
+        self.accessibility = accessibility
         self.taken: list[Path] = []
 
     def __call__(self, name: str) -> Path:
@@ -266,9 +367,11 @@ class Screenshots:
         path = self.directory / f"{self.prefix}{len(self.taken) + 1:02d}-{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
         self.taken.append(path)
+        if self.accessibility is not None:
+            self.accessibility.check(path.stem)
         return path
 
 
 @pytest.fixture
-def shoot(page: Any) -> Screenshots:
-    return Screenshots(page, SCREENSHOT_DIR)
+def shoot(page: Any, browser_log: BrowserLog) -> Screenshots:
+    return Screenshots(page, SCREENSHOT_DIR, accessibility=Accessibility(page, browser_log))

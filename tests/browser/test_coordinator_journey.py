@@ -279,6 +279,7 @@ def test_unrelated_organisation_cannot_open_family(page: Any, browser_log: Any, 
     # Her organisation's families: none either.
     page.get_by_role("link", name="My organisation").click()
     expect(page.get_by_role("heading", name="No families yet")).to_be_visible()
+    shoot("organisation-families")
 
     # Typing the family's address gets a plain "not found": nothing says the family exists.
     browser_log.allow_console_error(r"status of 404")
