@@ -22,6 +22,7 @@ from kinfold.families import selectors
 from kinfold.families import services as family_services
 from kinfold.families.models import Family
 from kinfold.notes import services as note_services
+from kinfold.notes.models import Note
 from kinfold.organizations.models import Membership, Organization, OrganizationType, Role
 from tests.factories import OrganizationFactory, consent_team_wide, make_family, staff, viewer_of
 
@@ -98,6 +99,7 @@ def test_the_last_three_years_include_an_access_exactly_three_years_ago(team):
     now = datetime(2026, 6, 15, 16, 0, tzinfo=UTC)
     starts = accounting_starts(now)
     assert starts == now.replace(year=2023)
+    attendance = Note.objects.get(family=team.family, kind="treatment_attendance")  # a record Ana may read
     for at, who in ((starts, "Exactly Three"), (starts - timedelta(microseconds=1), "Just Before")):
         Disclosure.objects.create(
             occurred_at=at,
@@ -110,7 +112,7 @@ def test_the_last_three_years_include_an_access_exactly_three_years_ago(team):
             rule="2",
             consent_version=team.consent.versions.get(),
             categories=["sud_treatment"],
-            records=[{"type": "Note", "id": 1, "category": "sud_treatment", "label": "attendance"}],
+            records=[{"type": "Note", "id": attendance.pk, "category": "sud_treatment", "label": "attendance"}],
         )
     names = [
         e.recipient_name for e in accounting_for(viewer=viewer_of(team.ana), family_id=team.family.pk, now=now).entries
