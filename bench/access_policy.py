@@ -62,9 +62,9 @@ def _make_policy_family(given: str, surname: str, records: int) -> Any:
     from django.db import transaction
 
     from kinfold import clock
+    from kinfold.access.viewer import Viewer
     from kinfold.consent import services as consent
     from kinfold.consent.models import ConsentVersion
-    from kinfold.consent.policy import Viewer
     from kinfold.demo.synthetic import NOTE_KINDS_BY_ROLE, NOTE_SUMMARIES
     from kinfold.families import services
     from kinfold.notes.models import NOTE_CATEGORY, Note, NoteKind
@@ -246,8 +246,10 @@ def _make_policy_family(given: str, surname: str, records: int) -> Any:
 
 def decisions(username: str, family: Any, repeat: int) -> dict[str, Any]:
     from kinfold import clock
-    from kinfold.consent.policy import PolicyContext, Viewer, decide
-    from kinfold.consent.vocabulary import default_purpose
+    from kinfold.access.facts import PolicyContext
+    from kinfold.access.rules import decide
+    from kinfold.access.viewer import Viewer
+    from kinfold.access.vocabulary import default_purpose
     from kinfold.notes.models import Note
 
     viewer = Viewer.of(c.user(username))

@@ -18,7 +18,7 @@ import _common as c
 
 
 def caseload_size(username: str, scope: str = "mine") -> int:
-    from kinfold.consent.policy import Viewer
+    from kinfold.access.viewer import Viewer
     from kinfold.families.selectors import caseload_for
 
     return caseload_for(viewer=Viewer.of(c.user(username)), scope=scope).count()  # type: ignore[arg-type]
@@ -28,7 +28,7 @@ def families_by_record_size(username: str) -> list[tuple[Any, int, int]]:
     """The coordinator's families as (family, notes, timeline lines), smallest record first."""
     from django.db.models import Count
 
-    from kinfold.consent.policy import Viewer
+    from kinfold.access.viewer import Viewer
     from kinfold.families.models import Family
     from kinfold.families.selectors import caseload_for
 
@@ -48,7 +48,7 @@ def largest_organization_member() -> tuple[str, str, int]:
     active member with a role who is on the most teams herself (the first by id on a tie)."""
     from django.db.models import Count, Q
 
-    from kinfold.consent.vocabulary import role_access
+    from kinfold.access.vocabulary import role_access
     from kinfold.families.models import Family
     from kinfold.organizations.models import Membership, Organization
 
@@ -116,7 +116,7 @@ def main() -> None:
 
     from django.utils.html import escape
 
-    from kinfold.consent.policy import Viewer
+    from kinfold.access.viewer import Viewer
     from kinfold.families.selectors import caseload_for
 
     n, w = args.requests, args.warmup
