@@ -74,8 +74,9 @@ def access_record(
     purpose: str | None = None,
     gate: RecordGate | None = None,
 ) -> Access[M]:
-    """The record ``record_id`` of family ``family_id``, if the viewer may do ``interaction`` with it (and
-    read it: nobody changes what she may not see); else ``NotPermitted``, audited."""
+    """The record ``record_id`` of family ``family_id``, if the viewer may open the family and do
+    ``interaction`` with the record (and read it: nobody changes what she may not see); else
+    ``NotPermitted``, audited."""
     rt = record_type(queryset.model)
     lookup = {rt.family_path.replace(".", "__"): family_id} if rt.family_path != "pk" else {}
     record = queryset.filter(pk=record_id, **lookup).first() if viewer.may_see_family_data else None
@@ -84,6 +85,10 @@ def access_record(
         raise NotPermitted(f"No {rt.label} found.")
     if gate is None:
         gate = RecordGate.open(viewer, [family_id], purpose)
+    if not gate.shows_family(family_id):
+        # Every page of a record is a page of its family, which shows her name: only for those who may open it.
+        _denied(viewer, rt.name, record_id, family_id, interaction, "she may not open this family")
+        raise NotPermitted(f"No {rt.label} found.")
     decision = gate.decision(record)
     if decision.permitted and interaction != Interaction.READ:
         decision = gate.decision(record, interaction=interaction)

@@ -99,7 +99,13 @@ class RecordGate:
         return self.may(Interaction.READ, record, family_id=family_id)
 
     def opens_family(self, family_id: int) -> bool:
+        """May she open the family at all (for her role's purpose, or in her emergency window)?"""
         return opens_family(self.ctx, family_id, self.at)
+
+    def shows_family(self, family_id: int) -> bool:
+        """May this page, for its purpose, show the family (its parent's name): and remember that it does."""
+        parent = self.ctx.family(family_id).parent
+        return parent is not None and self.show(parent, label="parent's name")
 
     def show(self, record: Any, *, family_id: int | None = None, label: str = "") -> bool:
         """Ask, and if permitted, remember that the record's content is about to be shown."""

@@ -21,7 +21,7 @@ from kinfold.access.viewer import Viewer
 from kinfold.audit.models import Action
 from kinfold.audit.services import record_event
 from kinfold.consent.models import ConsentVersion, Disclosure
-from kinfold.consent.selectors import family_consents
+from kinfold.consent.selectors import family_consents, family_court_orders
 from kinfold.consent.summaries import CATEGORY_WORDS, CLASS_WORDS, PURPOSE_WORDS
 from kinfold.families.models import Family
 from kinfold.families.selectors import access_family
@@ -113,13 +113,25 @@ def visible_disclosures(gate: RecordGate, rows: list[Disclosure]) -> list[Disclo
     return visible
 
 
-def _basis(row: Disclosure, versions: dict[int, ConsentVersion]) -> str:
+@dataclass(frozen=True)
+class _Seen:
+    """Which consents and court orders the viewer may see: an entry names only those."""
+
+    directive_ids: set[int]
+    order_ids: set[int]
+
+
+def _basis(row: Disclosure, versions: dict[int, ConsentVersion], seen: _Seen) -> str:
     if row.consent_version_id is not None:
         version = versions[row.consent_version_id]
+        if version.directive_id not in seen.directive_ids:
+            return "her consent"
         title = version.directive.title or "your consent"
         return f"{title} (signed {clock.local_date(version.signed_at):%-d %B %Y}, version {version.number})"
     if row.court_order_id is not None:
-        return f"court order {row.court_order.order_reference if row.court_order else row.court_order_id}"
+        if row.court_order is None or row.court_order_id not in seen.order_ids:
+            return "a court order"
+        return f"court order {row.court_order.order_reference}"
     if row.emergency_id is not None:
         return "a medical emergency declared by a clinician"
     return "a rule of the law"
@@ -138,6 +150,11 @@ def accounting_for(*, viewer: Viewer, family_id: int, now: datetime | None = Non
             .order_by("occurred_at", "pk")
         ),
     )
+    directives = family_consents(gate=gate, family_id=family_id)
+    seen = _Seen(
+        directive_ids={d.pk for d in directives},
+        order_ids={o.pk for o in family_court_orders(gate=gate, family_id=family_id)},
+    )
     version_ids = {r.consent_version_id for r in rows if r.consent_version_id}
     versions = {
         v.pk: v
@@ -152,15 +169,18 @@ def accounting_for(*, viewer: Viewer, family_id: int, now: datetime | None = Non
             row.recipient_user_id,
             row.recipient_org_id,
             row.purpose,
-            _basis(row, versions),
+            _basis(row, versions, seen),
         )
         groups[key].append(row)
     accounting = Accounting(family=family, starts=starts, ends=now)
     for (day, _user, _org, purpose, basis), items in groups.items():
+        # "Before you took that consent back" only about a consent the viewer may see.
         revoked = [
             versions[i.consent_version_id].directive.revoked_at
             for i in items
-            if i.consent_version_id and versions[i.consent_version_id].directive.revoked_at
+            if i.consent_version_id
+            and versions[i.consent_version_id].directive_id in seen.directive_ids
+            and versions[i.consent_version_id].directive.revoked_at
         ]
         accounting.entries.append(
             AccountingEntry(
@@ -177,9 +197,7 @@ def accounting_for(*, viewer: Viewer, family_id: int, now: datetime | None = Non
             )
         )
     accounting.entries.sort(key=lambda e: (e.day, e.recipient_name), reverse=True)
-    revocations = [
-        d for d in family_consents(gate=gate, family_id=family_id) if d.revoked_at and d.revoked_at >= starts
-    ]
+    revocations = [d for d in directives if d.revoked_at and d.revoked_at >= starts]
     for directive in sorted(revocations, key=lambda d: d.revoked_at or now, reverse=True):
         assert directive.revoked_at is not None
         accounting.revocations.append(
@@ -194,12 +212,13 @@ def accounting_for(*, viewer: Viewer, family_id: int, now: datetime | None = Non
     general = defaultdict(set)
     for row in rows:
         version = versions.get(row.consent_version_id or 0)
-        if version is not None and version.recipient_classes:
+        if version is not None and version.recipient_classes and version.directive_id in seen.directive_ids:
             label = ", ".join(CLASS_WORDS["en"].get(c, c) for c in version.recipient_classes)
             general[f"{version.directive.title or 'Consent'} — “{label}”"].add(
                 f"{row.recipient_name} ({row.recipient_org.name})"
             )
     accounting.general_designation_recipients = sorted((k, sorted(v)) for k, v in general.items())
+    gate.record_disclosures(channel="page")  # the court orders it names are shown
     record_event(
         actor=viewer.user,
         action=Action.VIEW,
