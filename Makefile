@@ -47,11 +47,13 @@ test-sqlite: install
 	KINFOLD_TESTING=1 KINFOLD_DATABASE_URL= $(PY) pytest $(PYTEST_ARGS)
 
 # PostgreSQL runs when KINFOLD_TEST_POSTGRES_URL is set or a server answers on 127.0.0.1:5432;
-# with CI set, an unreachable server fails the run instead of skipping it.
+# with CI set, an unreachable server fails the run instead of skipping it. The browser journeys run once
+# (on SQLite), and the canary (tests/test_canary.py) draws fewer worlds here: the rules it checks do not
+# depend on the database, and the other suites cover PostgreSQL's own paths.
 test-postgres: install
 	@if $(PY) python -c "import sys, psycopg; psycopg.connect('$(PG_URL)'.rsplit('/', 1)[0] + '/postgres', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "== PostgreSQL: $(PG_URL)"; \
-		KINFOLD_TESTING=1 KINFOLD_DATABASE_URL=$(PG_URL) $(PY) pytest $(PYTEST_ARGS); \
+		KINFOLD_TESTING=1 KINFOLD_CANARY_EXAMPLES=4 KINFOLD_DATABASE_URL=$(PG_URL) $(PY) pytest $(PYTEST_ARGS) -m "not browser"; \
 	elif [ -n "$$CI" ]; then \
 		echo "FAIL: CI is set and PostgreSQL is unreachable at $(PG_URL)"; exit 1; \
 	else \
