@@ -1,8 +1,10 @@
 """facts.py — what the door needs to know about some families, loaded once per page in a constant number of
-queries and kept as plain values: their parents, care teams, consent versions (as half-open windows), court
-orders, agreed restrictions and the viewer's own emergencies. ``rules.decide`` then answers in memory.
+queries: their parents, care teams, consent versions (as half-open windows), court orders, agreed
+restrictions and the viewer's own emergencies. ``rules.decide`` then answers in memory.
 
-It reads the facts models (organisations, families, consent) and never writes.
+They are kept as plain values, in slotted dataclasses treated as read-only (a whole organisation's caseload
+builds tens of thousands of them, and frozen dataclasses cost twice as much to build). It reads the facts
+models (organisations, families, consent) and never writes.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from kinfold.families.models import CareTeamMember, Family, Person
 from kinfold.organizations.models import Organization
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class VersionWindow:
     """A consent version's terms and the half-open interval [starts, ends) in which it is in force."""
 
@@ -55,7 +57,7 @@ class VersionWindow:
     recipient_classes: frozenset[str]
     purposes: frozenset[str]
     categories: frozenset[str]
-    recorded_by_ids: frozenset[int] = frozenset()  # who recorded the directive and this version
+    recorded_by: tuple[int | None, int | None] = (None, None)  # who recorded the directive, and this version
     revoked_at: datetime | None = None
     expires_at: datetime | None = None
     expiry_event_recorded_at: datetime | None = None
@@ -83,7 +85,7 @@ class VersionWindow:
         return self.purposes == {Purpose.COURT_PROCEEDING}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class TeamPlace:
     membership_id: int
     organization_id: int
@@ -95,7 +97,7 @@ class TeamPlace:
         return self.joined_at <= at and (self.left_at is None or at < self.left_at)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class OrderWindow:
     """What rule 3(a) reads of a court order: the court, the person it names, what and when it covers."""
 
@@ -109,7 +111,7 @@ class OrderWindow:
     has_part2_findings: bool  # both findings of 42 CFR 2.64(d)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class AgreedRestriction:
     """What rules 2 and 3(b) read of an agreed 2.26 restriction, and of its end (45 CFR 164.522(a)(2)).
 
@@ -137,7 +139,7 @@ class AgreedRestriction:
         return self.ended_by_organization and made_before
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EmergencyWindow:
     """The viewer's own declared emergency for a family, in force over [declared_at, expires_at)."""
 
@@ -205,8 +207,9 @@ class PolicyContext:
             families[family_id].court_orders.append(order)
         for family_id, restriction in _agreed_restrictions(ids):
             families[family_id].restrictions.append(restriction)
-        if viewer.user is not None and getattr(viewer.user, "pk", None) is not None:
-            for family_id, emergency in _emergency_windows(ids, viewer.user.pk):
+        # Only a clinician's own declared emergency opens anything (rule 4): nobody else's is read.
+        if viewer.is_clinician and viewer.user_id is not None:
+            for family_id, emergency in _emergency_windows(ids, viewer.user_id):
                 families[family_id].emergencies.append(emergency)
         return cls(viewer, organizations, families)
 
@@ -495,9 +498,7 @@ def _version_windows(family_ids: list[int]) -> list[tuple[int, VersionWindow]]:
                         recipient_classes=frozenset(row.recipient_classes),
                         purposes=frozenset(row.purposes),
                         categories=frozenset(row.categories),
-                        recorded_by_ids=frozenset(
-                            i for i in (row.created_by_id, row.directive_created_by_id) if i is not None
-                        ),
+                        recorded_by=(row.directive_created_by_id, row.created_by_id),
                         revoked_at=row.revoked_at,
                         expires_at=row.expires_at,
                         expiry_event_recorded_at=row.expiry_event_recorded_at,
@@ -563,9 +564,12 @@ def candidate_families_filter(viewer: Viewer, *, scope: str = "any") -> Q:
     named = Q(
         Exists(ConsentVersion.objects.filter(directive__family=OuterRef("pk"), recipient_people=membership_id))
     ) | Q(Exists(CourtOrder.objects.filter(family=OuterRef("pk"), named_person_id=membership_id)))
+    candidates = mine | ours | Q(created_by_org_id=org_id) | named
+    if not viewer.is_clinician:
+        return candidates  # only a clinician's declared emergency opens a family (rule 4)
     emergency = Q(
         Exists(
             EmergencyAccess.objects.filter(family=OuterRef("pk"), user_id=viewer.user.pk, expires_at__gt=clock.now())
         )
     )
-    return mine | ours | Q(created_by_org_id=org_id) | named | emergency
+    return candidates | emergency

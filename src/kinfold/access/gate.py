@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from kinfold import clock
 from kinfold.access.accounting import Shown, disclosures_record
-from kinfold.access.facts import PolicyContext
+from kinfold.access.facts import EmergencyWindow, PolicyContext
 from kinfold.access.registry import RecordFacts, facts_of, new_facts
 from kinfold.access.rules import (
     Decision,
@@ -131,6 +131,11 @@ class RecordGate:
 
     def reads_disclosure(self, *, disclosing_org_id: int, records: list[RecordFacts]) -> bool:
         return reads_disclosure(self.ctx, disclosing_org_id=disclosing_org_id, records=records, at=self.at)
+
+    def open_emergency(self, family_id: int) -> EmergencyWindow | None:
+        """The viewer's own declared emergency for the family, if its window is open at the gate's instant."""
+        windows = [e for e in self.ctx.family(family_id).emergencies if e.declared_at <= self.at < e.expires_at]
+        return max(windows, key=lambda e: e.expires_at, default=None)
 
     def directive_status(self, *, family_id: int, directive_id: int) -> DirectiveStatus:
         return directive_status(self.ctx, family_id=family_id, directive_id=directive_id, at=self.at)

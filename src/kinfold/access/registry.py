@@ -45,10 +45,11 @@ class ChangeRule(models.TextChoices):
 ALL_INTERACTIONS = frozenset(Interaction.values)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RecordFacts:
     """What the door needs to know of a record: whose family, who made it, what category, when it was made
-    (``None``: not known, read as made before any instant that asks), and the few facts some rules read."""
+    (``None``: not known, read as made before any instant that asks), and the few facts some rules read.
+    Treated as read-only (slotted rather than frozen: a caseload builds thousands)."""
 
     family_id: int
     created_by_org_id: int

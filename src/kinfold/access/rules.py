@@ -299,7 +299,7 @@ def _read_consent(ctx: PolicyContext, facts: RecordFacts, at: datetime) -> Decis
     fam = ctx.family(facts.family_id)
     classes = _classes(ctx, fam, viewer.organization_id, at)
     for w in fam.directive_windows(facts.directive_id):
-        if viewer.user_id in w.recorded_by_ids:
+        if viewer.user_id is not None and viewer.user_id in w.recorded_by:
             return _permit("C", "she recorded this consent", notice)
         if viewer.membership_id in w.recipient_membership_ids or w.names_organization(viewer.organization_id, classes):
             return _permit("C", "the consent names her or her organisation", notice)

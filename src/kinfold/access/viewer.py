@@ -4,6 +4,7 @@ nothing; the rules read it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from kinfold.access.vocabulary import default_purpose, role_access
@@ -12,7 +13,8 @@ from kinfold.organizations.models import Membership
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who is asking: a signed-in person, with their one employer and role."""
+    """Who is asking: a signed-in person, with their one employer and role. One per request; what follows
+    from the role is worked out once (``cached_property``), since the door asks it for every record."""
 
     user: Any
     membership: Membership | None
@@ -40,12 +42,12 @@ class Viewer:
     def role(self) -> str | None:
         return self.membership.role if self.membership else None
 
-    @property
+    @cached_property
     def default_purpose(self) -> str:
         """The purpose her pages state unless they say otherwise, and the one her writes are judged for."""
         return default_purpose(self.role)
 
-    @property
+    @cached_property
     def may_see_family_data(self) -> bool:
         """Rule 0: superusers (in the normal UI), people with no role and inactive accounts see nothing."""
         user = self.user
@@ -58,7 +60,7 @@ class Viewer:
             and role_access(self.membership.role) is not None
         )
 
-    @property
+    @cached_property
     def is_clinician(self) -> bool:
         access = role_access(self.role)
         return bool(access and access.clinician)

@@ -191,7 +191,7 @@ def access_section(context: SectionContext) -> dict[str, Any]:
         "restrictions": restrictions,
         "decidable": {r.pk for r in restrictions if r.status == "requested" and gate.may(Interaction.CHANGE, r)},
         "endable": {r.pk for r in restrictions if r.status == "agreed" and gate.may(Interaction.RETIRE, r)},
-        "emergency": active_emergency(viewer=viewer, family_id=family_id),
+        "emergency": gate.open_emergency(family_id),  # read with the page's facts: no query of its own
         "is_clinician": viewer.is_clinician,
         # A privacy officer records the court orders that open her organisation's records.
         "may_record_order": gate.may_create(CourtOrder, family_id=family_id, category=Sensitivity.LEGAL),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any, Literal, overload
 
 from django.db.models import Max, Prefetch, Q, QuerySet, prefetch_related_objects
@@ -381,10 +382,17 @@ class FamilyDetail:
     coordinator: CareTeamMember | None
     timeline: list[FamilyActivity]
     viewer_is_on_team: bool
-    last_activity_at: datetime | None
     sections: list[FamilySection] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     today: date = field(default_factory=clock.today)
+
+    @cached_property
+    def last_activity_at(self) -> datetime | None:
+        """The newest timeline line she may read: the first of the page's timeline, when it shows any (read
+        only when asked: the page itself does not show it)."""
+        if self.timeline:
+            return self.timeline[0].occurred_at
+        return last_activity_for(self.gate, [self.family.pk]).get(self.family.pk)
 
     @property
     def viewer(self) -> Viewer:
@@ -481,7 +489,6 @@ def family_detail(*, viewer: Viewer, family_id: int, purpose: str | None = None,
         purpose=gate.purpose,
         detail={"channel": channel, "disclosed_records": len(gate.shown)},
     )
-    last_activity = last_activity_for(gate, [family.pk]).get(family.pk)
     gate.record_disclosures(channel=channel)
     return FamilyDetail(
         family=family,
@@ -494,7 +501,6 @@ def family_detail(*, viewer: Viewer, family_id: int, purpose: str | None = None,
         coordinator=next((m for m in team if m.is_coordinator), None),
         timeline=timeline,
         viewer_is_on_team=on_team,
-        last_activity_at=last_activity,
         sections=sections,
         data=data,
         today=today,
