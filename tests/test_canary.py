@@ -46,6 +46,7 @@ Each example is built in a savepoint that is rolled back (as in ``test_policy_pr
 
 from __future__ import annotations
 
+import calendar
 import itertools
 import logging
 import os
@@ -377,20 +378,7 @@ def new_marker() -> str:
     return f"Mk{next(_numbers):06d}x"
 
 
-MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+MONTHS = tuple(calendar.month_name)[1:]  # "January" … "December", as the pages render a date
 
 
 def date_texts(day: date) -> tuple[str, ...]:

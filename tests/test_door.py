@@ -474,3 +474,27 @@ def test_every_refused_write_is_audited_with_what_was_asked(world, outsider):
     assert client.post(reverse("families:pregnancy_add", args=[family.pk]), {}).status_code == 404
     assert PregnancyEpisode.objects.count() == before
     assert AuditEvent.objects.filter(actor_id=outsider.user_id, outcome="denied").exists()
+
+
+def test_every_record_type_is_fetched_by_id_only_through_the_door(world, caseworker, treatment_org, coordinator):
+    """The access_<record> functions answer "not found" for a record she may not read, as for one that does not
+    exist, and give her the record she may."""
+    from kinfold.access.door import NotPermitted
+    from kinfold.families.selectors import access_relationship
+    from kinfold.notes.selectors import access_note
+
+    family = world["family"]
+    counsellor = _treatment_joins(family, coordinator, treatment_org)
+    note = note_add(viewer=viewer_of(counsellor), family=family, kind="toxicology", summary="Tested negative")
+    member = services.family_member_add(
+        viewer=viewer_of(coordinator), family=family, given_name="Rae", family_name="Lopez", category="sibling"
+    )
+    cps = viewer_of(caseworker)
+    with pytest.raises(NotPermitted):
+        access_note(viewer=cps, family_id=family.pk, note_id=note.pk)
+    with pytest.raises(NotPermitted):
+        access_note(viewer=cps, family_id=family.pk, note_id=note.pk + 1000)
+    assert access_note(viewer=viewer_of(counsellor), family_id=family.pk, note_id=note.pk).record == note
+    assert access_relationship(viewer=cps, family_id=family.pk, relationship_id=member.pk).record == member
+    with pytest.raises(NotPermitted):  # right id, wrong family
+        access_relationship(viewer=cps, family_id=family.pk + 1000, relationship_id=member.pk)

@@ -16,7 +16,8 @@ from datetime import datetime
 
 from django.db import transaction
 
-from kinfold.access.registry import RecordFacts, declared
+from kinfold.access.registry import RecordFacts
+from kinfold.access.rules import Decision
 from kinfold.access.viewer import Viewer
 from kinfold.audit.models import Action
 from kinfold.audit.services import record_event
@@ -28,7 +29,7 @@ class Shown:
     """A record whose content a gate showed under a disclosure rule (2 to 4)."""
 
     facts: RecordFacts
-    decision: object  # rules.Decision (not imported: rules imports nothing from here)
+    decision: Decision
     label: str
 
 
@@ -44,11 +45,6 @@ def on_emergency_records_opened(listener: Callable[..., None]) -> None:
         _emergency_listeners.append(listener)
 
 
-def record_label(facts: RecordFacts) -> str:
-    rt = declared(facts.record_type)
-    return rt.label if rt is not None else facts.record_type
-
-
 @transaction.atomic
 def disclosures_record(*, viewer: Viewer, purpose: str, shown: Sequence[Shown], at: datetime, channel: str) -> int:
     """One Disclosure row per family, disclosing organisation and basis: who received what, when, and why."""
@@ -61,10 +57,10 @@ def disclosures_record(*, viewer: Viewer, purpose: str, shown: Sequence[Shown], 
         key = (
             item.facts.family_id,
             item.facts.created_by_org_id,
-            d.rule,  # type: ignore[attr-defined]
-            d.consent_version_id,  # type: ignore[attr-defined]
-            d.court_order_id,  # type: ignore[attr-defined]
-            d.emergency_id,  # type: ignore[attr-defined]
+            d.rule,
+            d.consent_version_id,
+            d.court_order_id,
+            d.emergency_id,
         )
         groups[key].append(item)
     rows = []

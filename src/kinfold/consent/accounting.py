@@ -24,7 +24,7 @@ from kinfold.consent.models import ConsentVersion, Disclosure
 from kinfold.consent.selectors import family_consents, family_court_orders
 from kinfold.consent.summaries import CATEGORY_WORDS, CLASS_WORDS, PURPOSE_WORDS
 from kinfold.families.models import Family
-from kinfold.families.selectors import access_family
+from kinfold.families.selectors import open_family
 
 ACCOUNTING_YEARS = 3
 
@@ -139,7 +139,7 @@ def _basis(row: Disclosure, versions: dict[int, ConsentVersion], seen: _Seen) ->
 
 def accounting_for(*, viewer: Viewer, family_id: int, now: datetime | None = None) -> Accounting:
     """The entries of her accounting the viewer may see (404 when she may not open the family)."""
-    family, gate = access_family(viewer=viewer, family_id=family_id)
+    family, gate = open_family(viewer=viewer, family_id=family_id)
     now = now or clock.now()
     starts = accounting_starts(now)
     rows = visible_disclosures(

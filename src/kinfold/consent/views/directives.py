@@ -2,7 +2,7 @@
 with the parent on a tablet (terms, then read and sign; English or Spanish), a consent's versions, a new
 version (signed again, never an edit) and revocation (confirmed, never retroactive).
 
-Thin: every read goes through the door (``families.selectors.access_family``, ``consent.selectors``), every
+Thin: every read goes through the door (``families.selectors.open_family``, ``consent.selectors``), every
 write through ``consent.services``, and each page is audited. A viewer who may not open the family, or may
 not see a consent (rule C: the parties it names and whoever recorded it), gets the same 404 as for a family
 or consent that does not exist.
@@ -47,7 +47,7 @@ from kinfold.consent.models import ConsentDirective, ConsentVersion, SignatureMe
 from kinfold.consent.selectors import ConsentRow, access_directive, consent_rows, family_consents, status_words
 from kinfold.consent.summaries import CLASS_WORDS, long_date, version_summary
 from kinfold.families.models import CareTeamMember, Family, Language, Sensitivity
-from kinfold.families.selectors import access_family, legal_representatives, visible_team
+from kinfold.families.selectors import legal_representatives, open_family, visible_team
 from kinfold.organizations.models import Membership, Organization
 from kinfold.web.forms import apply_errors
 
@@ -90,7 +90,7 @@ class ConsentPage:
 def _open(request: HttpRequest, family_id: int) -> ConsentPage:
     """The page's family (404, audited, when she may not open it) and her team as the viewer sees it."""
     viewer = viewer_for(request)
-    family, gate = access_family(viewer=viewer, family_id=family_id)
+    family, gate = open_family(viewer=viewer, family_id=family_id)
     return ConsentPage(viewer=viewer, family=family, gate=gate, team=visible_team(gate=gate, family_id=family.pk))
 
 
