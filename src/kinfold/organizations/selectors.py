@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
+from django.http import Http404
 
 from kinfold.organizations.models import Membership, Organization
 
@@ -26,3 +27,11 @@ def staff_of(*, organization: Organization) -> QuerySet[Membership]:
         .select_related("user", "organization", "placed_at")
         .order_by("user__last_name", "user__first_name")
     )
+
+
+def organization(*, organization_id: int) -> Organization:
+    """One organisation of the region (directory data, not family data: anyone signed in may see it)."""
+    found = Organization.objects.filter(pk=organization_id).first()
+    if found is None:
+        raise Http404("No organisation found.")
+    return found

@@ -3,10 +3,10 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 
 from kinfold.organizations import selectors
-from kinfold.organizations.models import Organization, OrganizationType
+from kinfold.organizations.models import OrganizationType
 
 
 @login_required
@@ -32,7 +32,7 @@ def organization_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def organization_detail(request: HttpRequest, organization_id: int) -> HttpResponse:
-    organization = get_object_or_404(Organization, pk=organization_id)
+    organization = selectors.organization(organization_id=organization_id)
     staff = list(selectors.staff_of(organization=organization))
     return render(
         request,
