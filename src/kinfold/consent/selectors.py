@@ -25,9 +25,7 @@ from kinfold.families.sections import Notice, SectionContext
 
 
 def _directives() -> QuerySet[ConsentDirective]:
-    return ConsentDirective.objects.select_related(
-        "revocation_received_by__user", "created_by_org", "patient"
-    ).prefetch_related(
+    return ConsentDirective.objects.select_related("revocation_received_by__user", "created_by_org").prefetch_related(
         Prefetch(
             "versions",
             queryset=ConsentVersion.objects.order_by("-number")
@@ -51,7 +49,8 @@ def access_directive(
     interaction: str = Interaction.READ,
     gate: RecordGate | None = None,
 ) -> Access[ConsentDirective]:
-    return access_record(viewer, _directives(), directive_id, family_id=family_id, interaction=interaction, gate=gate)
+    directives = _directives().select_related("patient")  # its page names who gave it
+    return access_record(viewer, directives, directive_id, family_id=family_id, interaction=interaction, gate=gate)
 
 
 def family_court_orders(*, gate: RecordGate, family_id: int) -> list[CourtOrder]:
@@ -71,7 +70,7 @@ def access_court_order(
 
 def _restrictions() -> QuerySet[Restriction]:
     return Restriction.objects.select_related(
-        "family", "disclosing_org", "recipient_org", "recipient_person__user", "decided_by__user", "ended_by__user"
+        "disclosing_org", "recipient_org", "recipient_person__user", "decided_by__user", "ended_by__user"
     )
 
 
@@ -82,7 +81,8 @@ def family_restrictions(*, gate: RecordGate, family_id: int) -> list[Restriction
 def access_restriction(
     *, viewer: Viewer, family_id: int, restriction_id: int, interaction: str = Interaction.READ
 ) -> Access[Restriction]:
-    return access_record(viewer, _restrictions(), restriction_id, family_id=family_id, interaction=interaction)
+    restrictions = _restrictions().select_related("family__parent")  # its pages are the family's
+    return access_record(viewer, restrictions, restriction_id, family_id=family_id, interaction=interaction)
 
 
 def active_emergency(*, viewer: Viewer, family_id: int) -> EmergencyAccess | None:
