@@ -50,6 +50,7 @@ class VersionWindow:
     starts: datetime
     ends: datetime | None
     missing: tuple[str, ...]  # the 2.31 elements it lacks: a version missing any covers nothing
+    is_complete: bool
     discloser_org_ids: frozenset[int]
     discloser_classes: frozenset[str]
     recipient_org_ids: frozenset[int]
@@ -61,10 +62,6 @@ class VersionWindow:
     revoked_at: datetime | None = None
     expires_at: datetime | None = None
     expiry_event_recorded_at: datetime | None = None
-
-    @property
-    def is_complete(self) -> bool:
-        return not self.missing
 
     def names_organization(self, organization_id: int | None, classes: frozenset[str]) -> bool:
         """Whether the version names the organisation as discloser or recipient, by name or class."""
@@ -491,6 +488,7 @@ def _version_windows(family_ids: list[int]) -> list[tuple[int, VersionWindow]]:
                         starts=row.effective_at,
                         ends=ends,
                         missing=tuple(missing),
+                        is_complete=not missing,
                         discloser_org_ids=disclosers,
                         discloser_classes=frozenset(row.discloser_classes),
                         recipient_org_ids=recipients,

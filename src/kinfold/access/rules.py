@@ -26,13 +26,14 @@ Selectors load a ``PolicyContext`` once for the families on a page (a constant n
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from kinfold import clock
 from kinfold.access.facts import FamilyFacts, PolicyContext, VersionWindow
-from kinfold.access.registry import ChangeRule, CreateRule, ReadRule, RecordFacts, declared, facts_of
+from kinfold.access.registry import ChangeRule, CreateRule, ReadRule, RecordFacts, RecordType, declared, facts_of
 from kinfold.access.viewer import Viewer
 from kinfold.access.vocabulary import (
     Interaction,
@@ -65,6 +66,18 @@ REDISCLOSURE_NOTICE_TEXT = (
 DISCLOSURE_RULES = frozenset({"2", "3a", "3b", "4"})
 PURPOSES = frozenset(Purpose.values)  # ``Purpose.values`` builds a new list on every call
 WRITES = frozenset({Interaction.CREATE, Interaction.CHANGE, Interaction.RETIRE})
+# Plain strings for the hot path: an enum member looked up on its class costs more than the comparison.
+READ, CREATE, DISCLOSE_TO = (
+    str(Interaction.READ.value),
+    str(Interaction.CREATE.value),
+    str(Interaction.DISCLOSE_TO.value),
+)
+CONSENT_RULE, FOLLOWS_CONSENT, ADDRESSED = (
+    str(ReadRule.CONSENT.value),
+    str(ReadRule.FOLLOWS_CONSENT.value),
+    str(ReadRule.ADDRESSED.value),
+)
+COURT, EMERGENCY = str(Purpose.COURT_PROCEEDING.value), str(Purpose.EMERGENCY.value)
 
 
 @dataclass(frozen=True)
@@ -94,6 +107,11 @@ def _permit(rule: str, reason: str, part2_outside: bool = False, **basis: int | 
 
 def _deny(rule: str, reason: str) -> Decision:
     return Decision(False, rule, reason)
+
+
+# Decisions are values: the commonest two are made once.
+OWN_ORGANISATION = _permit("1", "made by the viewer's own organisation")
+NO_RULE = _deny("5", "no rule permits this")
 
 
 def _classes(ctx: PolicyContext, fam: FamilyFacts, org_id: int | None, at: datetime) -> frozenset[str]:
@@ -140,16 +158,18 @@ def _discloser_matches(
 
 def _covering_versions(
     ctx: PolicyContext, fam: FamilyFacts, facts: RecordFacts, purpose: str, at: datetime
-) -> list[VersionWindow]:
-    """The versions in force at ``at`` that let the record's maker share its category for ``purpose``."""
-    return [
-        w
-        for w in fam.versions
-        if w.in_force(at)
-        and purpose in w.purposes
-        and facts.category in w.categories
-        and _discloser_matches(ctx, fam, w, facts, at)
-    ]
+) -> Iterator[VersionWindow]:
+    """The versions in force at ``at`` that let the record's maker share its category for ``purpose``, one
+    at a time (the first that permits ends the search)."""
+    category = facts.category
+    for w in fam.versions:
+        if (
+            purpose in w.purposes
+            and category in w.categories
+            and w.in_force(at)
+            and _discloser_matches(ctx, fam, w, facts, at)
+        ):
+            yield w
 
 
 def _by_consent(ctx: PolicyContext, facts: RecordFacts, purpose: str, at: datetime, part2: bool) -> Decision | None:
@@ -251,25 +271,25 @@ def _part2(ctx: PolicyContext, facts: RecordFacts) -> bool:
 def _read_record(ctx: PolicyContext, facts: RecordFacts, purpose: str, at: datetime) -> Decision:
     """Rules 1 to 5."""
     viewer = ctx.viewer
-    part2 = _part2(ctx, facts)
     outside = viewer.organization_id != facts.created_by_org_id
     if not outside:
         access = role_access(viewer.role)
         if access is not None and facts.category in access.categories:
-            return _permit("1", "made by the viewer's own organisation")
-    elif purpose == Purpose.COURT_PROCEEDING:
+            return OWN_ORGANISATION
+    part2 = _part2(ctx, facts)
+    if outside and purpose == COURT:
         decision = _for_proceedings(ctx, facts, at, part2)
         if decision is not None:
             return decision
-    elif purpose != Purpose.EMERGENCY:
+    elif outside and purpose != EMERGENCY:
         decision = _by_consent(ctx, facts, purpose, at, part2)
         if decision is not None:
             return decision
-    if purpose == Purpose.EMERGENCY:
+    if purpose == EMERGENCY:
         decision = _in_emergency(ctx, facts, at, part2, outside)
         if decision is not None:
             return decision
-    return _deny("5", "no rule permits this")
+    return NO_RULE
 
 
 def opens_family(ctx: PolicyContext, family_id: int, at: datetime) -> bool:
@@ -306,13 +326,14 @@ def _read_consent(ctx: PolicyContext, facts: RecordFacts, at: datetime) -> Decis
     return _deny("5", "the consent does not name her or her organisation")
 
 
-def _read(ctx: PolicyContext, facts: RecordFacts, purpose: str, at: datetime) -> Decision:
-    rt = declared(facts.record_type)
+def _read(ctx: PolicyContext, facts: RecordFacts, purpose: str, at: datetime, rt: RecordType | None = None) -> Decision:
+    if rt is None:
+        rt = declared(facts.record_type)
     read_rule = rt.read_rule if rt is not None else ReadRule.RECORD
-    if read_rule == ReadRule.CONSENT or (read_rule == ReadRule.FOLLOWS_CONSENT and facts.directive_id is not None):
+    if read_rule == CONSENT_RULE or (read_rule == FOLLOWS_CONSENT and facts.directive_id is not None):
         return _read_consent(ctx, facts, at)
     decision = _read_record(ctx, facts, purpose, at)
-    if decision.permitted or read_rule != ReadRule.ADDRESSED:
+    if decision.permitted or read_rule != ADDRESSED:
         return decision
     viewer = ctx.viewer
     about_her = (facts.subject_org_id is not None and facts.subject_org_id == viewer.organization_id) or (
@@ -437,7 +458,7 @@ def decide(
     at: datetime | None = None,
     ctx: PolicyContext | None = None,
     *,
-    interaction: str = Interaction.READ,
+    interaction: str = READ,
     to_organization_id: int | None = None,
 ) -> Decision:
     """May ``viewer`` do ``interaction`` with ``record`` for ``purpose`` at instant ``at``? The one answer.
@@ -453,15 +474,15 @@ def decide(
     if purpose not in PURPOSES:
         return _deny("5", f"unknown purpose {purpose!r}")
     rt = declared(facts.record_type)
-    if rt is not None and not rt.supports(interaction):
+    if rt is not None and interaction not in rt.interactions:
         return _deny("W0", f"a {rt.label} cannot be {Interaction(interaction).label.lower()}")
-    if interaction == Interaction.READ:
-        return _read(ctx, facts, purpose, at)
-    if interaction == Interaction.DISCLOSE_TO:
+    if interaction == READ:
+        return _read(ctx, facts, purpose, at, rt)
+    if interaction == DISCLOSE_TO:
         return _disclose_to(ctx, facts, purpose, at, to_organization_id)
     if not opens_family(ctx, facts.family_id, at):
         return _deny("W5", "she may not open this family")
-    if interaction == Interaction.CREATE:
+    if interaction == CREATE:
         return _create(ctx, facts, at)
     if interaction in WRITES:
         return _change(ctx, facts, interaction, at)

@@ -26,19 +26,19 @@ class Viewer:
             membership = getattr(user, "membership", None)
         return cls(user=user, membership=membership)
 
-    @property
+    @cached_property
     def user_id(self) -> int | None:
         return getattr(self.user, "pk", None) if self.user is not None else None
 
-    @property
+    @cached_property
     def organization_id(self) -> int | None:
         return self.membership.organization_id if self.membership else None
 
-    @property
+    @cached_property
     def membership_id(self) -> int | None:
         return self.membership.pk if self.membership else None
 
-    @property
+    @cached_property
     def role(self) -> str | None:
         return self.membership.role if self.membership else None
 
