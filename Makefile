@@ -32,8 +32,9 @@ migrate: install secret
 demo: migrate
 	KINFOLD_SECRET_KEY=$$(cat $(VAR)/secret_key) $(PY) kinfold demo
 
+# PORT=8100 make run (or make run PORT=8100) serves on another port; 8000 by default.
 run: demo
-	KINFOLD_SECRET_KEY=$$(cat $(VAR)/secret_key) $(PY) kinfold runserver 127.0.0.1:8000
+	KINFOLD_SECRET_KEY=$$(cat $(VAR)/secret_key) $(PY) kinfold runserver 127.0.0.1:$(or $(PORT),8000)
 
 lint: install
 	$(PY) ruff check src tests bench

@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "kinfold.web.middleware.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "kinfold.web.middleware.OutOfRangeIdMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -181,10 +182,14 @@ EMAIL_HOST = os.environ.get("KINFOLD_EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = int(os.environ.get("KINFOLD_EMAIL_PORT", "1025"))
 DEFAULT_FROM_EMAIL = os.environ.get("KINFOLD_FROM_EMAIL", "kinfold@localhost")
 
+# A routine denial (a 403 refusal, a 404 from the door) is one line in the log; a real error (5xx) keeps its
+# traceback. The audit trail, not the log, records who was refused what.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"denials_on_one_line": {"()": "kinfold.web.request_log.DenialsOnOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"django.request": {"filters": ["denials_on_one_line"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("KINFOLD_LOG_LEVEL", "WARNING")},
 }
 

@@ -9,9 +9,12 @@ from kinfold.organizations.models import Membership, Organization
 
 
 def organizations_in_region(*, search: str = "", type: str = "") -> QuerySet[Organization]:
+    # Both counts join Membership, once as employer and once as placement, so each organisation's rows are
+    # (its staff times the people placed there): without ``distinct`` an organisation with 10 staff and 1 person
+    # embedded there counted 10 of each. ``staff_of`` lists the same people on the organisation's own page.
     orgs = Organization.objects.annotate(
-        staff_count=Count("memberships", filter=Q(memberships__is_active=True)),
-        placed_count=Count("placed_memberships", filter=Q(placed_memberships__is_active=True)),
+        staff_count=Count("memberships", filter=Q(memberships__is_active=True), distinct=True),
+        placed_count=Count("placed_memberships", filter=Q(placed_memberships__is_active=True), distinct=True),
     )
     if search:
         orgs = orgs.filter(name__icontains=search)

@@ -1,14 +1,16 @@
-"""Security headers on every response, and sign-out after the configured idle time."""
+"""Security headers on every response, sign-out after the configured idle time, and a 404 for an id in a URL
+that no row can have."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; font-src 'self'; "
@@ -57,3 +59,44 @@ class IdleTimeoutMiddleware:
             else:
                 request.session[IDLE_KEY] = now
         return self.get_response(request)
+
+
+# Every id is a 64-bit signed integer (BigAutoField: bigint on PostgreSQL, INTEGER on SQLite).
+SMALLEST_ID, LARGEST_ID = -(2**63), 2**63 - 1
+
+
+def names_no_row(name: str, value: object) -> bool:
+    """Whether a URL's value for ``name`` is an id outside the range any row's id can have. ``<int:…>`` routes
+    give ints; the API's ``{family_id}`` gives the digits as a string, so only ``id``/``…_id`` strings count."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, str) and (name == "id" or name.endswith("_id")):
+        text = value
+        try:
+            value = int(text)
+        except ValueError:
+            # More digits than Python parses by default (4,300): certainly no row's id; anything else is not
+            # a number at all, and the view's own validation answers it.
+            return text.strip().isdecimal()
+    return isinstance(value, int) and not SMALLEST_ID <= value <= LARGEST_ID
+
+
+class OutOfRangeIdMiddleware:
+    """``/families/99999999999999999999/`` names no family: it answers 404 like any family that does not exist,
+    before the view asks the database (which refuses such a number: SQLite raises OverflowError, a 500)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> None:
+        if any(names_no_row(name, value) for name, value in view_kwargs.items()):
+            raise Http404("No such record.")
