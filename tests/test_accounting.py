@@ -262,11 +262,24 @@ def test_the_csv_download_lists_each_disclosure_she_may_see_and_the_revocation_o
     page(team.carl, team.family)
     consent_services.consent_revoke(viewer=viewer_of(team.ana), directive=team.consent, method="spoken")
     # Revoked at 03:30 UTC: the evening before, in the deployment's time zone (America/New_York).
-    late_evening = clock.now().replace(hour=3, minute=30, second=0, microsecond=0)
+    # Before 03:30 UTC it is already the evening before in New York: a second ago serves (it must be past).
+    late_evening = min(
+        clock.now().replace(hour=3, minute=30, second=0, microsecond=0), clock.now() - timedelta(seconds=1)
+    )
     ConsentDirective.objects.filter(pk=team.consent.pk).update(revoked_at=late_evening)
 
     rows = csv_rows(team.ana, team.family)
-    assert rows[0] == ["date", "who received it", "organisation", "from", "what", "purpose", "why", "times", "notes"]
+    assert rows[0] == [
+        "date",
+        "who received it",
+        "organisation",
+        "from",
+        "what (kinds of information)",
+        "purpose",
+        "why",
+        "times",
+        "notes",
+    ]
     [carl] = [r for r in rows if r[1] == "Carl Jensen"]
     assert carl[0] == clock.today().isoformat()
     assert carl[2] == "Lakeview County Child Protective Services"
@@ -274,7 +287,7 @@ def test_the_csv_download_lists_each_disclosure_she_may_see_and_the_revocation_o
     # Bridges' part of what Carl saw. (Hope's privacy officer sees Hope's part, below.)
     assert carl[3] == "Bridges Family Resource Center"
     # Tess's place on the team names her programme: a Part 2 record, though Bridges made it.
-    assert carl[4].split("; ") == ["contact", "sud_treatment"]
+    assert carl[4].split("; ") == ["care_team", "identity", "treatment_enrolment"]
     assert carl[5] == "child_welfare_case"
     assert carl[8] == "made before the consent was revoked"
     [revoked] = [r for r in rows if r[6].startswith("revoked:")]
@@ -287,7 +300,7 @@ def test_the_csv_download_lists_each_disclosure_she_may_see_and_the_revocation_o
     hope_rows = csv_rows(officer, team.family)
     [from_hope] = [r for r in hope_rows if r[1] == "Carl Jensen"]
     assert from_hope[3] == "Hope Recovery Center"
-    assert from_hope[4] == "sud_treatment"
+    assert from_hope[4] == "treatment_attendance"
     assert from_hope[5] == "child_welfare_case"
     assert from_hope[8] == "made before the consent was revoked"
 

@@ -89,7 +89,7 @@ def cps_post(world: dict[str, Any], *, action: str = "sign", lang: str = "es", *
         "discloser_orgs": [world["treatment_org"].pk],
         "recipient_orgs": [world["cps_org"].pk],
         "purposes": ["child_welfare_case"],
-        "categories": ["sud_treatment"],
+        "kinds": ["treatment_attendance", "medication"],
         "ends": "date",
         "expires_on": (clock.today() + timedelta(days=365)).isoformat(),
         "signer_kind": "parent",
@@ -119,7 +119,8 @@ def test_template_library_loads_with_english_and_spanish_for_each_grant():
     assert court is not None and court.purposes == ["court_proceeding"]
     assert court.recipients.team_org_types == ["court"] and not court.recipients.classes
     cps = lib.get("cps_status")
-    assert cps is not None and cps.categories == ["sud_treatment"] and cps.purposes == ["child_welfare_case"]
+    assert cps is not None and cps.kinds == ["treatment_attendance", "medication"]
+    assert cps.purposes == ["child_welfare_case"]
 
 
 def test_template_library_errors_name_the_file_line_and_field(tmp_path: Path):
@@ -178,8 +179,9 @@ def test_record_cps_consent_from_template_in_spanish(world, coordinator, client_
     assert is_checked(html, "recipient_orgs", world["cps_org"].pk)
     assert not is_checked(html, "recipient_orgs", world["treatment_org"].pk)
     assert is_checked(html, "purposes", "child_welfare_case")
-    assert is_checked(html, "categories", "sud_treatment")
-    assert not is_checked(html, "categories", "mental_health")
+    assert is_checked(html, "kinds", "treatment_attendance") and is_checked(html, "kinds", "medication")
+    assert not is_checked(html, "kinds", "toxicology") and not is_checked(html, "categories", "sud_treatment")
+    assert not is_checked(html, "kinds", "therapy_note")
 
     # Step 2: the summary sentence and the right to revoke, in Spanish, before she signs.
     terms_only = cps_post(world, action="preview")
@@ -193,8 +195,8 @@ def test_record_cps_consent_from_template_in_spanish(world, coordinator, client_
     months = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre"]
     months += ["noviembre", "diciembre"]
     expected = (
-        "Hope Recovery Center puede compartir información sobre su tratamiento por uso de sustancias (como "
-        "asistencia y medicamentos) con Lakeview County Child Protective Services, para su caso de bienestar "
+        "Hope Recovery Center puede compartir si usted va al tratamiento y su medicamento para el trastorno por "
+        "uso de opioides (cuál y la dosis) con Lakeview County Child Protective Services, para su caso de bienestar "
         f"infantil, hasta el {end.day} de {months[end.month - 1]} de {end.year}."
     )
     assert expected in html
@@ -212,7 +214,8 @@ def test_record_cps_consent_from_template_in_spanish(world, coordinator, client_
     assert version.language == "es"
     assert version.template_key == "cps_status"
     assert version.signature_typed == "Maria Lopez"
-    assert version.categories == ["sud_treatment"] and version.purposes == ["child_welfare_case"]
+    assert version.kinds == ["medication", "treatment_attendance"] and version.categories == ["sud_treatment"]
+    assert version.purposes == ["child_welfare_case"]
     assert list(version.recipient_orgs.all()) == [world["cps_org"]]
     assert version.right_to_revoke.startswith("Puede cancelar este permiso")
     detail = client.get(signed["Location"])
@@ -244,7 +247,12 @@ SIGNATURE_ERRORS = [
         "signature_typed",
         "Escriba el nombre como firma, o elija dibujar la firma.",
     ),
-    ("no-signer", {"signer_name": ""}, "signer_name", "Escriba el nombre de quien firma."),
+    (
+        "someone-else-signs",
+        {"signer_name": "Somebody Else"},
+        "signer_name",
+        "Escriba el nombre completo de quien firma, como aparece en el registro de su familia.",
+    ),
     (
         "drawn-but-empty",
         {"signature_method": "drawn", "signature_typed": ""},
@@ -265,7 +273,7 @@ TERM_ERRORS = [
         "expires_on",
         "La fecha de fin tiene que ser en el futuro.",
     ),
-    ("no-category", {"categories": []}, "categories", "Elija qué tipo de información se puede compartir."),
+    ("no-category", {"categories": [], "kinds": []}, "categories", "Elija qué tipo de información se puede compartir."),
 ]
 # Signatures are checked when she signs; the terms both on the preview and again when she signs.
 ERROR_CASES = [pytest.param("sign", *case[1:], id=f"sign-{case[0]}") for case in SIGNATURE_ERRORS + TERM_ERRORS] + [
@@ -347,16 +355,23 @@ def test_new_version_is_signed_again_and_keeps_the_old_version_intact(world, coo
     assert page.status_code == 200
     html = text(page)
     assert "We started from:</strong> CPS status updates (version 1)" in html
-    assert is_checked(html, "categories", "sud_treatment")
+    # Version 1 named the whole category (before kinds existed, or "All of it"): it lists its kinds one by one.
+    assert is_checked(html, "kinds", "toxicology") and not is_checked(html, "kinds", "counselling_note")
     assert is_checked(html, "recipient_orgs", world["cps_org"].pk)
 
-    changed = cps_post(world, lang="en", categories=["sud_treatment", "general_health"], signature_typed="M. Lopez")
+    # A typed signature is her own name, as her family's record has it (accents, case and spacing aside).
+    initials = client.post(url, cps_post(world, lang="en", categories=["general_health"], signature_typed="M. Lopez"))
+    assert initials.status_code == 400
+    assert "A typed signature is the full name of the person signing" in text(initials)
+    changed = cps_post(world, lang="en", categories=["general_health"], signature_typed="  maría   LÓPEZ ")
     response = client.post(url, changed)
     assert response.status_code == 302
     versions = list(directive.versions.order_by("number"))
     assert [v.number for v in versions] == [1, 2]
     assert versions[1].categories == ["general_health", "sud_treatment"]
-    assert versions[1].signature_typed == "M. Lopez"
+    assert versions[1].kinds == ["medication", "pregnancy", "prenatal_visit", "treatment_attendance"]
+    assert versions[1].signature_typed == "maría   LÓPEZ"
+    assert versions[1].signer_person_id == family.parent_id and versions[1].signer_name == "Maria Lopez"
     assert ConsentVersion.objects.filter(pk=v1.pk).values().get() == v1_before  # never an edit
     assert directives_for(family).filter(title="CPS status updates").count() == 1
 
@@ -424,8 +439,8 @@ def test_revoke_confirms_then_the_caseworker_no_longer_sees_attendance(world, co
     # Ana, who may not read the attendance note, sees the revocation she recorded but not that entry.
     accounting_url = reverse("consent:accounting", args=[family.pk])
     entry = (
-        "Carl Jensen at Lakeview County Child Protective Services saw your substance use treatment (like "
-        "attendance and medication) from Hope Recovery Center"
+        "Carl Jensen at Lakeview County Child Protective Services saw whether you come to treatment from Hope "
+        "Recovery Center"
     )
     as_tess = text(client_for(world["counsellor"]).get(accounting_url))
     assert entry in as_tess
@@ -451,7 +466,7 @@ def test_the_caseworker_the_consent_names_sees_it_and_records_her_spoken_revocat
     carl = client_for(caseworker)
     detail = carl.get(reverse("consent:detail", args=[family.pk, directive.pk]))
     assert detail.status_code == 200
-    assert "Hope Recovery Center may share your substance use treatment" in text(detail)
+    assert "Hope Recovery Center may share which treatment programme you are in" in text(detail)
     url = reverse("consent:revoke", args=[family.pk, directive.pk])
     assert carl.get(url).status_code == 200
     done = carl.post(url, {"action": "revoke", "method": "spoken", "received_by": caseworker.pk, "note": ""})
@@ -481,7 +496,7 @@ def test_a_part2_consent_shown_outside_the_organisation_that_recorded_it_carries
         assert notice not in text(client_for(coordinator).get(url)), url
         as_carl = client_for(caseworker).get(url)
         assert as_carl.status_code == 200
-        assert "Hope Recovery Center may share your substance use treatment" in text(as_carl)
+        assert "Hope Recovery Center may share which treatment programme you are in" in text(as_carl)
         assert notice in text(as_carl), url
 
 
@@ -495,7 +510,7 @@ def test_family_page_section_lists_consents_with_summary_status_and_links(world,
     page = text(client.get(reverse("families:detail", args=[family.pk])))
     assert 'data-testid="consent-section"' in page
     # The family page shows each consent in plain words itself (no second request, no JavaScript).
-    assert "Hope Recovery Center may share your substance use treatment" in page
+    assert "Hope Recovery Center may share which treatment programme you are in" in page
     assert "In force (version 1)" in page and "Version 1, signed" in page
     for name in ("detail", "new_version", "revoke"):
         assert reverse(f"consent:{name}", args=[family.pk, directive.pk]) in page
@@ -503,7 +518,7 @@ def test_family_page_section_lists_consents_with_summary_status_and_links(world,
     fragment = client.get(reverse("consent:list", args=[family.pk]), HTTP_HX_REQUEST="true")
     html = text(fragment)
     assert "<html" not in html
-    assert "Hope Recovery Center may share your substance use treatment" in html
+    assert "Hope Recovery Center may share which treatment programme you are in" in html
     assert "Lakeview County Child Protective Services, for your child welfare case" in html
     assert "In force (version 1)" in html
     assert "Version 1, signed" in html
@@ -579,7 +594,7 @@ def test_a_colleague_who_may_open_the_family_sees_only_consents_naming_her_organ
     team_wide = directives_for(world["family"]).get(title="Team-wide coordination")
     client = client_for(colleague)
     family = world["family"]
-    cps_summary = "Hope Recovery Center may share your substance use treatment"
+    cps_summary = "Hope Recovery Center may share"
 
     page = client.get(reverse("families:detail", args=[family.pk]))
     assert page.status_code == 200  # her organisation's family
@@ -628,7 +643,7 @@ def test_the_timeline_line_for_a_consent_is_as_private_as_the_consent(world, coo
     colleague = staff(community_org, Role.CARE_COORDINATOR, user__first_name="Bea", user__last_name="Colleague")
     directive = record_cps_consent(world, coordinator)
     family_url = reverse("families:detail", args=[world["family"].pk])
-    terms_quoted = "Hope Recovery Center may share your substance use treatment"
+    terms_quoted = "Hope Recovery Center may share which treatment programme you are in"
     assert terms_quoted in text(client_for(coordinator).get(family_url)), "she recorded it: she sees it"
     page = client_for(colleague).get(family_url)
     assert page.status_code == 200
@@ -653,7 +668,7 @@ def test_blank_consent_in_english_with_groups_and_an_end_event(world, coordinato
     url = new_url(family, template="blank", lang="en")
     page = text(client.get(url))
     assert "Who may share your information?" in page and '<html lang="en">' in page
-    assert not is_checked(page, "categories", "contact")
+    assert not is_checked(page, "categories", "contact") and not is_checked(page, "kinds", "identity")
     data = cps_post(
         world,
         lang="en",
@@ -665,6 +680,7 @@ def test_blank_consent_in_english_with_groups_and_an_end_event(world, coordinato
         recipient_people=[world["counsellor"].pk],
         purposes=["treatment"],
         categories=["mental_health"],
+        kinds=[],
         ends="event",
         expires_on="",
         expiry_event="my baby is one year old",

@@ -71,7 +71,8 @@ def test_a_consent_missing_its_elements_is_refused_in_plain_words_and_writes_not
     assert errors["recipient_orgs"] == ["Choose who may receive her information."]
     assert errors["purposes"] == ["Choose what the information may be used for."]
     assert errors["categories"] == ["Choose what kind of information may be shared."]
-    assert "expires_at" in errors and "signer_name" in errors and "signature_typed" in errors
+    assert "expires_at" in errors and "signature_typed" in errors
+    assert "signer_name" not in errors, "the parent signs: her name is on her record, recorded with the version"
     assert counts() == before
     assert not AuditEvent.objects.filter(record_type="ConsentDirective").exists()
 

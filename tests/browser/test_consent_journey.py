@@ -81,7 +81,7 @@ def test_consent_recorded_in_spanish_governs_what_cps_sees_until_revoked(
     # The list arrives through htmx with each consent's plain-language sentence and status.
     expect(section.get_by_test_id("consent-summary")).to_have_count(1)
     expect(section.get_by_test_id("consent-summary")).to_contain_text(
-        "The organisations on my care team may share your name and contact details"
+        "The organisations on my care team may share your medical visits"
     )
     expect(section.get_by_test_id("consent-status")).to_have_text("In force (version 1)")
     shoot("family-with-team-wide-consent")
@@ -105,8 +105,11 @@ def test_consent_recorded_in_spanish_governs_what_cps_sees_until_revoked(
     expect(uses.get_by_label("Su caso de bienestar infantil (CPS)")).to_be_checked()
     expect(uses.get_by_label("Su caso en la corte")).not_to_be_checked()
     kinds = page.get_by_role("group", name="Tipos de información")
-    expect(kinds.get_by_label(re.compile(r"^Tratamiento por uso de sustancias"))).to_be_checked()
-    expect(kinds.get_by_label(re.compile(r"^Salud mental"))).not_to_be_checked()
+    # The template lists exactly its kinds: attendance and medication, not drug test results.
+    expect(kinds.get_by_label(re.compile(r"^Si usted va al tratamiento"))).to_be_checked()
+    expect(kinds.get_by_label(re.compile(r"^Su medicamento para el trastorno"))).to_be_checked()
+    expect(kinds.get_by_label(re.compile(r"^Los resultados de sus pruebas de drogas"))).not_to_be_checked()
+    expect(kinds.get_by_label(re.compile(r"^Su atención de salud mental"))).not_to_be_checked()
     expect(page.get_by_role("group", name="Termina").get_by_label("En una fecha")).to_be_checked()
     end = clock.today() + timedelta(days=365)
     expect(page.get_by_label("Fecha de fin")).to_have_value(end.isoformat())
@@ -135,8 +138,8 @@ def test_consent_recorded_in_spanish_governs_what_cps_sees_until_revoked(
     # Read and sign: the sentence and her right to take it back, in Spanish.
     expect(page.get_by_role("heading", level=1)).to_have_text("Léalo y firme")
     expect(page.get_by_test_id("consent-summary")).to_have_text(
-        "Hope Recovery Center puede compartir información sobre su tratamiento por uso de sustancias (como "
-        "asistencia y medicamentos) con Lakeview County Child Protective Services, para su caso de bienestar "
+        "Hope Recovery Center puede compartir si usted va al tratamiento y su medicamento para el trastorno por "
+        "uso de opioides (cuál y la dosis) con Lakeview County Child Protective Services, para su caso de bienestar "
         f"infantil, hasta el {end.day} de {MONTHS_ES[end.month - 1]} de {end.year}."
     )
     expect(page.get_by_test_id("right-to-revoke")).to_contain_text("Puede cancelar este permiso en cualquier momento")
@@ -238,7 +241,7 @@ def test_consent_recorded_in_spanish_governs_what_cps_sees_until_revoked(
     expect(page.get_by_role("heading", level=1)).to_have_text("Who has seen Maria Lopez's information")
     expect(page.get_by_test_id("accounting-scope")).to_contain_text("Her accounting is hers")
     expect(
-        page.get_by_test_id("accounting-entries").locator("li").filter(has_text="substance use treatment")
+        page.get_by_test_id("accounting-entries").locator("li").filter(has_text="whether you come to treatment")
     ).to_have_count(0)
     expect(page.get_by_test_id("accounting-revocations")).to_contain_text(
         "You took back (revoked) “CPS status updates” (spoken to a staff member)"
@@ -249,7 +252,7 @@ def test_consent_recorded_in_spanish_governs_what_cps_sees_until_revoked(
     sign_in(page, tess.user.username)
     page.goto(family_url + "accounting/")
     entries = page.get_by_test_id("accounting-entries")
-    disclosure = entries.locator("li").filter(has_text="substance use treatment")
+    disclosure = entries.locator("li").filter(has_text="whether you come to treatment")
     expect(disclosure).to_have_count(1)
     expect(disclosure).to_contain_text("Carl Jensen at Lakeview County Child Protective Services saw")
     expect(disclosure).to_contain_text("from Hope Recovery Center")

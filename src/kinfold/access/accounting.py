@@ -86,6 +86,7 @@ def disclosures_record(*, viewer: Viewer, purpose: str, shown: Sequence[Shown], 
                         "type": i.facts.record_type,
                         "id": i.facts.record_id,
                         "category": i.facts.category,
+                        "kind": i.facts.kind,
                         "label": i.label[:120],
                     }
                     for i in items

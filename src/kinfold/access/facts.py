@@ -25,7 +25,7 @@ from django.db.models.functions import Substr
 from kinfold import clock
 from kinfold.access.registry import RecordFacts
 from kinfold.access.viewer import Viewer
-from kinfold.access.vocabulary import Purpose
+from kinfold.access.vocabulary import Purpose, default_kind, own_consent_kinds, version_kinds
 from kinfold.consent.models import (
     ConsentVersion,
     CourtOrder,
@@ -58,6 +58,7 @@ class VersionWindow:
     recipient_classes: frozenset[str]
     purposes: frozenset[str]
     categories: frozenset[str]
+    kinds: frozenset[str]  # what it covers (CONSENT-RULES, "Kinds of information")
     recorded_by: tuple[int | None, int | None] = (None, None)  # who recorded the directive, and this version
     revoked_at: datetime | None = None
     expires_at: datetime | None = None
@@ -106,6 +107,17 @@ class OrderWindow:
     valid_from: datetime
     valid_until: datetime
     has_part2_findings: bool  # both findings of 42 CFR 2.64(d)
+    kinds: frozenset[str] = frozenset()  # kinds it names explicitly (how it reaches SUD counselling notes)
+    records: frozenset[tuple[str, int]] = frozenset()  # records it names, as (type, id)
+
+    def names(self, facts: RecordFacts) -> bool:
+        """Whether the order names this record: itself, or its category (its kind too, for a kind that needs
+        a consent of its own, such as SUD counselling notes)."""
+        if (facts.record_type, facts.record_id) in self.records:
+            return True
+        if facts.category not in self.categories:
+            return False
+        return facts.kind not in own_consent_kinds() or facts.kind in self.kinds
 
 
 @dataclass(slots=True)
@@ -241,6 +253,7 @@ def parent_facts(
         record_type=Person.__name__,
         record_id=parent_id,
         created_at=created_at,
+        kind=default_kind(category),
     )
 
 
@@ -284,6 +297,8 @@ def _order_windows(family_ids: list[int]) -> list[tuple[int, OrderWindow]]:
         "valid_until",
         "finding_other_means_unavailable",
         "finding_public_interest_outweighs_harm",
+        "kinds",
+        "records",
     )
     return [
         (
@@ -297,6 +312,8 @@ def _order_windows(family_ids: list[int]) -> list[tuple[int, OrderWindow]]:
                 valid_from=valid_from,
                 valid_until=valid_until,
                 has_part2_findings=other_means_unavailable and public_interest_outweighs_harm,
+                kinds=frozenset(kinds),
+                records=frozenset((str(r.get("type")), r.get("id")) for r in records),
             ),
         )
         for (
@@ -310,6 +327,8 @@ def _order_windows(family_ids: list[int]) -> list[tuple[int, OrderWindow]]:
             valid_until,
             other_means_unavailable,
             public_interest_outweighs_harm,
+            kinds,
+            records,
         ) in orders
     ]
 
@@ -383,6 +402,7 @@ _VERSION_COLUMNS = (
     "recipient_classes",
     "purposes",
     "categories",
+    "kinds",
     "right_to_revoke_head",
     "expires_at",
     "expiry_event",
@@ -414,6 +434,7 @@ class _VersionRow(NamedTuple):
     recipient_classes: Any
     purposes: Any
     categories: Any
+    kinds: Any
     right_to_revoke: str
     expires_at: datetime | None
     expiry_event: str
@@ -458,10 +479,10 @@ def _version_windows(family_ids: list[int]) -> list[tuple[int, VersionWindow]]:
     for chain in chains.values():
         for i, row in enumerate(chain):
             superseding = superseding_version(chain[i + 1 :])
-            # Her age when she signed matters only where a minor signs with her guardian (2.14).
+            # Her age when she signed (2.14): a minor signs with her guardian, or, where she may consent
+            # alone, signs herself (her guardian alone covers nothing).
             is_minor = (
-                not minor_signs_alone
-                and row.patient_born_on is not None
+                row.patient_born_on is not None
                 and clock.age(born_on=row.patient_born_on, on=clock.local_date(row.signed_at)).years < 18
             )
             disclosers = discloser_orgs.get(row.pk, frozenset())
@@ -496,6 +517,7 @@ def _version_windows(family_ids: list[int]) -> list[tuple[int, VersionWindow]]:
                         recipient_classes=frozenset(row.recipient_classes),
                         purposes=frozenset(row.purposes),
                         categories=frozenset(row.categories),
+                        kinds=frozenset(version_kinds(row.kinds, row.categories)),
                         recorded_by=(row.directive_created_by_id, row.created_by_id),
                         revoked_at=row.revoked_at,
                         expires_at=row.expires_at,

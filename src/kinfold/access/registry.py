@@ -16,7 +16,12 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
-from kinfold.access.vocabulary import Interaction
+from kinfold.access.vocabulary import Interaction, kind_of
+
+
+def _category_of(kind: str) -> str | None:
+    found = kind_of(kind)
+    return found.category if found is not None else None
 
 
 class ReadRule(models.TextChoices):
@@ -66,6 +71,8 @@ class RecordFacts:
     # The category its author chose, where Kinfold files the record more strictly because of what it names
     # (a line that names a Part 2 programme is a Part 2 record). ``None``: the same as ``category``.
     authored_category: str | None = None
+    # Its kind of information (``access/data/kinds.yaml``); "": the default kind of its category.
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,9 @@ class RecordType:
     change_rule: str = ChangeRule.CREATOR
     retire_rule: str | None = None  # None: as ``change_rule``
     category_path: str = "sensitivity"
+    # Its kind: a column (``kind_path``), or by its category (``kinds_by_category``), else the category's default.
+    kind_path: str | None = None
+    kinds_by_category: tuple[tuple[str, str], ...] = ()
     subject_org_path: str | None = None
     holder_path: str | None = None
     directive_path: str | None = None
@@ -106,16 +116,24 @@ class RecordType:
             )
         )
 
+    def kind_for(self, category: str, kind: str | None = None) -> str:
+        """Its kind: the one given when it belongs to ``category``, else the type's kind for that category
+        ("" when the category's default applies: a record filed more strictly than its kind)."""
+        if kind and _category_of(kind) == category:
+            return kind
+        return dict(self.kinds_by_category).get(category, "")
+
     def facts(self, record: Any, family_id: int | None = None) -> RecordFacts:
         family, category, subject_org, holder, directive = self._getters
         if family_id is None:
             family_id = family(record)
         if family_id is None:
             raise ValueError(f"cannot tell which family {record!r} belongs to")
+        row_category = category(record)
         return RecordFacts(
             family_id,
             record.created_by_org_id,
-            category(record),
+            row_category,
             self.name,
             record.pk,
             getattr(record, "created_at", None),
@@ -123,6 +141,8 @@ class RecordType:
             subject_org(record),
             holder(record),
             directive(record),
+            None,
+            self.kind_for(row_category, getattr(record, self.kind_path) if self.kind_path else None),
         )
 
 
@@ -130,8 +150,10 @@ _TYPES: dict[str, RecordType] = {}
 
 
 def register(model: type[models.Model], **declaration: Any) -> RecordType:
-    """Declare ``model`` a family-record type. Registering the same model again replaces its declaration."""
+    """Declare ``model`` a family-record type. Registering the same model again replaces its declaration.
+    ``kinds={category: kind}`` says which kind a row of each category is (for types without a kind column)."""
     interactions = frozenset(declaration.pop("interactions", ALL_INTERACTIONS))
+    declaration["kinds_by_category"] = tuple(sorted(declaration.pop("kinds", {}).items()))
     unknown = interactions - ALL_INTERACTIONS
     if unknown:
         raise ImproperlyConfigured(f"{model.__name__}: unknown interactions {sorted(unknown)}")
@@ -202,6 +224,7 @@ def new_facts(
     organization_id: int,
     category: str,
     authored_category: str | None = None,
+    kind: str = "",
     created_by_id: int | None = None,
     subject_org_id: int | None = None,
     holder_membership_id: int | None = None,
@@ -218,6 +241,7 @@ def new_facts(
         holder_membership_id=holder_membership_id,
         directive_id=directive_id,
         authored_category=authored_category,
+        kind=record_type(model).kind_for(category, kind),
     )
 
 
@@ -236,12 +260,13 @@ def facts_by_id(name: str, ids: Iterable[int]) -> dict[int, RecordFacts]:
         "subject_org_id": rt.subject_org_path,
         "holder_membership_id": rt.holder_path,
         "directive_id": rt.directive_path,
+        "kind": rt.kind_path,
     }
     columns = {key: path.replace(".", "__") for key, path in paths.items() if path is not None}
     rows = rt.model._default_manager.filter(pk__in=wanted).values("pk", *columns.values())
-    return {
-        row["pk"]: RecordFacts(
-            record_type=rt.name, record_id=row["pk"], **{key: row[column] for key, column in columns.items()}
-        )
-        for row in rows
-    }
+    found = {}
+    for row in rows:
+        values = {key: row[column] for key, column in columns.items()}
+        values["kind"] = rt.kind_for(values["category"], values.get("kind"))
+        found[row["pk"]] = RecordFacts(record_type=rt.name, record_id=row["pk"], **values)
+    return found

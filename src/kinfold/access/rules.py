@@ -27,7 +27,7 @@ Selectors load a ``PolicyContext`` once for the families on a page (a constant n
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +38,7 @@ from kinfold.access.viewer import Viewer
 from kinfold.access.vocabulary import (
     Interaction,
     Purpose,
+    default_kind,
     is_part2_record,
     organization_classes,
     role_access,
@@ -159,16 +160,11 @@ def _discloser_matches(
 def _covering_versions(
     ctx: PolicyContext, fam: FamilyFacts, facts: RecordFacts, purpose: str, at: datetime
 ) -> Iterator[VersionWindow]:
-    """The versions in force at ``at`` that let the record's maker share its category for ``purpose``, one
-    at a time (the first that permits ends the search)."""
-    category = facts.category
+    """The versions in force at ``at`` that let the record's maker share its kind for ``purpose``, one at a
+    time (the first that permits ends the search)."""
+    kind = facts.kind
     for w in fam.versions:
-        if (
-            purpose in w.purposes
-            and category in w.categories
-            and w.in_force(at)
-            and _discloser_matches(ctx, fam, w, facts, at)
-        ):
+        if purpose in w.purposes and kind in w.kinds and w.in_force(at) and _discloser_matches(ctx, fam, w, facts, at):
             yield w
 
 
@@ -210,7 +206,7 @@ def _for_proceedings(ctx: PolicyContext, facts: RecordFacts, at: datetime, part2
     fam = ctx.family(facts.family_id)
     on_team = fam.on_team(viewer.membership_id, at)
     for order in fam.court_orders:
-        if order.court_id != viewer.organization_id or facts.category not in order.categories:
+        if order.court_id != viewer.organization_id or not order.names(facts):
             continue
         # Ruling 3: an order is recorded by one organisation and opens only that organisation's records.
         if order.recorded_by_org_id != facts.created_by_org_id:
@@ -223,7 +219,7 @@ def _for_proceedings(ctx: PolicyContext, facts: RecordFacts, at: datetime, part2
             return _permit("3a", "a court order authorises this", part2, court_order_id=order.order_id)
     viewer_type, _ = ctx.org(viewer.organization_id)
     for w in fam.versions:
-        if not w.in_force(at) or not w.is_standalone_court_consent or facts.category not in w.categories:
+        if not w.in_force(at) or not w.is_standalone_court_consent or facts.kind not in w.kinds:
             continue
         if viewer_type != OrganizationType.COURT:
             continue  # 3(b) names a court: the consent reaches the court's staff, nobody else
@@ -468,6 +464,8 @@ def decide(
     if not viewer.may_see_family_data:
         return _deny("0", "this account has no active role in an organisation")
     facts = facts_of(record)
+    if not facts.kind:  # a record of no known kind is its category's default kind
+        facts = replace(facts, kind=default_kind(facts.category))
     if ctx is None:
         ctx = PolicyContext.load(viewer, [facts.family_id])
     purpose = purpose or viewer.default_purpose

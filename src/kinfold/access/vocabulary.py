@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from django.db import models
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from kinfold.datafiles import load_data_file
 from kinfold.families.models import Sensitivity
@@ -157,3 +158,126 @@ def role_access(role: str | None) -> RoleAccess | None:
 def default_purpose(role: str | None) -> str:
     access = role_access(role)
     return access.default_purpose if access else Purpose.CARE_COORDINATION
+
+
+# --- kinds of information (CONSENT-RULES, "Kinds of information") -------------------------------------------
+
+KINDS_PATH = Path(__file__).parent / "data" / "kinds.yaml"
+
+
+class Words(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    en: str
+    es: str
+
+    def in_(self, language: str) -> str:
+        return self.es if language == "es" else self.en
+
+
+class Kind(BaseModel):
+    """One kind of information; its category follows from it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str
+    category: str
+    words: Words
+    example: Words
+    own_consent: bool = False  # shared only under a consent that lists nothing else (42 CFR 2.31(b))
+
+    @field_validator("category")
+    @classmethod
+    def known_category(cls, value: str) -> str:
+        if value not in Sensitivity.values:
+            raise ValueError(f"unknown category {value!r}")
+        return value
+
+
+class CategoryKinds(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default: str
+
+
+class KindTable(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int
+    categories: dict[str, CategoryKinds]
+    kinds: list[Kind]
+
+    @model_validator(mode="after")
+    def consistent(self) -> KindTable:
+        keys = [k.key for k in self.kinds]
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        if twice:
+            raise ValueError(f"kinds listed more than once: {twice}")
+        missing = set(Sensitivity.values) - set(self.categories)
+        if missing:
+            raise ValueError(f"categories without kinds: {sorted(missing)}")
+        by_key = {k.key: k for k in self.kinds}
+        for category, spec in self.categories.items():
+            if by_key.get(spec.default) is None or by_key[spec.default].category != category:
+                raise ValueError(f"{category}: its default kind {spec.default!r} is not one of its kinds")
+        return self
+
+    def get(self, key: str) -> Kind | None:
+        return next((k for k in self.kinds if k.key == key), None)
+
+
+class KindTableError(Exception):
+    pass
+
+
+def load_kind_table(path: Path = KINDS_PATH) -> KindTable:
+    return load_data_file(path, KindTable, what="the kinds of information", error=KindTableError)
+
+
+@cache
+def kind_table() -> KindTable:
+    return load_kind_table()
+
+
+@cache
+def _kinds_by_key() -> dict[str, Kind]:
+    return {k.key: k for k in kind_table().kinds}
+
+
+def kind_of(key: str) -> Kind | None:
+    return _kinds_by_key().get(key)
+
+
+def category_of_kind(key: str) -> str:
+    """The category a kind belongs to (its category follows from it)."""
+    found = _kinds_by_key().get(key)
+    if found is None:
+        raise KeyError(f"unknown kind of information {key!r}")
+    return found.category
+
+
+def default_kind(category: str) -> str:
+    """The kind a record filed in ``category`` is when nothing more precise is known."""
+    return kind_table().categories[category].default
+
+
+def kinds_in(category: str) -> list[Kind]:
+    return [k for k in kind_table().kinds if k.category == category]
+
+
+def whole_category(category: str) -> list[str]:
+    """What choosing a whole category at signing lists: every kind it has now, except those that need a
+    consent of their own (SUD counselling notes)."""
+    return [k.key for k in kinds_in(category) if not k.own_consent]
+
+
+def own_consent_kinds() -> frozenset[str]:
+    return frozenset(k.key for k in kind_table().kinds if k.own_consent)
+
+
+def version_kinds(kinds: Any, categories: Any) -> list[str]:
+    """What a consent version covers: the kinds it lists. One that lists none (signed before kinds existed)
+    covers every kind of its categories except SUD counselling notes (CONSENT-RULES, "Kinds of information")."""
+    if kinds:
+        return list(kinds)
+    return [kind for category in categories if category in Sensitivity.values for kind in whole_category(category)]

@@ -93,6 +93,7 @@ class TeamMemberOut(PersonRef):
 
 class ActivityOut(Schema):
     occurred_at: datetime
+    kind: str
     summary: str
     by: str
     organization: str
@@ -112,6 +113,8 @@ class ConsentOut(Schema):
     id: int
     title: str
     summary: str
+    # The kinds of information its latest version covers: exactly what its summary sentence names.
+    kinds: list[str]
     status: str
     revoked_at: datetime | None = None
 
@@ -121,6 +124,9 @@ class CourtOrderOut(Schema):
     order_reference: str
     court: str
     categories: list[str]
+    kinds: list[str]
+    # The records it names one by one ("Note 12"), beside the categories and kinds it names whole.
+    records: list[str]
     valid_from: datetime
     valid_until: datetime
 
@@ -268,6 +274,7 @@ def get_family(request: HttpRequest, family_id: int) -> dict[str, Any]:
                 "id": row.directive.pk,
                 "title": row.directive.title,
                 "summary": row.summary,
+                "kinds": row.kinds,
                 "status": row.status.text,
                 "revoked_at": row.directive.revoked_at,
             }
@@ -279,6 +286,8 @@ def get_family(request: HttpRequest, family_id: int) -> dict[str, Any]:
                 "order_reference": o.order_reference,
                 "court": o.court.name,
                 "categories": o.categories,
+                "kinds": o.kinds,
+                "records": [f"{r.get('type')} {r.get('id')}" for r in o.records],
                 "valid_from": o.valid_from,
                 "valid_until": o.valid_until,
             }
@@ -298,6 +307,7 @@ def get_family(request: HttpRequest, family_id: int) -> dict[str, Any]:
         "timeline": [
             {
                 "occurred_at": a.occurred_at,
+                "kind": a.kind,
                 "summary": a.summary,
                 "by": (a.created_by.get_full_name() if a.created_by else "") or "",
                 "organization": a.created_by_org.name,

@@ -13,16 +13,18 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from kinfold import clock
 from kinfold.access.gate import RecordGate
 from kinfold.access.registry import RecordFacts, declared, facts_by_id
 from kinfold.access.viewer import Viewer
+from kinfold.access.vocabulary import default_kind, kind_of
 from kinfold.audit.models import Action
 from kinfold.audit.services import record_event
 from kinfold.consent.models import ConsentVersion, Disclosure
 from kinfold.consent.selectors import family_consents, family_court_orders
-from kinfold.consent.summaries import CATEGORY_WORDS, CLASS_WORDS, PURPOSE_WORDS
+from kinfold.consent.summaries import CLASS_WORDS, PURPOSE_WORDS, kinds_words
 from kinfold.families.models import Family
 from kinfold.families.selectors import open_family
 
@@ -46,6 +48,7 @@ class AccountingEntry:
     recipient_org: str
     disclosing_orgs: list[str]
     categories: list[str]
+    kinds: list[str]
     purpose: str
     basis: str
     made_before_revocation: bool
@@ -54,7 +57,7 @@ class AccountingEntry:
 
     @property
     def sentence(self) -> str:
-        info = ", ".join(CATEGORY_WORDS["en"].get(c, c) for c in self.categories)
+        info = kinds_words(self.kinds, "en")
         sources = " and ".join(self.disclosing_orgs)
         text = (
             f"{self.recipient_name} at {self.recipient_org} saw {info} from {sources}, "
@@ -111,6 +114,12 @@ def visible_disclosures(gate: RecordGate, rows: list[Disclosure]) -> list[Disclo
         ):
             visible.append(row)
     return visible
+
+
+def _kind(item: dict[str, Any]) -> str:
+    """The kind of a record an entry names; an entry written before kinds existed names its category's default."""
+    kind = str(item.get("kind") or "")
+    return kind if kind_of(kind) is not None else default_kind(str(item.get("category")))
 
 
 @dataclass(frozen=True)
@@ -189,6 +198,7 @@ def accounting_for(*, viewer: Viewer, family_id: int, now: datetime | None = Non
                 recipient_org=items[0].recipient_org.name,
                 disclosing_orgs=sorted({i.disclosing_org.name for i in items}),
                 categories=sorted({c for i in items for c in i.categories}),
+                kinds=sorted({_kind(r) for i in items for r in i.records}),
                 purpose=purpose,
                 basis=basis,
                 made_before_revocation=bool(revoked),

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from kinfold.access.vocabulary import OrganizationClass, Purpose
+from kinfold.access.vocabulary import OrganizationClass, Purpose, kind_table, kinds_in, version_kinds
 from kinfold.consent.models import ConsentDirective, SignatureMethod, SignerKind
 from kinfold.consent.services.directives import ConsentTerms
 from kinfold.consent.summaries import CLASS_WORDS
@@ -147,7 +147,11 @@ FIELD_WORDS: dict[str, dict[str, tuple[str, str]]] = {
             "A court case needs its own consent. Do not check it together with other uses.",
         ),
         "purpose_description": ("The use in your own words", "For example: reports to the court."),
-        "categories": ("Kinds of information", "Only the kinds you check may be shared."),
+        "categories": (
+            "Kinds of information",
+            "Only the kinds you check may be shared. Check “All of it” to share every kind a group has today.",
+        ),
+        "kinds": ("Kinds of information", ""),
         "information_description": ("More about what may be shared", ""),
         "ends": ("It ends", ""),
         "expires_on": ("End date", "It ends at the end of this day."),
@@ -187,7 +191,12 @@ FIELD_WORDS: dict[str, dict[str, tuple[str, str]]] = {
             "El uso en sus propias palabras",
             "Por ejemplo: informes a la corte.",
         ),
-        "categories": ("Tipos de información", "Solo se pueden compartir los tipos que usted marque."),
+        "categories": (
+            "Tipos de información",
+            "Solo se pueden compartir los tipos que usted marque. Marque “Todo” para compartir cada tipo que un "
+            "grupo tiene hoy.",
+        ),
+        "kinds": ("Tipos de información", ""),
         "information_description": ("Más sobre lo que se puede compartir", ""),
         "ends": ("Termina", ""),
         "expires_on": ("Fecha de fin", "Termina al final de este día."),
@@ -297,6 +306,28 @@ ERRORS_ES = {
     ),
     "A consent for a court case must name the court.": "Un permiso para un caso en la corte debe nombrar la corte.",
     "Choose what kind of information may be shared.": "Elija qué tipo de información se puede compartir.",
+    "SUD counselling notes are shared only under a consent of their own (42 CFR 2.31(b)). Record them as a "
+    "separate consent that lists nothing else.": (
+        "Las notas de consejería por uso de sustancias se comparten solo con un permiso aparte (42 CFR 2.31(b)). "
+        "Haga un permiso aparte que no incluya nada más."
+    ),
+    "Enter the full name of the person signing, as her family's record has it.": (
+        "Escriba el nombre completo de quien firma, como aparece en el registro de su familia."
+    ),
+    "A typed signature is the full name of the person signing, as her family's record has it.": (
+        "Una firma escrita es el nombre completo de quien firma, como aparece en el registro de su familia."
+    ),
+    "She is under 18 and may consent on her own here, so she signs herself: her guardian's signature alone "
+    "covers nothing.": (
+        "Ella es menor de 18 años y aquí puede dar su permiso sola, así que firma ella misma: la firma de su "
+        "tutor sola no vale."
+    ),
+    "The drawn signature is too large to keep. Clear the box and sign again, or type the name instead.": (
+        "La firma dibujada es demasiado grande. Borre el cuadro y firme otra vez, o escriba el nombre."
+    ),
+    "The drawn signature could not be read. Clear the box and sign again, or type the name instead.": (
+        "No se pudo leer la firma dibujada. Borre el cuadro y firme otra vez, o escriba el nombre."
+    ),
     "One of the kinds of information is not known.": "Uno de los tipos de información no es válido.",
     "One of the groups of organisations is not known.": "Uno de los grupos no es válido.",
     "Choose when the consent ends: a date, or an event such as “when my case closes”.": (
@@ -348,6 +379,7 @@ SERVICE_FIELD = {
     "guardian_signature_typed": "guardian_signature_typed",
 }
 TERM_FIELDS = (
+    "kinds",
     "template_key",
     "title",
     "language",
@@ -388,6 +420,21 @@ def translate_error(message: str, language: str) -> str:
 def end_of_day(day: date) -> datetime:
     """A consent that ends "on 1 June 2027" covers that whole local day."""
     return datetime.combine(day, time(23, 59), tzinfo=ZoneInfo(str(settings.TIME_ZONE)))
+
+
+# The "all of it" choice of each category (CONSENT-RULES: it lists every kind the category has at signing).
+WHOLE_CATEGORY = {
+    "en": ("All of it", "Every kind below, as it is today (not counselling notes)."),
+    "es": ("Todo", "Cada tipo de abajo, como está hoy (no las notas de consejería)."),
+}
+OWN_CONSENT = {
+    "en": " Only in a consent of its own.",
+    "es": " Solo en un permiso aparte.",
+}
+
+
+def _capital(words: str) -> str:
+    return words[:1].upper() + words[1:]
 
 
 def _option(label: str, description: str) -> SafeString:
@@ -432,6 +479,7 @@ class ConsentForm(UswdsFormMixin, forms.Form):
     purposes = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
     purpose_description = forms.CharField(required=False, max_length=300)
     categories = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+    kinds = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
     information_description = forms.CharField(required=False, max_length=300)
     ends = forms.ChoiceField(widget=forms.RadioSelect, initial="date")
     expires_on = forms.DateField(required=False, widget=DateInput())
@@ -488,8 +536,17 @@ class ConsentForm(UswdsFormMixin, forms.Form):
         self._set_choices("discloser_classes", class_choices)
         self._set_choices("recipient_classes", class_choices)
         self._set_choices("purposes", list(PURPOSE_CHOICES[lang].items()))
+        all_of_it = WHOLE_CATEGORY[lang]
         self._set_choices(
-            "categories", [(value, _option(label, help_)) for value, (label, help_) in CATEGORY_CHOICES[lang].items()]
+            "categories", [(value, _option(all_of_it[0], all_of_it[1])) for value in CATEGORY_CHOICES[lang]]
+        )
+        own = OWN_CONSENT[lang]
+        self._set_choices(
+            "kinds",
+            [
+                (k.key, _option(_capital(k.words.in_(lang)), f"{k.example.in_(lang)}{own if k.own_consent else ''}"))
+                for k in kind_table().kinds
+            ],
         )
         for name, choices in CHOICE_WORDS[lang].items():
             self._set_choices(name, choices)
@@ -515,6 +572,16 @@ class ConsentForm(UswdsFormMixin, forms.Form):
         self.fields["signature_typed"].widget.attrs["autocomplete"] = "off"
         self.fields["signer_name"].widget.attrs["autocomplete"] = "off"
 
+    def kind_groups(self) -> list[dict[str, Any]]:
+        """The kinds of information, one group per category: its name, the "all of it" choice, its kinds."""
+        whole = {w.data["value"]: w for w in self["categories"]}
+        kinds = {w.data["value"]: w for w in self["kinds"]}
+        groups = []
+        for category, (label, _help) in CATEGORY_CHOICES[self.lang].items():
+            members = [kinds[k.key] for k in kinds_in(category) if k.key in kinds]
+            groups.append({"category": category, "label": label, "whole": whole.get(category), "kinds": members})
+        return groups
+
     def _set_choices(self, name: str, choices: list[tuple[str, Any]]) -> None:
         field = self.fields[name]
         assert isinstance(field, forms.ChoiceField)
@@ -538,6 +605,7 @@ class ConsentForm(UswdsFormMixin, forms.Form):
             purposes=list(d.get("purposes") or []),
             purpose_description=d.get("purpose_description", ""),
             categories=list(d.get("categories") or []),
+            kinds=list(d.get("kinds") or []),
             information_description=d.get("information_description", ""),
             expires_at=end_of_day(expires_on) if ends_by_date and expires_on else None,
             expiry_event="" if ends_by_date else d.get("expiry_event", ""),
@@ -586,7 +654,7 @@ def initial_from_version(version: Any, language: str) -> dict[str, Any]:
         "recipient_classes": list(version.recipient_classes),
         "purposes": list(version.purposes),
         "purpose_description": version.purpose_description,
-        "categories": list(version.categories),
+        "kinds": version_kinds(version.kinds, version.categories),
         "information_description": version.information_description,
         "ends": "event" if version.expiry_event else "date",
         "expires_on": expires_on,

@@ -15,9 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kinfold.access.vocabulary import OrganizationClass, Purpose
+from kinfold.access.vocabulary import OrganizationClass, Purpose, kind_of, own_consent_kinds
+from kinfold.consent.summaries import kinds_words
 from kinfold.datafiles import load_data_file
-from kinfold.families.models import Sensitivity
 from kinfold.organizations.models import Organization, OrganizationType
 
 LIBRARY_PATH = Path(__file__).parent / "data" / "consent_templates.yaml"
@@ -83,7 +83,8 @@ class ConsentTemplate(BaseModel):
     recipients: Parties
     purposes: list[str] = Field(min_length=1)
     purpose_description: Text | None = None
-    categories: list[str] = Field(min_length=1)
+    # The kinds it shares, one by one (CONSENT-RULES: a template's promise must be what its kinds say).
+    kinds: list[str] = Field(min_length=1)
     expires_after_days: int | None = Field(default=None, ge=1, le=3660)
     expiry_event: Text | None = None
 
@@ -100,13 +101,27 @@ class ConsentTemplate(BaseModel):
             raise ValueError("court_proceeding must be the only purpose")
         return value
 
-    @field_validator("categories")
+    @field_validator("kinds")
     @classmethod
-    def known_categories(cls, value: list[str]) -> list[str]:
-        unknown = set(value) - set(Sensitivity.values)
+    def known_kinds(cls, value: list[str]) -> list[str]:
+        unknown = sorted(k for k in value if kind_of(k) is None)
         if unknown:
-            raise ValueError(f"unknown categories: {sorted(unknown)}")
+            raise ValueError(f"unknown kinds of information: {unknown}")
+        if own_consent_kinds() & set(value) and len(value) > 1:
+            raise ValueError("SUD counselling notes are shared only by a template that lists nothing else")
         return value
+
+    @field_validator("description")
+    @classmethod
+    def names_its_kinds(cls, value: Text) -> Text:
+        # The words she reads name its kinds from the same data the policy reads: "{kinds}" is replaced by them.
+        if "{kinds}" not in value.en or "{kinds}" not in value.es:
+            raise ValueError("the description must say {kinds} where the kinds of information it shares go")
+        return value
+
+    def promise(self, language: str) -> str:
+        """The description she reads, naming exactly the kinds the consent will list."""
+        return self.description.in_(language).replace("{kinds}", kinds_words(self.kinds, language))
 
     @model_validator(mode="after")
     def one_end_and_a_named_court(self) -> ConsentTemplate:
@@ -131,7 +146,7 @@ class ConsentTemplate(BaseModel):
             "recipient_classes": list(self.recipients.classes),
             "purposes": list(self.purposes),
             "purpose_description": self.purpose_description.in_(language) if self.purpose_description else "",
-            "categories": list(self.categories),
+            "kinds": list(self.kinds),
             "ends": "event" if self.expiry_event else "date",
             "expires_on": today + timedelta(days=self.expires_after_days) if self.expires_after_days else None,
             "expiry_event": self.expiry_event.in_(language) if self.expiry_event else "",

@@ -74,7 +74,9 @@ class ConsentVersion(FamilyRecord):
     # 2.31(a)(5) purpose: TPO for all future uses, or one specific purpose
     purposes = models.JSONField(default=list)
     purpose_description = models.CharField(max_length=300, blank=True)
-    # 2.31(a)(2) how much and what kind of information
+    # 2.31(a)(2) how much and what kind of information: the kinds it lists (what it covers), and the
+    # categories those kinds belong to (kept for lists and restrictions; never what the policy reads)
+    kinds = models.JSONField(default=list)
     categories = models.JSONField(default=list)
     information_description = models.CharField(max_length=300, blank=True)
     # 2.31(a)(6) the right to revoke and how
@@ -156,6 +158,8 @@ class VersionTerms(Protocol):
     @property
     def categories(self) -> Any: ...
     @property
+    def kinds(self) -> Any: ...
+    @property
     def right_to_revoke(self) -> str: ...
     @property
     def effective_at(self) -> datetime: ...
@@ -201,7 +205,7 @@ def missing_consent_elements(
         missing.append("who may receive")
     if not v.purposes:
         missing.append("purpose")
-    if not v.categories:
+    if not v.kinds and not v.categories:
         missing.append("what information")
     if not v.right_to_revoke.strip():
         missing.append("the right to revoke")
@@ -216,6 +220,9 @@ def missing_consent_elements(
         missing.append("signature")
     if parent_is_minor and not minor_signs_alone and not v.guardian_signature_typed.strip():
         missing.append("guardian's signature")
+    if parent_is_minor and minor_signs_alone and v.signer_kind == SignerKind.LEGAL_REPRESENTATIVE:
+        # Where a minor may consent alone (2.14) she signs: her guardian's signature alone covers nothing.
+        missing.append("the minor parent's own signature")
     return missing
 
 
@@ -247,7 +254,11 @@ class CourtOrder(FamilyRecord):
     order_reference = models.CharField(max_length=100)
     issued_on = models.DateField()
     judge_name = models.CharField(max_length=200, blank=True)
+    # What it names: categories of records, and/or specific records ({"type": …, "id": …}); kinds that
+    # need a consent of their own (SUD counselling notes) are reached only where named in ``kinds``.
     categories = models.JSONField(default=list)
+    kinds = models.JSONField(default=list, blank=True)
+    records = models.JSONField(default=list, blank=True)
     valid_from = models.DateTimeField()
     valid_until = models.DateTimeField()
     # 42 CFR 2.64(d): both findings are required before Part 2 records may be disclosed.

@@ -13,7 +13,10 @@ from __future__ import annotations
 from kinfold.access.registry import ChangeRule, CreateRule, ReadRule, register
 from kinfold.access.vocabulary import Interaction
 from kinfold.consent.models import ConsentDirective, ConsentVersion, CourtOrder, Restriction
+from kinfold.families.models import Sensitivity
 
+# A consent or a request is about sharing; one that names a Part 2 programme tells that she is in treatment.
+ABOUT_SHARING = {Sensitivity.CONTACT: "consent_record", Sensitivity.SUD_TREATMENT: "treatment_enrolment"}
 WITHOUT_SENDING = {Interaction.READ, Interaction.CREATE, Interaction.CHANGE, Interaction.RETIRE}
 
 
@@ -26,6 +29,7 @@ def declare() -> None:
         read_rule=ReadRule.CONSENT,
         change_rule=ChangeRule.READERS,
         directive_path="pk",
+        kinds=ABOUT_SHARING,
     )
     register(
         ConsentVersion,
@@ -35,6 +39,7 @@ def declare() -> None:
         read_rule=ReadRule.CONSENT,
         change_rule=ChangeRule.READERS,
         directive_path="directive_id",
+        kinds=ABOUT_SHARING,
     )
     register(
         CourtOrder,
@@ -44,6 +49,7 @@ def declare() -> None:
         create_rule=CreateRule.PRIVACY_OFFICER,
         change_rule=ChangeRule.PRIVACY_OFFICER,
         subject_org_path="court_id",
+        kinds={Sensitivity.LEGAL: "court_order"},
     )
     register(
         Restriction,
@@ -54,4 +60,5 @@ def declare() -> None:
         change_rule=ChangeRule.SUBJECT_ORG,
         retire_rule=ChangeRule.READERS,
         subject_org_path="disclosing_org_id",
+        kinds=ABOUT_SHARING,
     )

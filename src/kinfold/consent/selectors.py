@@ -17,7 +17,7 @@ from kinfold.access.door import Access, access_record
 from kinfold.access.gate import RecordGate
 from kinfold.access.rules import DirectiveStatus, may_open_family
 from kinfold.access.viewer import Viewer
-from kinfold.access.vocabulary import Interaction
+from kinfold.access.vocabulary import Interaction, version_kinds
 from kinfold.consent.models import ConsentDirective, ConsentVersion, CourtOrder, EmergencyAccess, Restriction
 from kinfold.consent.summaries import long_date, version_summary
 from kinfold.families.models import Family, Sensitivity
@@ -141,6 +141,7 @@ class ConsentRow:
     latest: ConsentVersion
     status: Status
     summary: str
+    kinds: list[str]  # what the latest version covers: exactly what its summary sentence names
 
 
 def consent_rows(*, gate: RecordGate, directives: list[ConsentDirective]) -> list[ConsentRow]:
@@ -157,6 +158,7 @@ def consent_rows(*, gate: RecordGate, directives: list[ConsentDirective]) -> lis
                 latest=versions[0],
                 status=status_words(status, versions[0]),
                 summary=version_summary(versions[0], language="en"),
+                kinds=version_kinds(versions[0].kinds, versions[0].categories),
             )
         )
     return rows
@@ -206,6 +208,7 @@ def export_consents(data: dict[str, Any], notice: Notice) -> dict[str, Any]:
                 "id": row.directive.pk,
                 "title": row.directive.title,
                 "summary": row.summary,
+                "kinds": row.kinds,
                 "status": row.status.text,
                 "revoked_at": row.directive.revoked_at,
                 **notice(row.directive),

@@ -6,10 +6,11 @@ Protective Services, for your court case, until 1 June 2027."
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 
 from kinfold import clock
-from kinfold.access.vocabulary import OrganizationClass
+from kinfold.access.vocabulary import OrganizationClass, kind_table, version_kinds
 from kinfold.consent.models import ConsentVersion
 
 CATEGORY_WORDS = {
@@ -92,6 +93,13 @@ def long_date(day: date, language: str) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
+def kinds_words(kinds: Iterable[str], language: str) -> str:
+    """The kinds a version lists, in the words the parent reads, in the kinds table's order: exactly what
+    the policy will let its recipients see (CONSENT-RULES, "Kinds of information")."""
+    listed = set(kinds)
+    return _join([k.words.in_(language) for k in kind_table().kinds if k.key in listed], language)
+
+
 def version_summary(version: ConsentVersion, *, language: str | None = None) -> str:
     """One sentence a parent can read: who may share what with whom, for what, until when."""
     lang = "es" if (language or version.language) == "es" else "en"
@@ -103,7 +111,7 @@ def version_summary(version: ConsentVersion, *, language: str | None = None) -> 
         + [o.name for o in version.recipient_orgs.all()]
         + [CLASS_WORDS[lang].get(c, c) for c in version.recipient_classes]
     )
-    info = _join([CATEGORY_WORDS[lang].get(c, c) for c in version.categories], lang)
+    info = kinds_words(version_kinds(version.kinds, version.categories), lang)
     purpose = version.purpose_description or _join([PURPOSE_WORDS[lang].get(p, p) for p in version.purposes], lang)
     if version.expires_at is not None:
         until = ("hasta el " if lang == "es" else "until ") + _date(version.expires_at, lang)
@@ -113,6 +121,6 @@ def version_summary(version: ConsentVersion, *, language: str | None = None) -> 
     whom = _join(recipients, lang)
     if lang == "es":
         who = who[:1].upper() + who[1:]
-        return f"{who} puede compartir información sobre {info} con {whom}, para {purpose}, {until}."
+        return f"{who} puede compartir {info} con {whom}, para {purpose}, {until}."
     who = who[:1].upper() + who[1:]
     return f"{who} may share {info} with {whom}, for {purpose}, {until}."

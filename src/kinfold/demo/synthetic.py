@@ -37,7 +37,7 @@ from django.db import connection, models, transaction
 from django.db.models import Max
 
 from kinfold import clock
-from kinfold.access.vocabulary import OrganizationClass, Purpose
+from kinfold.access.vocabulary import OrganizationClass, Purpose, default_kind, kind_of, version_kinds
 from kinfold.audit.models import Action
 from kinfold.audit.services import record_event
 from kinfold.consent.models import ConsentDirective, ConsentVersion
@@ -109,6 +109,9 @@ CONSENT_GRANTS: tuple[tuple[str, str, str, str, tuple[str, ...], tuple[str, ...]
     ),
 )
 CONSENT_SHARES = (0.88, 0.6, 0.4, 0.9)
+# The kinds each grant lists: every kind of its categories, except where a template promises fewer (the CPS
+# update shares attendance and medication, nothing else; see consent/data/consent_templates.yaml).
+GRANT_KINDS = {"cps_status": ("treatment_attendance", "medication")}
 # Which kinds of note each role writes (only health-care providers write SUD-treatment records).
 NOTE_KINDS_BY_ROLE: dict[str, tuple[str, ...]] = {
     Role.SUD_COUNSELOR: (NoteKind.TREATMENT_ATTENDANCE, NoteKind.TREATMENT_ATTENDANCE, NoteKind.TOXICOLOGY),
@@ -421,6 +424,25 @@ class _Staff:
     def line_category(self) -> str:
         """A timeline line naming this person's organisation: a Part 2 record if it is a Part 2 programme."""
         return SUD_TREATMENT if self.org_is_part2 else CONTACT
+
+
+# The kind of information each generated line tells, as families.services and consent.services file them.
+_VERB_KINDS = {
+    "family_created": "identity",
+    "member_added": "family",
+    "pregnancy_recorded": "pregnancy",
+    "delivery_recorded": "pregnancy",
+    "team_member_added": "care_team",
+    "team_member_removed": "care_team",
+    "consent_recorded": "consent_record",
+}
+
+
+def _line_kind(verb: str, category: str) -> str:
+    """A line's kind: its verb's, unless the line is filed in another category (it names a Part 2 programme)."""
+    kind = _VERB_KINDS.get(verb, "")
+    known = kind_of(kind) if kind else None
+    return kind if known is not None and known.category == category else default_kind(category)
 
 
 @dataclass(slots=True)
@@ -1235,6 +1257,7 @@ class _Generator:
                     verb=event.verb,
                     summary=event.summary,
                     consent_directive_id=event.consent_directive_id,
+                    kind=_line_kind(event.verb, event.sensitivity),
                     **provenance(event.by, event.at, event.sensitivity),
                 )
             )
@@ -1292,6 +1315,7 @@ class _Generator:
                 discloser_classes=[discloser],
                 recipient_classes=[recipient] if recipient else [],
                 purposes=sorted(purposes),
+                kinds=sorted(GRANT_KINDS.get(template_key) or version_kinds([], categories)),
                 categories=sorted(categories),
                 right_to_revoke=right_to_revoke_text(language),
                 expires_at=at + timedelta(days=3 * 365),
@@ -1457,6 +1481,7 @@ def add_to_teams(
                 occurred_at=at,
                 verb="team_member_added",
                 summary=f"Added {name} ({org.name}) to the care team as {role_words(role)}",
+                kind=_line_kind("team_member_added", str(line["sensitivity"])),
                 **line,
             )
         )

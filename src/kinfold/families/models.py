@@ -263,6 +263,8 @@ class FamilyActivity(FamilyRecord):
     # A line that tells of a consent is seen exactly by whoever may see that consent (its id, not a foreign
     # key: families never depends on the consent app).
     consent_directive_id = models.PositiveBigIntegerField(null=True, blank=True)
+    # The kind of information the line tells (``access/data/kinds.yaml``); its category is ``sensitivity``.
+    kind = models.CharField(max_length=40, default="")
 
     class Meta:
         ordering = ["-occurred_at", "-pk"]

@@ -18,14 +18,36 @@ from kinfold.families.models import (
     FamilyRelationship,
     Person,
     PregnancyEpisode,
+    Sensitivity,
 )
+
+CONTACT, GENERAL_HEALTH, SUD_TREATMENT = Sensitivity.CONTACT, Sensitivity.GENERAL_HEALTH, Sensitivity.SUD_TREATMENT
 
 
 def declare() -> None:
-    register(Family, family_path="pk", label="family", change_rule=ChangeRule.TEAM_KEPT)
-    register(Person, family_path="family_id", label="person", change_rule=ChangeRule.TEAM_KEPT)
-    register(FamilyRelationship, family_path="family_id", label="family member", change_rule=ChangeRule.TEAM_KEPT)
-    register(PregnancyEpisode, family_path="family_id", label="pregnancy", change_rule=ChangeRule.TEAM_KEPT)
+    register(Family, family_path="pk", label="family", change_rule=ChangeRule.TEAM_KEPT, kinds={CONTACT: "identity"})
+    # A person of her family is her identity information; a baby born is part of her pregnancy and birth.
+    register(
+        Person,
+        family_path="family_id",
+        label="person",
+        change_rule=ChangeRule.TEAM_KEPT,
+        kinds={CONTACT: "identity", GENERAL_HEALTH: "pregnancy"},
+    )
+    register(
+        FamilyRelationship,
+        family_path="family_id",
+        label="family member",
+        change_rule=ChangeRule.TEAM_KEPT,
+        kinds={CONTACT: "family"},
+    )
+    register(
+        PregnancyEpisode,
+        family_path="family_id",
+        label="pregnancy",
+        change_rule=ChangeRule.TEAM_KEPT,
+        kinds={GENERAL_HEALTH: "pregnancy"},
+    )
     register(
         CareTeam,
         family_path="family_id",
@@ -33,6 +55,7 @@ def declare() -> None:
         interactions={Interaction.READ, Interaction.CHANGE},
         create_rule=CreateRule.NEVER,
         change_rule=ChangeRule.COORDINATOR,
+        kinds={CONTACT: "care_team"},
     )
     register(
         CareTeamMember,
@@ -44,6 +67,8 @@ def declare() -> None:
         change_rule=ChangeRule.COORDINATOR,
         retire_rule=ChangeRule.COORDINATOR_OR_HOLDER,
         holder_path="membership_id",
+        # A place for someone of a Part 2 programme tells that she is in treatment there.
+        kinds={CONTACT: "care_team", SUD_TREATMENT: "treatment_enrolment"},
     )
     register(
         FamilyActivity,
@@ -52,6 +77,7 @@ def declare() -> None:
         interactions={Interaction.READ, Interaction.DISCLOSE_TO},
         read_rule=ReadRule.FOLLOWS_CONSENT,
         directive_path="consent_directive_id",
+        kind_path="kind",
         create_rule=CreateRule.NEVER,
         change_rule=ChangeRule.NEVER,
     )

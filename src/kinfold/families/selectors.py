@@ -113,18 +113,19 @@ class Caseload:
 def last_activity_for(gate: RecordGate, family_ids: list[int]) -> dict[int, datetime]:
     """Each family's newest timeline line that the viewer may read (CONSENT-RULES: a derived date moves
     only with what she may read). One query: the newest line per family, organisation and category; the
-    newest line of such a group is never more hidden than an older one, so deciding it decides the group.
+    newest line of such a group is never more hidden than an older one, so deciding it decides the group
+    (the group is also its kind of information).
     (Lines about a consent are grouped by consent: they are seen as the consent is, whoever recorded them.)"""
     if not family_ids:
         return {}
     groups = (
         FamilyActivity.objects.filter(family_id__in=one_of(family_ids))
         .order_by()
-        .values_list("family_id", "created_by_org_id", "sensitivity", "consent_directive_id")
+        .values_list("family_id", "created_by_org_id", "sensitivity", "kind", "consent_directive_id")
         .annotate(last=Max("occurred_at"), made=Max("created_at"))
     )
     latest: dict[int, datetime] = {}
-    for family_id, org_id, category, directive_id, last, made in groups:
+    for family_id, org_id, category, kind, directive_id, last, made in groups:
         if family_id in latest and latest[family_id] >= last:
             continue
         facts = RecordFacts(
@@ -134,6 +135,7 @@ def last_activity_for(gate: RecordGate, family_ids: list[int]) -> dict[int, date
             record_type=FamilyActivity.__name__,
             created_at=made,
             directive_id=directive_id,
+            kind=kind,
         )
         if gate.may_see(facts):
             latest[family_id] = last

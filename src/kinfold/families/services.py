@@ -54,6 +54,19 @@ def _may_create(viewer: Viewer, model: type[Any], family: Family, category: str,
     return gate
 
 
+# The kind of information each line tells (a line naming a Part 2 programme becomes that category's kind).
+LINE_KINDS = {
+    "family_created": "identity",
+    "member_added": "family",
+    "pregnancy_recorded": "pregnancy",
+    "due_date_corrected": "pregnancy",
+    "delivery_recorded": "pregnancy",
+    "team_member_added": "care_team",
+    "team_member_removed": "care_team",
+    "coordinator_changed": "care_team",
+}
+
+
 def _log(
     *,
     viewer: Viewer,
@@ -73,6 +86,7 @@ def _log(
         verb=verb,
         summary=summary,
         category=sensitivity,
+        kind=LINE_KINDS[verb],
         detail=detail,
     )
 

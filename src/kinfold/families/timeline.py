@@ -15,6 +15,7 @@ from typing import Any
 
 from kinfold import clock
 from kinfold.access.viewer import Viewer
+from kinfold.access.vocabulary import category_of_kind, default_kind
 from kinfold.audit.services import record_event
 from kinfold.families.models import FamilyActivity, Sensitivity
 from kinfold.organizations.models import Organization
@@ -41,10 +42,17 @@ def record_written(
     record_type: str | None = None,
     at: datetime | None = None,
     consent_directive_id: int | None = None,
+    kind: str = "",
 ) -> FamilyActivity:
-    """A timeline line (``category``: what the line reveals) and the audit event of one write. A line about a
-    consent names it (``consent_directive_id``), so that it is seen by whoever may see the consent."""
+    """A timeline line (``category``: what the line reveals; ``kind``: the kind of information it tells) and
+    the audit event of one write. A line about a consent names it (``consent_directive_id``), so that it is
+    seen by whoever may see the consent.
+
+    A kind always belongs to the line's category: a line filed more strictly than its kind (it names a Part 2
+    programme) is that category's default kind ("that you are in a treatment programme")."""
     at = at or clock.now()
+    if not kind or category_of_kind(kind) != category:
+        kind = default_kind(category)
     assert viewer.membership is not None
     line = FamilyActivity.objects.create(
         family_id=family_id,
@@ -53,6 +61,7 @@ def record_written(
         verb=verb,
         summary=summary,
         sensitivity=category,
+        kind=kind,
         consent_directive_id=consent_directive_id,
         created_by=viewer.user,
         created_by_org_id=viewer.membership.organization_id,

@@ -13,9 +13,15 @@ from kinfold.families.models import Family, FamilyRecord, Sensitivity
 
 
 class NoteKind(models.TextChoices):
+    """The kinds of note a person writes; each is a kind of information (``access/data/kinds.yaml``)."""
+
     TREATMENT_ATTENDANCE = "treatment_attendance", "Treatment attendance"
     MEDICATION = "medication", "Medication for OUD"
     TOXICOLOGY = "toxicology", "Toxicology result"
+    SUD_ASSESSMENT = "sud_assessment", "Substance use assessment or diagnosis"
+    TREATMENT_PLAN = "treatment_plan", "Treatment plan or progress"
+    DISCHARGE = "discharge", "Discharge from treatment"
+    COUNSELLING_NOTE = "counselling_note", "SUD counselling note"
     THERAPY_NOTE = "therapy_note", "Therapy note"
     PRENATAL_VISIT = "prenatal_visit", "Prenatal or medical visit"
     CASE_NOTE = "case_note", "Child welfare case note"
@@ -24,10 +30,15 @@ class NoteKind(models.TextChoices):
     CONTACT_LOG = "contact_log", "Contact log"
 
 
+# A note's kind is its kind of information; its category follows from the kinds table (checked by a test).
 NOTE_CATEGORY = {
     NoteKind.TREATMENT_ATTENDANCE: Sensitivity.SUD_TREATMENT,
     NoteKind.MEDICATION: Sensitivity.SUD_TREATMENT,
     NoteKind.TOXICOLOGY: Sensitivity.SUD_TREATMENT,
+    NoteKind.SUD_ASSESSMENT: Sensitivity.SUD_TREATMENT,
+    NoteKind.TREATMENT_PLAN: Sensitivity.SUD_TREATMENT,
+    NoteKind.DISCHARGE: Sensitivity.SUD_TREATMENT,
+    NoteKind.COUNSELLING_NOTE: Sensitivity.SUD_TREATMENT,
     NoteKind.THERAPY_NOTE: Sensitivity.MENTAL_HEALTH,
     NoteKind.PRENATAL_VISIT: Sensitivity.GENERAL_HEALTH,
     NoteKind.CASE_NOTE: Sensitivity.CHILD_WELFARE,

@@ -8,4 +8,11 @@ from kinfold.notes.models import Note
 
 
 def declare() -> None:
-    register(Note, family_path="family_id", label="note", create_rule=CreateRule.MEMBER, change_rule=ChangeRule.CREATOR)
+    register(
+        Note,
+        family_path="family_id",
+        label="note",
+        create_rule=CreateRule.MEMBER,
+        change_rule=ChangeRule.CREATOR,
+        kind_path="kind",  # a note's kind is its kind of information
+    )

@@ -69,6 +69,7 @@ def note_add(
         verb="note_added",
         summary=f"Added a note: {NoteKind(kind).label.lower()}",
         category=category,
+        kind=kind,
         detail={"category": category},
     )
     return note

@@ -13,12 +13,15 @@ from kinfold.consent.services.court_orders import (
     court_order_record,
 )
 from kinfold.consent.services.directives import (
+    COUNSELLING_NOTES_ALONE,
     ConsentTerms,
     consent_expiry_event_record,
     consent_new_version,
     consent_record,
     consent_revoke,
     consent_sensitivity,
+    covered_categories,
+    covered_kinds,
     right_to_revoke_text,
     validate_terms,
 )
@@ -38,6 +41,7 @@ from kinfold.consent.services.restrictions import (
 )
 
 __all__ = [
+    "COUNSELLING_NOTES_ALONE",
     "END_REASON_REQUIRED",
     "END_WHO_ASKED",
     "ONLY_PRIVACY_OFFICERS",
@@ -49,6 +53,8 @@ __all__ = [
     "consent_sensitivity",
     "court_order_findings_record",
     "court_order_record",
+    "covered_categories",
+    "covered_kinds",
     "emergency_declare",
     "emergency_notification_send",
     "emergency_records_opened",

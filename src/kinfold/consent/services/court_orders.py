@@ -92,6 +92,7 @@ def court_order_record(
         summary=f"Recorded court order {order.order_reference} for {court.name}",
         # Like the order itself: a contact-only consent does not reveal it.
         category=Sensitivity.LEGAL,
+        kind="court_order",
     )
     return order
 
@@ -119,5 +120,6 @@ def court_order_findings_record(*, viewer: Viewer, order: CourtOrder) -> CourtOr
         verb="court_order_findings",
         summary=f"Recorded both 42 CFR 2.64(d) findings of court order {order.order_reference}",
         category=Sensitivity.LEGAL,
+        kind="court_order",
     )
     return order

@@ -6,6 +6,9 @@ event. Nothing here decides access: that is ``access.rules``.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -16,7 +19,15 @@ from kinfold import clock
 from kinfold.access.door import require, require_create
 from kinfold.access.gate import RecordGate
 from kinfold.access.viewer import Viewer
-from kinfold.access.vocabulary import Interaction, OrganizationClass, Purpose
+from kinfold.access.vocabulary import (
+    Interaction,
+    OrganizationClass,
+    Purpose,
+    category_of_kind,
+    kind_of,
+    own_consent_kinds,
+    whole_category,
+)
 from kinfold.audit.models import Action
 from kinfold.audit.services import atomic_write
 from kinfold.consent.models import ConsentDirective, ConsentVersion, SignatureMethod, SignerKind
@@ -32,12 +43,32 @@ def consent_sensitivity(terms: ConsentTerms) -> str:
     tells its reader that she is in treatment: it is itself a Part 2 record. Any other consent is contact
     information. Who sees a consent is rule C (the parties it names); the category decides its timeline line
     and its notice."""
-    if Sensitivity.SUD_TREATMENT in terms.categories or OrganizationClass.PART2_PROGRAMS in (
+    if Sensitivity.SUD_TREATMENT in covered_categories(terms) or OrganizationClass.PART2_PROGRAMS in (
         set(terms.discloser_classes) | set(terms.recipient_classes)
     ):
         return Sensitivity.SUD_TREATMENT
     named = [*terms.discloser_orgs, *terms.recipient_orgs, *(m.organization for m in terms.recipient_people)]
     return category_naming(named)
+
+
+COUNSELLING_NOTES_ALONE = (
+    "SUD counselling notes are shared only under a consent of their own (42 CFR 2.31(b)). Record them as a "
+    "separate consent that lists nothing else."
+)
+
+
+def covered_kinds(terms: ConsentTerms) -> list[str]:
+    """What a version will list: the kinds chosen one by one, and every kind of each whole category chosen
+    (as the kinds table has them now), except those that need a consent of their own."""
+    chosen = set(terms.kinds)
+    for category in terms.categories:
+        if category in Sensitivity.values:
+            chosen.update(whole_category(category))
+    return sorted(chosen)
+
+
+def covered_categories(terms: ConsentTerms) -> list[str]:
+    return sorted({category_of_kind(k) for k in covered_kinds(terms) if kind_of(k) is not None})
 
 
 @dataclass
@@ -51,7 +82,8 @@ class ConsentTerms:
     recipient_classes: list[str] = field(default_factory=list)
     purposes: list[str] = field(default_factory=list)
     purpose_description: str = ""
-    categories: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)  # whole categories chosen: every kind they have now
+    kinds: list[str] = field(default_factory=list)  # kinds chosen one by one
     information_description: str = ""
     expires_at: datetime | None = None
     expiry_event: str = ""
@@ -69,9 +101,84 @@ class ConsentTerms:
     effective_at: datetime | None = None
 
 
-def validate_terms(terms: ConsentTerms, *, now: datetime, representatives: list[Person] | None = None) -> None:
+SIGNER_NAME_MISMATCH = "Enter the full name of the person signing, as her family's record has it."
+TYPED_SIGNATURE_MISMATCH = "A typed signature is the full name of the person signing, as her family's record has it."
+MINOR_SIGNS_HERSELF = (
+    "She is under 18 and may consent on her own here, so she signs herself: her guardian's signature alone "
+    "covers nothing."
+)
+DRAWN_TOO_LARGE = "The drawn signature is too large to keep. Clear the box and sign again, or type the name instead."
+DRAWN_UNREADABLE = "The drawn signature could not be read. Clear the box and sign again, or type the name instead."
+
+# A drawn signature is a PNG the size of the signature box (600 x 200): a few kilobytes, never megabytes.
+DRAWN_SIGNATURE_MAX_CHARS = 200_000
+PNG_DATA_URL = "data:image/png;base64,"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def comparable_name(name: str) -> str:
+    """A name as two spellings of it compare: accents, case and spacing aside ("María  López" = "maria lopez")."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(plain.casefold().split())
+
+
+def names_of(person: Person) -> set[str]:
+    """The names a person may sign with: her full name, and her preferred name with her family name."""
+    names = {f"{person.given_name} {person.family_name}"}
+    if person.preferred_name:
+        names.add(f"{person.preferred_name} {person.family_name}")
+    return {comparable_name(n) for n in names}
+
+
+def _drawn_signature_error(drawn: str) -> str | None:
+    if not drawn.startswith(PNG_DATA_URL):
+        return "Draw the signature in the box, or switch to a typed signature."
+    if len(drawn) > DRAWN_SIGNATURE_MAX_CHARS:
+        return DRAWN_TOO_LARGE
+    try:
+        image = base64.b64decode(drawn[len(PNG_DATA_URL) :], validate=True)
+    except (binascii.Error, ValueError):
+        image = b""
+    if not image.startswith(PNG_MAGIC):
+        return DRAWN_UNREADABLE
+    return None
+
+
+def signer_errors(terms: ConsentTerms, *, parent: Person, now: datetime, minor_signs_alone: bool) -> dict[str, str]:
+    """Who signs (CONSENT-RULES, "Who may change what"): the parent herself, or a recorded representative of
+    this family (``validate_terms`` checks which); where a minor may consent alone, she signs, and a
+    guardian's signature alone covers nothing. The name and a typed signature are that person's name."""
+    errors: dict[str, str] = {}
+    is_minor = parent.born_on is not None and clock.age(born_on=parent.born_on, on=clock.local_date(now)).years < 18
+    if is_minor and minor_signs_alone and terms.signer_kind == SignerKind.LEGAL_REPRESENTATIVE:
+        errors["signer_kind"] = MINOR_SIGNS_HERSELF
+        return errors
+    signer = parent if terms.signer_kind == SignerKind.PARENT else terms.signer_person
+    if signer is None:
+        return errors
+    names = names_of(signer)
+    if terms.signer_name.strip() and comparable_name(terms.signer_name) not in names:
+        errors["signer_name"] = SIGNER_NAME_MISMATCH
+    if (
+        terms.signature_method == SignatureMethod.TYPED
+        and terms.signature_typed.strip()
+        and comparable_name(terms.signature_typed) not in names
+    ):
+        errors["signature_typed"] = TYPED_SIGNATURE_MISMATCH
+    return errors
+
+
+def validate_terms(
+    terms: ConsentTerms,
+    *,
+    now: datetime,
+    representatives: list[Person] | None = None,
+    parent: Person | None = None,
+) -> None:
     """Every element 42 CFR 2.31 requires, explained in plain words when missing. With ``representatives``
-    (her recorded legal representatives the staff member may see), also that one of them signs for her."""
+    (her recorded legal representatives the staff member may see), also that one of them signs for her; with
+    ``parent``, that the signer's name and a typed signature are the signer's own name."""
     errors: dict[str, str] = {}
     if terms.signer_kind not in SignerKind.values:
         errors["signer_kind"] = "Choose who is signing."
@@ -103,10 +210,14 @@ def validate_terms(terms: ConsentTerms, *, now: datetime, representatives: list[
             person.organization.type == OrganizationType.COURT for person in terms.recipient_people
         ):
             errors["recipient_orgs"] = "A consent for a court case must name the court."
-    if not terms.categories:
-        errors["categories"] = "Choose what kind of information may be shared."
-    elif set(terms.categories) - set(Sensitivity.values):
+    kinds = covered_kinds(terms)
+    if set(terms.categories) - set(Sensitivity.values) or any(kind_of(k) is None for k in terms.kinds):
         errors["categories"] = "One of the kinds of information is not known."
+    elif not kinds:
+        errors["categories"] = "Choose what kind of information may be shared."
+    elif own_consent_kinds() & set(kinds) and len(kinds) > 1:
+        # 42 CFR 2.31(b) (2024): SUD counselling notes are shared only under a consent of their own.
+        errors["categories"] = COUNSELLING_NOTES_ALONE
     unknown_classes = set(terms.discloser_classes + terms.recipient_classes) - set(OrganizationClass.values)
     if unknown_classes:
         errors["recipient_classes"] = "One of the groups of organisations is not known."
@@ -114,18 +225,21 @@ def validate_terms(terms: ConsentTerms, *, now: datetime, representatives: list[
         errors["expires_at"] = "Choose when the consent ends: a date, or an event such as “when my case closes”."
     if terms.expires_at is not None and terms.expires_at <= now:
         errors["expires_at"] = "The end date must be in the future."
-    if not terms.signer_name.strip():
+    signer_known = parent is not None and (terms.signer_kind == SignerKind.PARENT or terms.signer_person is not None)
+    if not terms.signer_name.strip() and not signer_known:
         errors["signer_name"] = "Enter the name of the person signing."
     if terms.signature_method == SignatureMethod.TYPED and not terms.signature_typed.strip():
         errors["signature_typed"] = "Type the name as a signature, or switch to a drawn signature."
-    if terms.signature_method == SignatureMethod.DRAWN and not terms.signature_drawn.startswith(
-        "data:image/png;base64,"
-    ):
-        errors["signature_drawn"] = "Draw the signature in the box, or switch to a typed signature."
+    if terms.signature_method == SignatureMethod.DRAWN and (problem := _drawn_signature_error(terms.signature_drawn)):
+        errors["signature_drawn"] = problem
     if terms.language not in Language.values:
         errors["language"] = "Choose the language the consent was presented in."
     if terms.effective_at is not None and terms.effective_at < now - timedelta(minutes=5):
         errors["effective_at"] = "A consent cannot take effect before it is signed."
+    if parent is not None:
+        minor_signs_alone = getattr(settings, "KINFOLD_MINOR_MAY_CONSENT_ALONE", True)
+        for key, message in signer_errors(terms, parent=parent, now=now, minor_signs_alone=minor_signs_alone).items():
+            errors.setdefault(key, message)
     if errors:
         raise ValidationError(errors)
 
@@ -159,6 +273,8 @@ def _save_version(
                 )
             }
         )
+    signer = parent if terms.signer_kind == SignerKind.PARENT else terms.signer_person
+    assert signer is not None  # validate_terms: a representative signs only once chosen
     version = ConsentVersion.objects.create(
         directive=directive,
         number=number,
@@ -168,14 +284,16 @@ def _save_version(
         recipient_classes=sorted(terms.recipient_classes),
         purposes=sorted(terms.purposes),
         purpose_description=terms.purpose_description.strip(),
-        categories=sorted(terms.categories),
+        kinds=covered_kinds(terms),
+        categories=covered_categories(terms),
         information_description=terms.information_description.strip(),
         right_to_revoke=terms.right_to_revoke.strip() or right_to_revoke_text(terms.language),
         expires_at=terms.expires_at,
         expiry_event=terms.expiry_event.strip(),
         signer_kind=terms.signer_kind,
-        signer_name=terms.signer_name.strip(),
-        signer_person=terms.signer_person if terms.signer_kind == SignerKind.LEGAL_REPRESENTATIVE else None,
+        # The signer is recorded as a person: the parent, or the recorded representative who signed.
+        signer_name=f"{signer.given_name} {signer.family_name}",
+        signer_person=signer,
         signature_method=terms.signature_method,
         signature_typed=terms.signature_typed.strip(),
         signature_drawn=terms.signature_drawn if terms.signature_method == SignatureMethod.DRAWN else "",
@@ -215,9 +333,9 @@ def consent_record(*, viewer: Viewer, family: Family, terms: ConsentTerms, title
     assert viewer.membership is not None
     membership = viewer.membership
     now = clock.now()
-    validate_terms(terms, now=now, representatives=_representatives(gate, family))
     if family.parent is None:
         raise ValidationError("Record the parent before a consent.")
+    validate_terms(terms, now=now, representatives=_representatives(gate, family), parent=family.parent)
     directive = ConsentDirective.objects.create(
         family=family,
         patient=family.parent,
@@ -236,6 +354,7 @@ def consent_record(*, viewer: Viewer, family: Family, terms: ConsentTerms, title
         verb="consent_recorded",
         summary=f"Recorded a consent: {version_summary(version, language='en')}",
         category=directive.sensitivity,
+        kind="consent_record",
         detail={"version": 1, "language": terms.language},
         at=now,
     )
@@ -261,7 +380,8 @@ def consent_new_version(*, viewer: Viewer, directive: ConsentDirective, terms: C
     now = clock.now()
     if directive.revoked_at is not None:
         raise ValidationError("This consent was revoked. A consent given after a revocation is a new consent.")
-    validate_terms(terms, now=now, representatives=_representatives(gate, family))
+    assert family.parent is not None
+    validate_terms(terms, now=now, representatives=_representatives(gate, family), parent=family.parent)
     number = (directive.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
     if consent_sensitivity(terms) == Sensitivity.SUD_TREATMENT and directive.sensitivity != Sensitivity.SUD_TREATMENT:
         # Once any version is about treatment, the whole consent is (its earlier versions are shown with it).
@@ -278,6 +398,7 @@ def consent_new_version(*, viewer: Viewer, directive: ConsentDirective, terms: C
         verb="consent_changed",
         summary=f"Recorded version {number} of a consent, signed again",
         category=directive.sensitivity,
+        kind="consent_record",
         detail={"version": number},
         at=now,
     )
@@ -329,6 +450,7 @@ def consent_revoke(
         verb="consent_revoked",
         summary=f"Recorded that she revoked a consent ({directive.get_revocation_method_display().lower()})",
         category=directive.sensitivity,
+        kind="consent_record",
         detail={"revoked": True, "method": method},
         at=now,
     )
@@ -357,6 +479,7 @@ def consent_expiry_event_record(*, viewer: Viewer, version: ConsentVersion) -> C
         verb="consent_ended",
         summary=f"Recorded that “{version.expiry_event}” happened; the consent has ended",
         category=version.sensitivity,
+        kind="consent_record",
         at=now,
     )
     return version

@@ -56,6 +56,7 @@ def restriction_request(
         Restriction,
         family_id=family.pk,
         category=category,
+        kind="consent_record",
         authored_category=Sensitivity.CONTACT,
         subject_org_id=disclosing_org.pk,
     )
@@ -87,6 +88,7 @@ def restriction_request(
         verb="restriction_requested",
         summary=f"Recorded her request to restrict what {disclosing_org.name} shares",
         category=category,
+        kind="consent_record",
         at=now,
     )
     return restriction
@@ -130,6 +132,7 @@ def restriction_decide(*, viewer: Viewer, restriction: Restriction, agree: bool,
         summary=f"{restriction.disclosing_org.name} {'agreed to' if agree else 'refused'} her request to restrict "
         "sharing",
         category=restriction.sensitivity,
+        kind="consent_record",
         detail={"status": restriction.status},
         at=now,
     )
@@ -195,6 +198,7 @@ def restriction_end(*, viewer: Viewer, restriction: Restriction, on_request_of: 
         if by_organization
         else f"Recorded that she ended her restriction on what {org_name} shares",
         category=restriction.sensitivity,
+        kind="consent_record",
         detail={"status": restriction.status, "on_request_of": on_request_of},
         at=now,
     )

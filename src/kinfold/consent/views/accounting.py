@@ -13,6 +13,9 @@ from django.urls import path
 from kinfold.access.http import viewer_for
 from kinfold.consent.accounting import accounting_for
 
+CSV_HEADER = ["date", "who received it", "organisation", "from", "what (kinds of information)", "purpose", "why"]
+CSV_HEADER += ["times", "notes"]
+
 
 @login_required
 def accounting(request: HttpRequest, family_id: int) -> HttpResponse:
@@ -23,7 +26,7 @@ def accounting(request: HttpRequest, family_id: int) -> HttpResponse:
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="accounting-of-disclosures-family-{family.pk}.csv"'
         writer = csv.writer(response)
-        writer.writerow(["date", "who received it", "organisation", "from", "what", "purpose", "why", "times", "notes"])
+        writer.writerow(CSV_HEADER)
         for e in result.entries:
             writer.writerow(
                 [
@@ -31,7 +34,7 @@ def accounting(request: HttpRequest, family_id: int) -> HttpResponse:
                     e.recipient_name,
                     e.recipient_org,
                     "; ".join(e.disclosing_orgs),
-                    "; ".join(e.categories),
+                    "; ".join(e.kinds),
                     e.purpose,
                     e.basis,
                     e.times,

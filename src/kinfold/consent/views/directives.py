@@ -26,12 +26,11 @@ from kinfold import clock
 from kinfold.access.gate import RecordGate
 from kinfold.access.http import viewer_for
 from kinfold.access.viewer import Viewer
-from kinfold.access.vocabulary import Interaction, Purpose
+from kinfold.access.vocabulary import Interaction, Purpose, kind_table, version_kinds
 from kinfold.audit.models import Action
 from kinfold.audit.services import record_event
 from kinfold.consent import services
 from kinfold.consent.forms import (
-    CATEGORY_CHOICES,
     OPTIONAL_FIELDS,
     PURPOSE_CHOICES,
     SIGNATURE_FIELDS,
@@ -46,7 +45,7 @@ from kinfold.consent.library import ConsentTemplate, library
 from kinfold.consent.models import ConsentDirective, ConsentVersion, SignatureMethod, superseding_version
 from kinfold.consent.selectors import ConsentRow, access_directive, consent_rows, family_consents, status_words
 from kinfold.consent.summaries import CLASS_WORDS, long_date, version_summary
-from kinfold.families.models import CareTeamMember, Family, Language, Sensitivity
+from kinfold.families.models import CareTeamMember, Family, Language
 from kinfold.families.selectors import legal_representatives, open_family, visible_team
 from kinfold.organizations.models import Membership, Organization
 from kinfold.web.forms import apply_errors
@@ -135,7 +134,17 @@ class VersionView:
     disclosers: list[str]
     recipients: list[str]
     purposes: list[str]
-    categories: list[str]
+    kinds: list[str]
+
+
+def _kind_names(kinds: list[str], language: str = "en") -> list[str]:
+    """Each kind a version lists, in the words she read (the kinds table's order)."""
+    listed = set(kinds)
+    return [_capital(k.words.in_(language)) for k in kind_table().kinds if k.key in listed]
+
+
+def _capital(words: str) -> str:
+    return words[:1].upper() + words[1:]
 
 
 def _version_view(
@@ -163,7 +172,7 @@ def _version_view(
         disclosers=_names(version.discloser_orgs.all(), version.discloser_classes),
         recipients=_names(version.recipient_orgs.all(), version.recipient_classes, version.recipient_people.all()),
         purposes=[str(Purpose(p).label) for p in version.purposes if p in Purpose.values],
-        categories=[str(Sensitivity(c).label) for c in version.categories if c in Sensitivity.values],
+        kinds=_kind_names(version_kinds(version.kinds, version.categories)),
     )
 
 
@@ -208,7 +217,8 @@ def _preview_version(form: ConsentForm, terms: services.ConsentTerms) -> Consent
             recipient_classes=sorted(terms.recipient_classes),
             purposes=sorted(terms.purposes),
             purpose_description=terms.purpose_description.strip(),
-            categories=sorted(terms.categories),
+            categories=services.covered_categories(terms),
+            kinds=services.covered_kinds(terms),
             expires_at=terms.expires_at,
             expiry_event=terms.expiry_event.strip(),
             language=form.lang,
@@ -228,7 +238,7 @@ def _parts(form: ConsentForm, terms: services.ConsentTerms) -> list[tuple[str, s
     uses = [PURPOSE_CHOICES[lang].get(p, p) for p in terms.purposes]
     if terms.purpose_description.strip():
         uses.append(f"“{terms.purpose_description.strip()}”")
-    kinds = [CATEGORY_CHOICES[lang][c][0] for c in terms.categories if c in CATEGORY_CHOICES[lang]]
+    kinds = _kind_names(services.covered_kinds(terms), lang)
     if terms.information_description.strip():
         kinds.append(f"“{terms.information_description.strip()}”")
     preview = _preview_version(form, terms)
@@ -321,6 +331,7 @@ def _capture(
         "lang": lang,
         "LANGUAGE_CODE": lang,
         "template_def": template,
+        "template_promise": template.promise(lang) if template is not None else "",
         "directive": directive,
         "latest": latest,
         "missing_on_team": template is not None and latest is None and template.missing_on_team(page.organizations),
@@ -358,7 +369,9 @@ def consent_new(request: HttpRequest, family_id: int) -> HttpResponse:
             "consent/library.html",
             {
                 "family": page.family,
-                "templates": [(t, t.missing_on_team(page.organizations)) for t in lib.templates],
+                "templates": [
+                    (t, t.missing_on_team(page.organizations), t.promise("en"), t.promise("es")) for t in lib.templates
+                ],
             },
         )
     template = library().get(key) if key and key != "blank" else None
