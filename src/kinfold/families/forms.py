@@ -1,4 +1,7 @@
-"""Forms for families, pregnancies and care teams. They parse and explain; the rules live in services."""
+"""Forms for families, pregnancies and care teams. They parse and explain; the rules live in services.
+
+Every text field has its limit from ``kinfold.text_limits`` (the browser's ``maxlength``, and the same plain
+sentence the services and the API use)."""
 
 from __future__ import annotations
 
@@ -7,28 +10,30 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
+from kinfold import text_limits
 from kinfold.families.models import Language, PregnancyOutcome, RelationshipCategory
 from kinfold.organizations.models import Membership, Role
+from kinfold.text_limits import LimitedCharField
 from kinfold.web.forms import DateInput, UswdsFormMixin
 
 DATE_HELP = "For example: 2027-04-15. Your browser may show a calendar."
 
 
 class FamilyCreateForm(UswdsFormMixin, forms.Form):
-    given_name = forms.CharField(label="Parent's first name", max_length=100)
-    family_name = forms.CharField(label="Parent's last name", max_length=100)
-    preferred_name = forms.CharField(
+    given_name = LimitedCharField(label="Parent's first name", limit=text_limits.GIVEN_NAME)
+    family_name = LimitedCharField(label="Parent's last name", limit=text_limits.FAMILY_NAME)
+    preferred_name = LimitedCharField(
         label="Name she likes to be called",
-        max_length=100,
+        limit=text_limits.PREFERRED_NAME,
         required=False,
         help_text="Shown instead of her first name wherever her name appears.",
     )
-    pronouns = forms.CharField(max_length=40, required=False)
+    pronouns = LimitedCharField(limit=text_limits.PRONOUNS, required=False)
     born_on = forms.DateField(label="Date of birth", required=False, widget=DateInput(), help_text=DATE_HELP)
     preferred_language = forms.ChoiceField(
         label="Preferred language", choices=Language.choices, initial=Language.ENGLISH
     )
-    phone = forms.CharField(label="Phone", max_length=40, required=False)
+    phone = LimitedCharField(label="Phone", limit=text_limits.PHONE, required=False)
     estimated_due_on = forms.DateField(
         label="Estimated due date, if pregnant",
         required=False,
@@ -38,16 +43,16 @@ class FamilyCreateForm(UswdsFormMixin, forms.Form):
 
 
 class FamilyMemberForm(UswdsFormMixin, forms.Form):
-    given_name = forms.CharField(label="First name", max_length=100)
-    family_name = forms.CharField(label="Last name", max_length=100, required=False)
+    given_name = LimitedCharField(label="First name", limit=text_limits.GIVEN_NAME)
+    family_name = LimitedCharField(label="Last name", limit=text_limits.FAMILY_NAME, required=False)
     category = forms.ChoiceField(
         label="Kind of relationship",
         choices=[("", "- Select -"), *RelationshipCategory.choices],
         help_text="Used for reports. Her own words go in the next box.",
     )
-    description = forms.CharField(
+    description = LimitedCharField(
         label="Who this person is to her, in her words",
-        max_length=200,
+        limit=text_limits.RELATIONSHIP_DESCRIPTION,
         required=False,
         help_text="For example: “my mom”, “my sponsor”, “the lady who drives me”.",
     )
@@ -71,8 +76,9 @@ class PregnancyForm(UswdsFormMixin, forms.Form):
 class DeliveryForm(UswdsFormMixin, forms.Form):
     delivered_on = forms.DateField(label="Date of delivery", widget=DateInput(), help_text=DATE_HELP)
     outcome = forms.ChoiceField(label="Outcome", choices=[("", "- Select -"), *PregnancyOutcome.choices])
-    infant_names = forms.CharField(
+    infant_names = LimitedCharField(
         label="Baby's first name (one per line for twins)",
+        limit=text_limits.INFANT_NAMES,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="For a live birth. Write “Baby” if no name is chosen yet.",
@@ -84,6 +90,10 @@ class DeliveryForm(UswdsFormMixin, forms.Form):
         names = [n.strip() for n in (data.get("infant_names") or "").splitlines() if n.strip()]
         if len(names) > 4:
             self.add_error("infant_names", "Enter at most four babies.")
+        for name in names:
+            if problem := text_limits.INFANT_NAME.problem(name):
+                self.add_error("infant_names", problem)
+                break
         data["infants"] = [{"given_name": n} for n in names]
         return data
 

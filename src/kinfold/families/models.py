@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.text import Truncator
 
-from kinfold import clock
+from kinfold import clock, text_limits
 from kinfold.organizations.models import Membership, Organization, Role
 
 
@@ -55,13 +55,13 @@ class Language(models.TextChoices):
 
 class Person(FamilyRecord):
     family = models.ForeignKey("Family", on_delete=models.CASCADE, related_name="people")
-    given_name = models.CharField(max_length=100)
-    family_name = models.CharField(max_length=100)
-    preferred_name = models.CharField(max_length=100, blank=True)
-    pronouns = models.CharField(max_length=40, blank=True)
+    given_name = models.CharField(max_length=text_limits.GIVEN_NAME.chars)
+    family_name = models.CharField(max_length=text_limits.FAMILY_NAME.chars)
+    preferred_name = models.CharField(max_length=text_limits.PREFERRED_NAME.chars, blank=True)
+    pronouns = models.CharField(max_length=text_limits.PRONOUNS.chars, blank=True)
     born_on = models.DateField(null=True, blank=True)
     preferred_language = models.CharField(max_length=8, choices=Language.choices, default=Language.ENGLISH)
-    phone = models.CharField(max_length=40, blank=True)
+    phone = models.CharField(max_length=text_limits.PHONE.chars, blank=True)
 
     class Meta:
         ordering = ["family_name", "given_name"]
@@ -118,7 +118,9 @@ class FamilyRelationship(FamilyRecord):
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="relationships")
     category = models.CharField(max_length=32, choices=RelationshipCategory.choices)
     description = models.CharField(
-        max_length=200, blank=True, help_text="In the parent's own words, e.g. “the lady who drives me”."
+        max_length=text_limits.RELATIONSHIP_DESCRIPTION.chars,
+        blank=True,
+        help_text="In the parent's own words, e.g. “the lady who drives me”.",
     )
     lives_with_parent = models.BooleanField(default=False)
     is_legal_representative = models.BooleanField(

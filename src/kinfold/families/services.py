@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from kinfold import clock
+from kinfold import clock, text_limits
 from kinfold.access.door import require, require_create
 from kinfold.access.gate import RecordGate
 from kinfold.access.viewer import Viewer
@@ -41,6 +41,14 @@ from kinfold.organizations.models import Membership, Role, role_words
 # An EDD further out than a full pregnancy (plus a margin for early recording) is almost surely a typo.
 MAX_DAYS_TO_EDD = 300
 MAX_DAYS_PAST_EDD_WITHOUT_DELIVERY = 6 * 7
+# Her age on the due date: outside these bounds a date of birth or a due date has been mistyped (the youngest
+# and oldest recorded births are outside them, but no care-coordination caseload is).
+MIN_PARENT_AGE_AT_EDD = 10
+MAX_PARENT_AGE_AT_EDD = 65
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+MAX_AGE_YEARS = 120
+# A baby is born (alive or stillborn) from 20 weeks; before that a pregnancy ends in a loss (CDC/NCHS).
+MIN_WEEKS_AT_BIRTH = 20
 
 
 class ConcurrentEditError(Exception):
@@ -113,10 +121,34 @@ def _validate_edd(edd: date, today: date) -> None:
 
 
 def _validate_birth_date(born_on: date | None, today: date, field: str = "born_on") -> None:
-    if born_on is not None and born_on > today:
+    if born_on is None:
+        return
+    if born_on > today:
         raise ValidationError({field: "A date of birth cannot be in the future."})
-    if born_on is not None and born_on < today.replace(year=today.year - 120):
-        raise ValidationError({field: "That date of birth is more than 120 years ago. Please check it."})
+    if born_on < EARLIEST_BIRTH_DATE:
+        raise ValidationError({field: "A date of birth before 1900 cannot be right. Please check the year."})
+    if born_on < clock.add_months(today, -12 * MAX_AGE_YEARS):
+        raise ValidationError(
+            {field: f"That date of birth is more than {MAX_AGE_YEARS} years ago. Please check the year."}
+        )
+
+
+def _validate_age_at_due_date(*, first_name: str, born_on: date | None, edd: date) -> None:
+    """Refuse a pregnancy whose parent would be implausibly young or old on her due date: one of the two
+    dates is mistyped, and the message says which two to check."""
+    if born_on is None:
+        return
+    years = clock.age(born_on=born_on, on=edd).years if born_on <= edd else 0
+    if MIN_PARENT_AGE_AT_EDD <= years <= MAX_PARENT_AGE_AT_EDD:
+        return
+    who = first_name or "She"
+    raise ValidationError(
+        {"estimated_due_on": f"{who} would be {years} on her due date. Check her date of birth or the due date."}
+    )
+
+
+def _first_name(person: Person | None) -> str:
+    return (person.preferred_name or person.given_name) if person is not None else ""
 
 
 @atomic_write
@@ -146,10 +178,21 @@ def family_create(
         errors["family_name"] = "Enter the parent's last name."
     if errors:
         raise ValidationError(errors)
+    preferred_name, pronouns, phone = preferred_name.strip(), pronouns.strip(), phone.strip()
+    text_limits.refuse_long_text(
+        given_name=(given_name, text_limits.GIVEN_NAME),
+        family_name=(family_name, text_limits.FAMILY_NAME),
+        preferred_name=(preferred_name, text_limits.PREFERRED_NAME),
+        pronouns=(pronouns, text_limits.PRONOUNS),
+        phone=(phone, text_limits.PHONE),
+    )
+    if preferred_language not in Language.values:
+        raise ValidationError({"preferred_language": "Choose her preferred language from the list."})
     today = clock.today()
     _validate_birth_date(born_on, today)
     if estimated_due_on is not None:
         _validate_edd(estimated_due_on, today)
+        _validate_age_at_due_date(first_name=preferred_name or given_name, born_on=born_on, edd=estimated_due_on)
 
     # A new family is made whole in her organisation's name: she coordinates it and reads all of it (rule 1).
     family = Family.objects.create(sort_name=f"{family_name} {given_name}".lower(), **_provenance(viewer))
@@ -157,11 +200,11 @@ def family_create(
         family=family,
         given_name=given_name,
         family_name=family_name,
-        preferred_name=preferred_name.strip(),
-        pronouns=pronouns.strip(),
+        preferred_name=preferred_name,
+        pronouns=pronouns,
         born_on=born_on,
         preferred_language=preferred_language,
-        phone=phone.strip(),
+        phone=phone,
         **_provenance(viewer),
     )
     family.parent = parent
@@ -205,6 +248,11 @@ def family_member_add(
     given_name, family_name, description = given_name.strip(), family_name.strip(), description.strip()
     if not given_name:
         raise ValidationError({"given_name": "Enter the person's first name."})
+    text_limits.refuse_long_text(
+        given_name=(given_name, text_limits.GIVEN_NAME),
+        family_name=(family_name, text_limits.FAMILY_NAME),
+        description=(description, text_limits.RELATIONSHIP_DESCRIPTION),
+    )
     if category not in RelationshipCategory.values:
         raise ValidationError({"category": "Choose how this person is related to the parent."})
     _validate_birth_date(born_on, clock.today())
@@ -245,6 +293,9 @@ def pregnancy_start(*, viewer: Viewer, family: Family, estimated_due_on: date) -
     _validate_edd(estimated_due_on, clock.today())
     if family.parent is None:
         raise ValidationError("Record the parent before a pregnancy.")
+    _validate_age_at_due_date(
+        first_name=_first_name(family.parent), born_on=family.parent.born_on, edd=estimated_due_on
+    )
     if PregnancyEpisode.objects.filter(family=family, delivered_on__isnull=True).exists():
         raise ValidationError({"estimated_due_on": "This family already has an ongoing pregnancy."})
     try:
@@ -287,6 +338,9 @@ def pregnancy_correct_due_date(
     if not episode.is_ongoing:
         raise ValidationError({"estimated_due_on": "The due date of a pregnancy that has ended cannot change."})
     _validate_edd(estimated_due_on, clock.today())
+    _validate_age_at_due_date(
+        first_name=_first_name(episode.person), born_on=episode.person.born_on, edd=estimated_due_on
+    )
     previous = episode.estimated_due_on
     _bump_version(PregnancyEpisode, episode.pk, expected_version, estimated_due_on=estimated_due_on)
     episode.refresh_from_db()
@@ -323,15 +377,34 @@ def delivery_record(
         raise ValidationError({"outcome": "Choose the outcome of the pregnancy."})
     if delivered_on > today:
         raise ValidationError({"delivered_on": "The delivery date cannot be in the future."})
-    # Before 20 weeks a pregnancy ends in a loss, not a delivery with a baby to link.
-    ga = episode.gestational_age_on(delivered_on)
-    if ga is None or ga.weeks < 12:
+    began_on = episode.estimated_due_on - timedelta(days=clock.DAYS_IN_TERM_PREGNANCY)
+    if delivered_on < began_on:
         raise ValidationError(
-            {"delivered_on": "That date is too early for this pregnancy's due date. Please check it."}
+            {
+                "delivered_on": f"That date is before this pregnancy began (about {began_on:%-d %B %Y}, from its "
+                f"due date of {episode.estimated_due_on:%-d %B %Y}). Check the date, or correct the due date first."
+            }
+        )
+    # Before 20 weeks a pregnancy ends in a loss, not a birth with a baby to link.
+    ga = episode.gestational_age_on(delivered_on)
+    if outcome in (PregnancyOutcome.LIVE_BIRTH, PregnancyOutcome.STILLBIRTH) and (
+        ga is None or ga.weeks < MIN_WEEKS_AT_BIRTH
+    ):
+        weeks = ga.weeks if ga is not None else 0
+        raise ValidationError(
+            {
+                "delivered_on": f"That date is too early for a birth: the pregnancy would have been {weeks} weeks "
+                f"along (a birth is from {MIN_WEEKS_AT_BIRTH} weeks). Check the date or the outcome."
+            }
         )
     if delivered_on > episode.estimated_due_on + timedelta(days=MAX_DAYS_PAST_EDD_WITHOUT_DELIVERY):
         raise ValidationError({"delivered_on": "That date is more than 6 weeks after the due date. Please check it."})
     infants = infants or []
+    if len(infants) > 4:
+        raise ValidationError({"infants": "Enter at most four babies."})
+    for infant in infants:
+        for key, limit in (("given_name", text_limits.INFANT_NAME), ("family_name", text_limits.FAMILY_NAME)):
+            text_limits.refuse_long_text(infants=(str(infant.get(key, "")).strip(), limit))
     if outcome == PregnancyOutcome.LIVE_BIRTH and not infants:
         raise ValidationError({"infants": "Add the baby's name (a first name or “Baby”) for a live birth."})
     if outcome != PregnancyOutcome.LIVE_BIRTH and infants:

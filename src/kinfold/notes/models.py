@@ -6,9 +6,10 @@ Each note's category follows its kind, and only health-care providers write SUD-
 
 from __future__ import annotations
 
+from django.core.validators import MaxLengthValidator
 from django.db import models
 
-from kinfold import clock
+from kinfold import clock, text_limits
 from kinfold.families.models import Family, FamilyRecord, Sensitivity
 
 
@@ -52,8 +53,8 @@ class Note(FamilyRecord):
     family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="notes")
     kind = models.CharField(max_length=32, choices=NoteKind.choices)
     occurred_on = models.DateField(default=clock.today)
-    summary = models.CharField(max_length=300)
-    body = models.TextField(blank=True)
+    summary = models.CharField(max_length=text_limits.NOTE_SUMMARY.chars)
+    body = models.TextField(blank=True, validators=[MaxLengthValidator(text_limits.NOTE_BODY.chars)])
 
     class Meta:
         ordering = ["-occurred_on", "-pk"]

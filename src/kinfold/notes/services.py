@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
 
-from kinfold import clock
+from kinfold import clock, text_limits
 from kinfold.access.door import require_create
 from kinfold.access.gate import RecordGate
 from kinfold.access.viewer import Viewer
@@ -41,9 +41,13 @@ def note_add(
         message="You cannot write this kind of note to this family's record.",
     )
     assert viewer.membership is not None
-    summary = summary.strip()
+    summary, body = summary.strip(), body.strip()
     if not summary:
         raise ValidationError({"summary": "Write a one-line summary."})
+    text_limits.refuse_long_text(
+        summary=(summary, text_limits.NOTE_SUMMARY),
+        body=(body, text_limits.NOTE_BODY),
+    )
     today = clock.today()
     occurred_on = occurred_on or today
     if occurred_on > today:
@@ -54,7 +58,7 @@ def note_add(
         family=family,
         kind=kind,
         summary=summary,
-        body=body.strip(),
+        body=body,
         occurred_on=occurred_on,
         sensitivity=category,
         created_by=viewer.user,

@@ -8,7 +8,10 @@ It never decides who may see family data: that is the door, ``kinfold.access``.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxLengthValidator
 from django.db import models
+
+from kinfold import text_limits
 
 
 class OrganizationType(models.TextChoices):
@@ -157,7 +160,9 @@ class Partnership(models.Model):
 
     name = models.CharField(max_length=200)
     parties = models.ManyToManyField(Organization, related_name="partnerships")
-    responsibilities = models.TextField(blank=True)
+    responsibilities = models.TextField(
+        blank=True, validators=[MaxLengthValidator(text_limits.PARTNERSHIP_RESPONSIBILITIES.chars)]
+    )
     starts_on = models.DateField()
     ends_on = models.DateField(null=True, blank=True)
 
