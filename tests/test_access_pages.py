@@ -305,7 +305,7 @@ def test_court_order_form_explains_each_problem_in_plain_words(world):
     page = text(response)
     assert response.status_code == 400
     assert "Enter the order&#x27;s reference number, as printed on the order." in page
-    assert "Choose which kinds of records the order covers." in page
+    assert "Choose what the order covers: kinds of records, particular records, or both." in page
     assert "Ivy Clerk does not work at Lakeview Family Treatment Court: choose the court&#x27;s staff." in page
     assert "The order cannot be issued in the future: check the date." in page
     assert "The last day cannot be before the first day." in page

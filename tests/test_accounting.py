@@ -21,6 +21,7 @@ from kinfold.consent.models import ConsentDirective, Disclosure
 from kinfold.families import selectors
 from kinfold.families import services as family_services
 from kinfold.families.models import Family
+from kinfold.families.selectors import PurposeRefused
 from kinfold.notes import services as note_services
 from kinfold.notes.models import Note
 from kinfold.organizations.models import Membership, Organization, OrganizationType, Role
@@ -168,8 +169,15 @@ def test_the_recipients_a_general_designation_reached_are_listed(team, treatment
         ),
     )
     page(team.carl, team.family)
-    page(team.carl, team.family, purpose="research")
-    assert Disclosure.objects.filter(purpose="research").exists()
+    # A CPS analyst on her team reads for research (her role may state it; a caseworker's may not).
+    analyst = staff(team.cps, Role.QUALITY, user__first_name="Ann", user__last_name="Lyst")
+    family_services.care_team_member_add(
+        viewer=viewer_of(team.ana), family=team.family, membership=analyst, role=Role.QUALITY
+    )
+    page(analyst, team.family, purpose="research")
+    assert Disclosure.objects.filter(purpose="research", recipient_user=analyst.user).exists()
+    with pytest.raises(PurposeRefused):
+        page(team.carl, team.family, purpose="research")
     listed = dict(accounting_for(viewer=viewer_of(team.ana), family_id=team.family.pk).general_designation_recipients)
     assert list(listed) == ["Team-wide coordination — “the organisations on my care team”"]
     assert listed["Team-wide coordination — “the organisations on my care team”"] == [

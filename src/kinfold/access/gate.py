@@ -25,7 +25,7 @@ from kinfold.access.rules import (
     reads_disclosure,
 )
 from kinfold.access.viewer import Viewer
-from kinfold.access.vocabulary import Interaction
+from kinfold.access.vocabulary import Interaction, is_part2_record
 
 T = TypeVar("T")
 
@@ -121,6 +121,12 @@ class RecordGate:
 
     def visible(self, records: Sequence[T], *, family_id: int | None = None) -> list[T]:
         return [r for r in records if self.show(r, family_id=family_id)]
+
+    def is_part2(self, record: Any) -> bool:
+        """Whether a record is a Part 2 record (made by a Part 2 programme, or SUD-treatment information)."""
+        facts = facts_of(record)
+        _, made_by_part2 = self.ctx.org(facts.created_by_org_id)
+        return is_part2_record(made_by_part2_program=made_by_part2, category=facts.category)
 
     def needs_notice(self, record: Any) -> bool:
         return (type(record).__name__, record.pk) in self.notices

@@ -94,6 +94,11 @@ class RecordType:
     subject_org_path: str | None = None
     holder_path: str | None = None
     directive_path: str | None = None
+    # Whether a court order may name rows of this type one by one ("records a person writes": notes, later
+    # screening responses); the order form offers the recording organisation's own rows of such types.
+    named_by_orders: bool = False
+    # How a row is named to a person ("Treatment attendance: came to group, 3 Dec 2026"); ``str(row)`` if None.
+    describe: Callable[[Any], str] | None = None
 
     @property
     def name(self) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from kinfold.access.vocabulary import default_purpose, role_access
+from kinfold.access.vocabulary import default_purpose, role_access, stated_purposes
 from kinfold.organizations.models import Membership
 
 
@@ -46,6 +46,10 @@ class Viewer:
     def default_purpose(self) -> str:
         """The purpose her pages state unless they say otherwise, and the one her writes are judged for."""
         return default_purpose(self.role)
+
+    def may_state(self, purpose: str) -> bool:
+        """Whether her role may state ``purpose`` (a care coordinator cannot read "for treatment")."""
+        return purpose in stated_purposes(self.role)
 
     @cached_property
     def may_see_family_data(self) -> bool:

@@ -91,6 +91,7 @@ class RoleAccess(BaseModel):
 
     categories: frozenset[str]
     default_purpose: str
+    purposes: frozenset[str]  # the purposes the role may state (its default among them)
     payment: bool = False
     operations: bool = False
     clinician: bool = False
@@ -109,6 +110,22 @@ class RoleAccess(BaseModel):
         if value not in Purpose.values:
             raise ValueError(f"unknown purpose {value!r}")
         return value
+
+    @field_validator("purposes")
+    @classmethod
+    def known_purposes(cls, value: frozenset[str]) -> frozenset[str]:
+        unknown = value - set(Purpose.values)
+        if unknown:
+            raise ValueError(f"unknown purposes: {sorted(unknown)}")
+        return value
+
+    @model_validator(mode="after")
+    def states_its_default(self) -> RoleAccess:
+        if self.default_purpose not in self.purposes:
+            raise ValueError(f"the default purpose {self.default_purpose!r} must be one of its purposes")
+        if Purpose.EMERGENCY in self.purposes and not self.clinician:
+            raise ValueError("only a clinician states a medical emergency")
+        return self
 
 
 class RoleTable(BaseModel):
@@ -158,6 +175,12 @@ def role_access(role: str | None) -> RoleAccess | None:
 def default_purpose(role: str | None) -> str:
     access = role_access(role)
     return access.default_purpose if access else Purpose.CARE_COORDINATION
+
+
+def stated_purposes(role: str | None) -> frozenset[str]:
+    """The purposes a person in ``role`` may state on a page or an export; none without a role."""
+    access = role_access(role)
+    return access.purposes if access else frozenset()
 
 
 # --- kinds of information (CONSENT-RULES, "Kinds of information") -------------------------------------------
@@ -269,6 +292,12 @@ def whole_category(category: str) -> list[str]:
     """What choosing a whole category at signing lists: every kind it has now, except those that need a
     consent of their own (SUD counselling notes)."""
     return [k.key for k in kinds_in(category) if not k.own_consent]
+
+
+def own_consent_kind_list() -> list[Kind]:
+    """The kinds shared only under a consent of their own, and reached by a court order only where it names
+    them (SUD counselling notes)."""
+    return [k for k in kind_table().kinds if k.own_consent]
 
 
 def own_consent_kinds() -> frozenset[str]:

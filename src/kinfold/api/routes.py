@@ -2,25 +2,35 @@
 
 Thin like the views: every endpoint parses input, calls one selector or service, and returns a schema.
 Later capabilities add routers here so there is one API, not many.
+
+Every input field is validated: text has its limit from ``kinfold.text_limits`` (``Limited``: refused with the
+same plain sentence as the pages, and published as ``maxLength`` in the OpenAPI schema), and choices are
+enumerations, so a bad query is a 422 naming the field.
 """
 
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Query, Schema
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.security import HttpBasicAuth, django_auth
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
+from kinfold import text_limits
 from kinfold.access.http import viewer_for
 from kinfold.access.rules import REDISCLOSURE_NOTICE_TEXT
 from kinfold.access.viewer import Viewer
 from kinfold.families import selectors
 from kinfold.families.models import CareTeamMember, Family
 from kinfold.families.selectors import CaseloadScope
+from kinfold.text_limits import TextLimit
 
 
 class BasicAuth(HttpBasicAuth):
@@ -43,11 +53,41 @@ api = NinjaAPI(
 )
 
 
+@api.exception_handler(PermissionDenied)
+def refused(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    """A refusal the door or a selector explains (a purpose her role may not state): 403 with its words."""
+    return api.create_response(request, {"detail": str(exc) or "Forbidden"}, status=403)
+
+
 def _viewer(request: HttpRequest) -> Viewer:
     try:
         return viewer_for(request)
     except PermissionDenied as denied:
         raise HttpError(403, str(denied)) from denied
+
+
+@dataclass(frozen=True)
+class Limited:
+    """A text field's limit in a schema: refused past it with the limit's own sentence (as the pages refuse),
+    and published as ``maxLength``."""
+
+    limit: TextLimit
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["maxLength"] = self.limit.chars
+        return json_schema
+
+    def _check(self, value: str) -> str:
+        # Counted as the services count: without the spaces around it.
+        if problem := self.limit.problem(value.strip()):
+            raise PydanticCustomError("text_limit", problem)
+        return value
 
 
 class PersonRef(Schema):
@@ -154,9 +194,9 @@ class FamilyDetailOut(FamilySummary):
 
 
 class CaseloadFilters(Schema):
-    scope: str = "mine"
-    q: str = ""
-    sort: str = "name"
+    scope: Literal["mine", "organization"] = "mine"
+    q: Annotated[str, Limited(text_limits.SEARCH)] = ""
+    sort: Literal["name", "-name", "activity", "-activity"] = "name"  # selectors.CASELOAD_SORTS
 
 
 def _person_ref(member: CareTeamMember) -> dict[str, Any]:

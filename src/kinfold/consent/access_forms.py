@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from kinfold import clock
-from kinfold.access.vocabulary import Purpose
+from kinfold.access.vocabulary import Purpose, own_consent_kind_list
 from kinfold.consent.models import Restriction
 from kinfold.consent.services.restrictions import END_REASON_REQUIRED, END_WHO_ASKED
 from kinfold.families.models import Sensitivity
@@ -91,8 +91,20 @@ class CourtOrderForm(UswdsFormMixin, forms.Form):
         label="Which kinds of records the order covers",
         choices=Sensitivity.choices,
         widget=CheckboxGroup,
+        required=False,
         help_text="Tick only what the order names. The court needs “Contact and identity” to open her record at all.",
-        error_messages={"required": "Choose which kinds of records the order covers."},
+    )
+    records = forms.MultipleChoiceField(
+        label="Particular records the order names",
+        widget=CheckboxGroup,
+        required=False,
+        help_text="If the order names particular records, tick each one. Only your organisation's records are listed.",
+    )
+    kinds = forms.MultipleChoiceField(
+        label="Kinds the order must name by name",
+        widget=CheckboxGroup,
+        required=False,
+        help_text="SUD counselling notes are covered only when the order names them.",
     )
     valid_from = forms.DateField(
         label="The order applies from",
@@ -116,8 +128,22 @@ class CourtOrderForm(UswdsFormMixin, forms.Form):
         help_text="42 CFR 2.64(d)(2).",
     )
 
-    def __init__(self, *args: Any, excluded_court_id: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        excluded_court_id: int | None = None,
+        nameable_records: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        records_field = self.fields["records"]
+        assert isinstance(records_field, forms.MultipleChoiceField)
+        records_field.choices = nameable_records or []
+        records_field.widget.attrs["class"] = "usa-checkbox__input"
+        kinds_field = self.fields["kinds"]
+        assert isinstance(kinds_field, forms.MultipleChoiceField)
+        kinds_field.choices = [(k.key, k.words.en[:1].upper() + k.words.en[1:]) for k in own_consent_kind_list()]
+        kinds_field.widget.attrs["class"] = "usa-checkbox__input"
         # Nobody records her own organisation's grant: a court's staff never record its orders.
         courts = Organization.objects.filter(type=OrganizationType.COURT)
         if excluded_court_id is not None:
@@ -142,6 +168,8 @@ class CourtOrderForm(UswdsFormMixin, forms.Form):
         start, end = data.get("valid_from"), data.get("valid_until")
         if start is not None and end is not None and end < start:
             self.add_error("valid_until", "The last day cannot be before the first day.")
+        if not data.get("categories") and not data.get("records") and not data.get("kinds"):
+            self.add_error("categories", "Choose what the order covers: kinds of records, particular records, or both.")
         issued = data.get("issued_on")
         if issued is not None and issued > clock.today():
             self.add_error("issued_on", "The order cannot be issued in the future: check the date.")
@@ -155,7 +183,9 @@ class CourtOrderForm(UswdsFormMixin, forms.Form):
             "order_reference": data["order_reference"],
             "issued_on": data["issued_on"],
             "judge_name": data.get("judge_name") or "",
-            "categories": list(data["categories"]),
+            "categories": list(data.get("categories") or []),
+            "records": list(data.get("records") or []),
+            "kinds": list(data.get("kinds") or []),
             # Half-open [from, until): the last day named on the order is included.
             "valid_from": start_of_day(data["valid_from"]),
             "valid_until": start_of_day(data["valid_until"] + timedelta(days=1)),

@@ -15,6 +15,7 @@ from django.db.models import Prefetch, QuerySet
 from kinfold import clock
 from kinfold.access.door import Access, access_record
 from kinfold.access.gate import RecordGate
+from kinfold.access.registry import registered
 from kinfold.access.rules import DirectiveStatus, may_open_family
 from kinfold.access.viewer import Viewer
 from kinfold.access.vocabulary import Interaction, version_kinds
@@ -58,6 +59,37 @@ def family_court_orders(*, gate: RecordGate, family_id: int) -> list[CourtOrder]
         list(CourtOrder.objects.filter(family_id=family_id).select_related("court", "created_by_org")),
         family_id=family_id,
     )
+
+
+@dataclass(frozen=True)
+class NameableRecord:
+    """A record a court order may name: ``key`` is "Type:id", ``words`` how a person recognises it."""
+
+    key: str
+    words: str
+    part2: bool
+
+
+ORDER_RECORDS_LENGTH = 200
+
+
+def records_an_order_may_name(*, gate: RecordGate, viewer: Viewer, family_id: int) -> list[NameableRecord]:
+    """Her records that an order recorded by the viewer may name one by one: her organisation's own rows, of
+    the types that declared ``named_by_orders``, that the viewer may read (ruling 3: an order recorded by one
+    organisation opens only that organisation's records). Newest first, at most ``ORDER_RECORDS_LENGTH``."""
+    found: list[NameableRecord] = []
+    for rt in registered():
+        if not rt.named_by_orders:
+            continue
+        rows = list(
+            rt.model._default_manager.filter(
+                **{rt.family_path.replace(".", "__"): family_id, "created_by_org_id": viewer.organization_id}
+            ).order_by("-pk")[:ORDER_RECORDS_LENGTH]
+        )
+        for row in gate.visible(rows, family_id=family_id):
+            words = rt.describe(row) if rt.describe else str(row)
+            found.append(NameableRecord(f"{rt.name}:{row.pk}", words, gate.is_part2(row)))
+    return found
 
 
 def access_court_order(

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from functools import cached_property
 from typing import Any, Literal, overload
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Max, Prefetch, Q, QuerySet, prefetch_related_objects
 
 from kinfold import clock
@@ -23,7 +24,7 @@ from kinfold.access.gate import RecordGate
 from kinfold.access.registry import RecordFacts
 from kinfold.access.rules import REDISCLOSURE_NOTICE_TEXT
 from kinfold.access.viewer import Viewer
-from kinfold.access.vocabulary import Interaction, Purpose
+from kinfold.access.vocabulary import Interaction, Purpose, stated_purposes
 from kinfold.audit.models import Action, Outcome
 from kinfold.audit.services import record_event
 from kinfold.families.models import (
@@ -49,8 +50,37 @@ class FamilyNotFound(NotPermitted):
     """The family does not exist or the viewer may not see it; the two are indistinguishable on purpose."""
 
 
-def purpose_for(viewer: Viewer, purpose: str | None = None) -> str:
-    return purpose if purpose in Purpose.values else viewer.default_purpose
+class PurposeRefused(PermissionDenied):
+    """She stated a purpose her role may not state; the page or export is refused (and audited)."""
+
+
+PURPOSE_LABELS = dict(Purpose.choices)
+
+
+def purpose_for(viewer: Viewer, purpose: str | None = None, *, family_id: int | None = None) -> str:
+    """The purpose a page or export is read for: her role's default, or one her role may state. Any other
+    (a care coordinator asking "for treatment", a word that is no purpose) is refused with a plain reason."""
+    if not purpose:
+        return viewer.default_purpose
+    if purpose in Purpose.values and viewer.may_state(purpose):
+        return purpose
+    allowed = sorted(stated_purposes(viewer.role))
+    record_event(
+        actor=viewer.user,
+        action=Action.VIEW,
+        record_type="Family" if family_id is not None else "Caseload",
+        record_id=family_id if family_id is not None else "",
+        family_id=family_id,
+        purpose=purpose[:40],
+        outcome=Outcome.DENIED,
+        detail={"reason": "purpose not allowed for the role", "allowed": allowed},
+    )
+    words = " or ".join(f"“{PURPOSE_LABELS[p].lower()}”" for p in allowed) or "no purpose"
+    asked = f"“{PURPOSE_LABELS[purpose].lower()}”" if purpose in Purpose.values else "that purpose"
+    raise PurposeRefused(
+        f"You cannot read her record for {asked}: your role reads for {words}. Open the page without choosing "
+        "a purpose, or ask your privacy officer."
+    )
 
 
 def _active_members() -> QuerySet[CareTeamMember]:
@@ -278,7 +308,7 @@ def open_family(
 ) -> tuple[Family, RecordGate]:
     """The family, if the viewer may open it for ``purpose`` (she may read its parent's record); else
     ``FamilyNotFound`` (a 404), audited. The gate it returns decides the rest of the page."""
-    purpose = purpose_for(viewer, purpose)
+    purpose = purpose_for(viewer, purpose, family_id=family_id)
     family = (
         Family.objects.filter(pk=family_id).select_related("parent", "care_team").first()
         if viewer.may_see_family_data

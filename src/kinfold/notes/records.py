@@ -15,4 +15,10 @@ def declare() -> None:
         create_rule=CreateRule.MEMBER,
         change_rule=ChangeRule.CREATOR,
         kind_path="kind",  # a note's kind is its kind of information
+        named_by_orders=True,  # a court order may name a note itself
+        describe=_describe,
     )
+
+
+def _describe(note: Note) -> str:
+    return f"{note.get_kind_display()}: {note.summary} ({note.occurred_on:%-d %b %Y})"

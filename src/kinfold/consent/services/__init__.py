@@ -11,6 +11,7 @@ from kinfold.consent.services.court_orders import (
     ONLY_PRIVACY_OFFICERS,
     court_order_findings_record,
     court_order_record,
+    part2_waiting,
 )
 from kinfold.consent.services.directives import (
     COUNSELLING_NOTES_ALONE,
@@ -59,6 +60,7 @@ __all__ = [
     "emergency_notification_send",
     "emergency_records_opened",
     "emergency_window",
+    "part2_waiting",
     "restriction_category",
     "restriction_decide",
     "restriction_end",

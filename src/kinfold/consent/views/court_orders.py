@@ -19,7 +19,7 @@ from kinfold.access.vocabulary import Interaction
 from kinfold.consent import services
 from kinfold.consent.access_forms import PART2_FINDINGS_EXPLAINED, CourtOrderForm
 from kinfold.consent.models import CourtOrder
-from kinfold.consent.selectors import access_court_order
+from kinfold.consent.selectors import access_court_order, records_an_order_may_name
 from kinfold.families.models import Sensitivity
 from kinfold.families.selectors import access_family
 from kinfold.web.forms import apply_errors
@@ -40,10 +40,12 @@ def court_order_add(request: HttpRequest, family_id: int) -> HttpResponse:
     )
     today = clock.today()
     assert viewer.membership is not None
+    nameable = records_an_order_may_name(gate=gate, viewer=viewer, family_id=family.pk)
     form = CourtOrderForm(
         request.POST if request.method == "POST" else None,
         initial={"categories": [Sensitivity.CONTACT, Sensitivity.LEGAL], "issued_on": today, "valid_from": today},
         excluded_court_id=viewer.organization_id,
+        nameable_records=[(r.key, r.words + (" (a Part 2 record)" if r.part2 else "")) for r in nameable],
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -51,11 +53,17 @@ def court_order_add(request: HttpRequest, family_id: int) -> HttpResponse:
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            messages.success(
-                request,
-                f"Court order {order.order_reference} for {order.court.name} recorded. It opens only "
-                f"{viewer.membership.organization.name}'s records.",
+            opened = f"Court order {order.order_reference} for {order.court.name} recorded. It opens only " + (
+                f"{viewer.membership.organization.name}'s records"
             )
+            if services.part2_waiting(order):
+                messages.warning(
+                    request,
+                    f"{opened} that are not Part 2 records, for now. The Part 2 records it names stay closed "
+                    "until both findings of 42 CFR 2.64(d) are recorded on the order.",
+                )
+            else:
+                messages.success(request, f"{opened} that it names.")
             return redirect("families:detail", family_id=family.pk)
     return render(
         request,
