@@ -7,7 +7,7 @@ VAR := var
 PG_URL ?= $(or $(KINFOLD_TEST_POSTGRES_URL),postgres://postgres@127.0.0.1:5432/kinfold)
 PYTEST_ARGS ?= -n 2
 
-.PHONY: help install secret migrate demo run test test-sqlite test-postgres lint typecheck bench clean
+.PHONY: help install secret migrate demo run test test-sqlite test-postgres lint typecheck bench clean messages
 
 help:
 	@echo "make run    install, migrate, load the demo data, serve on http://127.0.0.1:8000"
@@ -43,6 +43,11 @@ lint: install
 	$(PY) lint-imports --no-cache
 
 typecheck: lint
+
+# Kinfold's own translations (src/kinfold/locale/<lang>/LC_MESSAGES/django.po -> django.mo, both committed). Run
+# from the package, so compilemessages finds only Kinfold's locale directory (not the virtualenv's).
+messages: install
+	cd src/kinfold && KINFOLD_TESTING=1 $(PY) kinfold compilemessages --locale es
 
 test-sqlite: install
 	KINFOLD_TESTING=1 KINFOLD_DATABASE_URL= $(PY) pytest $(PYTEST_ARGS)

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "kinfold.families",
     "kinfold.notes",
     "kinfold.consent",
+    "kinfold.parentmode",
     "kinfold.web",
     "kinfold.demo",
 ]
@@ -70,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "kinfold.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Parent mode (the tablet in her hands): only its own pages, and its own shorter idle sign-out, read first.
+    "kinfold.parentmode.middleware.ParentModeMiddleware",
     "kinfold.web.middleware.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "kinfold.web.middleware.OutOfRangeIdMiddleware",
@@ -134,6 +137,9 @@ LOGOUT_REDIRECT_URL = "login"
 IDLE_TIMEOUT_MINUTES = int(os.environ.get("KINFOLD_IDLE_MINUTES", "15"))
 SESSION_COOKIE_AGE = IDLE_TIMEOUT_MINUTES * 60
 
+# Parent mode ends, and signs the staff member out, after this many seconds without a request (5 minutes).
+KINFOLD_PARENT_MODE_IDLE_SECONDS = int(os.environ.get("KINFOLD_PARENT_MODE_IDLE_SECONDS", "300"))
+
 # Consent and access (docs/consent.md). Where state law lets minors consent to SUD treatment (42 CFR 2.14),
 # a parent under 18 signs her consents alone; elsewhere set this off and her guardian signs too.
 KINFOLD_MINOR_MAY_CONSENT_ALONE = env_bool("KINFOLD_MINOR_MAY_CONSENT_ALONE", True)
@@ -166,6 +172,8 @@ LANGUAGES = [("en", "English"), ("es", "Español")]
 TIME_ZONE = os.environ.get("KINFOLD_TIME_ZONE", "America/New_York")
 USE_I18N = True
 USE_TZ = True
+# Kinfold's own Spanish words (parent mode's pages): `make messages` compiles them.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"

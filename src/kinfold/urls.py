@@ -17,6 +17,7 @@ urlpatterns = [
     path("families/<int:family_id>/", include("kinfold.consent.urls")),
     path("families/<int:family_id>/notes/", include("kinfold.notes.urls")),
     path("organisations/", include("kinfold.organizations.urls")),
+    path("parent/", include("kinfold.parentmode.urls")),
     path("api/", web_views.api_home, name="api_home"),
     path("api/", api.urls),
     path("admin/", admin.site.urls),

@@ -20,7 +20,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
+from django.utils import translation
+from django.utils.datastructures import MultiValueDict
+from django.utils.translation import gettext
 
 from kinfold import clock
 from kinfold.access.gate import RecordGate
@@ -48,6 +51,7 @@ from kinfold.consent.summaries import CLASS_WORDS, long_date, version_summary
 from kinfold.families.models import CareTeamMember, Family, Language
 from kinfold.families.selectors import legal_representatives, open_family, visible_team
 from kinfold.organizations.models import Membership, Organization
+from kinfold.parentmode.services import parent_mode_of, parent_mode_signature_done, parent_mode_start
 from kinfold.web.forms import apply_errors
 
 # --- reading through the door ------------------------------------------------------------------
@@ -187,13 +191,21 @@ def _rows(page: ConsentPage) -> list[ConsentRow]:
 def consent_list(request: HttpRequest, family_id: int) -> HttpResponse:
     page = _open(request, family_id)
     rows = _rows(page)
+    partial = bool(request.headers.get("HX-Request"))
+    # Who may hold the tablet in parent mode: she, or one of her recorded legal representatives.
+    readers = [] if partial else legal_representatives(gate=page.gate, family_id=page.family.pk)
     page.audit(Action.LIST, "ConsentDirective", directive_ids=[r.directive.pk for r in rows])
     page.finish()
-    template = "consent/_consent_list.html" if request.headers.get("HX-Request") else "consent/consent_list.html"
+    template = "consent/_consent_list.html" if partial else "consent/consent_list.html"
     return render(
         request,
         template,
-        {"family": page.family, "rows": rows, "shows_redisclosure_notice": page.gate.any_notice},
+        {
+            "family": page.family,
+            "rows": rows,
+            "readers": readers,
+            "shows_redisclosure_notice": page.gate.any_notice,
+        },
     )
 
 
@@ -262,15 +274,11 @@ def _errors_of(error: ValidationError) -> dict[str, list[str]]:
     return dict(error.message_dict) if hasattr(error, "error_dict") else {"__all__": list(error.messages)}
 
 
-def _capture(
-    request: HttpRequest,
-    page: ConsentPage,
-    *,
-    template: ConsentTemplate | None = None,
-    directive: ConsentDirective | None = None,
-) -> HttpResponse:
-    """Step 1: the terms. Step 2: the summary, the right to revoke, and the signature. Then save."""
-    lang = language_of(request.POST.get("language") if request.method == "POST" else request.GET.get("lang"))
+def _form_kwargs(
+    page: ConsentPage, directive: ConsentDirective | None, lang: str
+) -> tuple[dict[str, Any], ConsentVersion | None]:
+    """The capture form's choices (her team as the viewer sees it, her legal representatives), and the latest
+    version a new version starts from."""
     latest = _versions(directive)[0] if directive is not None else None
     organizations = page.organizations
     if latest is not None:  # a new version may keep naming an organisation that has left her team
@@ -282,6 +290,63 @@ def _capture(
         "people": people,
         "legal_representatives": legal_representatives(gate=page.gate, family_id=page.family.pk),
     }
+    return kwargs, latest
+
+
+def _save(
+    page: ConsentPage,
+    form: ConsentForm,
+    terms: services.ConsentTerms,
+    *,
+    template: ConsentTemplate | None,
+    directive: ConsentDirective | None,
+) -> ConsentDirective:
+    """Record the signed consent (or its new version) with the staff member as the one who records it."""
+    if directive is None:
+        title = form.cleaned_data.get("title") or (template.title.en if template else "Consent")
+        return services.consent_record(viewer=page.viewer, family=page.family, terms=terms, title=title)
+    return services.consent_new_version(viewer=page.viewer, directive=directive, terms=terms).directive
+
+
+def _sign_context(form: ConsentForm, lang: str) -> dict[str, Any]:
+    """Step 2: the sentence she reads, every part, her right to take it back, and the signature."""
+    terms = form.terms()
+    return {
+        "summary": version_summary(_preview_version(form, terms), language=lang),
+        "parts": _parts(form, terms),
+        "right_to_revoke": services.right_to_revoke_text(lang),
+        "signature_fields": [form[name] for name in SIGNATURE_FIELDS],
+    }
+
+
+def _words_context(form: ConsentForm, lang: str) -> dict[str, Any]:
+    return {
+        "form": form,
+        "t": WORDS[lang],
+        "lang": lang,
+        "optional_fields": OPTIONAL_FIELDS,
+        "today": long_date(clock.today(), lang),
+        "error_text": (
+            WORDS[lang]["errors_one"]
+            if len(form.errors) == 1
+            else WORDS[lang]["errors_many"].format(n=len(form.errors))
+        ),
+    }
+
+
+def _capture(
+    request: HttpRequest,
+    page: ConsentPage,
+    *,
+    template: ConsentTemplate | None = None,
+    directive: ConsentDirective | None = None,
+) -> HttpResponse:
+    """Step 1: the terms. Step 2: the summary, the right to revoke, and the signature. Then save.
+
+    Step 2 is read and signed either here, on the staff member's page, or by her on the tablet in parent mode
+    ("tablet"): the terms wait in the session and she signs in parent mode's layout (``consent_tablet_sign``)."""
+    lang = language_of(request.POST.get("language") if request.method == "POST" else request.GET.get("lang"))
+    kwargs, latest = _form_kwargs(page, directive, lang)
     step = "terms"
     if request.method != "POST":
         if latest is not None:
@@ -297,23 +362,19 @@ def _capture(
         action = request.POST.get("action", "preview")
         if form.is_valid():
             terms = form.terms()
-            if action == "preview":
+            if action in ("preview", "tablet"):
                 try:
                     services.validate_terms(_placeholder_signature(terms), now=clock.now())
                 except ValidationError as error:
                     form.add_service_errors(_errors_of(error))
                 else:
                     step = "sign"
+                    if action == "tablet":
+                        page.finish()
+                        return _hand_over(request, page, lang=lang, template=template, directive=directive)
             elif action == "sign":
                 try:
-                    if directive is None:
-                        title = form.cleaned_data.get("title") or (template.title.en if template else "Consent")
-                        saved = services.consent_record(
-                            viewer=page.viewer, family=page.family, terms=terms, title=title
-                        )
-                    else:
-                        version = services.consent_new_version(viewer=page.viewer, directive=directive, terms=terms)
-                        saved = version.directive
+                    saved = _save(page, form, terms, template=template, directive=directive)
                 except ValidationError as error:
                     form.add_service_errors(_errors_of(error))
                     step = "terms" if form.has_term_errors() else "sign"
@@ -324,11 +385,9 @@ def _capture(
         else:
             step = "terms" if form.has_term_errors() else "sign"
     context: dict[str, Any] = {
+        **_words_context(form, lang),
         "family": page.family,
-        "form": form,
         "step": step,
-        "t": WORDS[lang],
-        "lang": lang,
         "LANGUAGE_CODE": lang,
         "template_def": template,
         "template_promise": template.promise(lang) if template is not None else "",
@@ -336,24 +395,96 @@ def _capture(
         "latest": latest,
         "missing_on_team": template is not None and latest is None and template.missing_on_team(page.organizations),
         "term_fields": [form[name] for name in TERM_FIELDS],
-        "optional_fields": OPTIONAL_FIELDS,
-        "today": long_date(clock.today(), lang),
-        "error_text": (
-            WORDS[lang]["errors_one"]
-            if len(form.errors) == 1
-            else WORDS[lang]["errors_many"].format(n=len(form.errors))
-        ),
     }
     if step == "sign":
-        terms = form.terms()
-        context |= {
-            "summary": version_summary(_preview_version(form, terms), language=lang),
-            "parts": _parts(form, terms),
-            "right_to_revoke": services.right_to_revoke_text(lang),
-            "signature_fields": [form[name] for name in SIGNATURE_FIELDS],
-        }
+        context |= _sign_context(form, lang)
     page.finish()
     return render(request, "consent/capture.html", context, status=400 if form.errors else 200)
+
+
+# --- read and sign on the tablet, in parent mode -------------------------------------------------------------
+
+
+def _hand_over(
+    request: HttpRequest,
+    page: ConsentPage,
+    *,
+    lang: str,
+    template: ConsentTemplate | None,
+    directive: ConsentDirective | None,
+) -> HttpResponse:
+    """Hand her the tablet to read and sign: the terms the staff member filled in wait in the session, and
+    parent mode starts, in the consent's language, on the signing step."""
+    terms = {name: request.POST.getlist(name) for name in TERM_FIELDS}
+    parent_mode_start(
+        viewer=page.viewer,
+        family_id=page.family.pk,
+        session=request.session,
+        language=lang,
+        capture={
+            "terms": terms,
+            "directive_id": directive.pk if directive is not None else None,
+            "template_key": template.key if template is not None else "",
+        },
+    )
+    return redirect("parentmode:sign")
+
+
+@login_required
+def consent_tablet_sign(request: HttpRequest) -> HttpResponse:
+    """Step 2 in parent mode: she reads the summary and every part, and signs (or chooses not to). The consent
+    is recorded exactly as on the staff member's page (``services.consent_record`` with the staff member who
+    handed her the tablet as the one recording it), and she lands on her consents, in parent mode."""
+    mode = parent_mode_of(request.session)
+    if mode is None or mode.capture is None or mode.staff_user_id != request.user.pk:
+        return redirect("parentmode:home")
+    capture = mode.capture
+    page = _open(request, mode.family_id)
+    directive = _directive(page, int(capture["directive_id"])) if capture.get("directive_id") else None
+    key = str(capture.get("template_key") or "")
+    template = library().get(key) if key else None
+    lang = language_of(mode.language)
+    action = request.POST.get("action", "sign") if request.method == "POST" else ""
+    if action == "decline":
+        page.finish()
+        parent_mode_signature_done(session=request.session)
+        with translation.override(lang):
+            messages.info(request, gettext("Nothing was signed. You can ask about it any time."))
+        return redirect("parentmode:home")
+    # The terms are the ones the staff member filled in (kept in the session), never anything posted here.
+    data = MultiValueDict({name: list(values) for name, values in capture.get("terms", {}).items()})
+    if request.method == "POST":
+        for name in SIGNATURE_FIELDS:
+            data.setlist(name, request.POST.getlist(name))
+    kwargs, latest = _form_kwargs(page, directive, lang)
+    with translation.override(lang):
+        form = ConsentForm(data, **kwargs)
+        valid = form.is_valid() and not form.has_term_errors()
+        if valid and action == "sign":
+            try:
+                saved = _save(page, form, form.terms(), template=template, directive=directive)
+            except ValidationError as error:
+                form.add_service_errors(_errors_of(error))
+            else:
+                page.finish()
+                parent_mode_signature_done(session=request.session)
+                messages.success(request, WORDS[lang]["signed_ok"])
+                return redirect(f"{reverse('parentmode:home')}?signed={saved.pk}")
+        context: dict[str, Any] = {
+            **_words_context(form, lang),
+            "family": page.family,
+            "directive": directive,
+            "latest": latest,
+            "tablet": True,
+            "current": "sign",
+            "awaits_signature": True,
+            "her_name": page.family.parent.display_name if page.family.parent else "",
+            "cannot_sign": not valid,
+        }
+        if valid:
+            context |= _sign_context(form, lang)
+        page.finish()
+        return render(request, "parentmode/sign.html", context, status=400 if form.errors else 200)
 
 
 @login_required
