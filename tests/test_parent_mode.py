@@ -121,6 +121,39 @@ def test_someone_who_may_not_open_the_family_gets_a_404_audited_and_no_parent_mo
     assert client.get(reverse("families:caseload")).status_code == 200  # her own pages, as before
 
 
+@pytest.mark.parametrize("who", ["caseworker", "court"])
+def test_a_court_or_child_welfare_member_of_her_team_cannot_hand_herself_the_tablet(
+    world, coordinator, caseworker, who
+):
+    """Parent mode shows her whole team and accounting: staff of a court or a CPS agency on her team could read,
+    by starting it themselves, what the policy keeps from them (that Hope Recovery Center treats her)."""
+    family = world["family"]
+    if who == "court":
+        court = OrganizationFactory(name="Lakeview Family Treatment Court", type=OrganizationType.COURT)
+        member = staff(court, Role.COURT_COORDINATOR, user__first_name="Cora", user__last_name="Vance")
+        family_services.care_team_member_add(
+            viewer=viewer_of(coordinator), family=family, membership=member, role=Role.COURT_COORDINATOR
+        )
+    else:
+        member = caseworker
+    client = client_for(member)
+    assert 'data-testid="parent-mode-start"' not in text(client.get(reverse("families:detail", args=[family.pk])))
+    response = start(client, family)
+    assert mode_of(client) is None
+    assert client.get(reverse("parentmode:team")).status_code in (302, 404)
+    assert "Tess Moreno" not in text(client.get(reverse("parentmode:team"), follow=True))
+    assert response.status_code in (302, 404)
+    # Refused and audited (a court that may not open her record at all is refused by the door first).
+    assert AuditEvent.objects.filter(actor_id=member.user_id, family_id=family.pk, outcome="denied").exists()
+
+
+def test_a_staff_member_not_on_her_team_cannot_hand_her_the_tablet(world, coordinator, community_org):
+    colleague = staff(community_org, Role.CARE_COORDINATOR, user__first_name="Bea", user__last_name="Colleague")
+    client = client_for(colleague)
+    start(client, world["family"])
+    assert mode_of(client) is None
+
+
 def test_starting_is_a_post_and_the_parent_pages_need_parent_mode(world, coordinator):
     client = client_for(coordinator)
     assert client.get(reverse("parentmode:start", args=[world["family"].pk])).status_code == 405

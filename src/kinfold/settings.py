@@ -145,6 +145,9 @@ KINFOLD_PARENT_MODE_IDLE_SECONDS = int(os.environ.get("KINFOLD_PARENT_MODE_IDLE_
 KINFOLD_MINOR_MAY_CONSENT_ALONE = env_bool("KINFOLD_MINOR_MAY_CONSENT_ALONE", True)
 # How long a clinician's declared medical emergency (break-the-glass) lasts.
 KINFOLD_EMERGENCY_ACCESS_HOURS = float(os.environ.get("KINFOLD_EMERGENCY_ACCESS_HOURS", "4"))
+# A consent that would end further out than this many days (5 years) is saved only once the person recording
+# it ticks a box to confirm the date: a century-long consent is almost always a typo in the year.
+KINFOLD_CONSENT_EXPIRY_HORIZON_DAYS = int(os.environ.get("KINFOLD_CONSENT_EXPIRY_HORIZON_DAYS", "1826"))
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

@@ -16,7 +16,7 @@ from kinfold.organizations.models import Membership, Role
 from kinfold.text_limits import LimitedCharField
 from kinfold.web.forms import DateInput, UswdsFormMixin
 
-DATE_HELP = "For example: 2027-04-15. Your browser may show a calendar."
+DATE_HELP = "Year, month and day (YYYY-MM-DD). Your browser may show a calendar."
 
 
 class FamilyCreateForm(UswdsFormMixin, forms.Form):

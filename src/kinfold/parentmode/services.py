@@ -26,8 +26,9 @@ from kinfold import clock
 from kinfold.access.viewer import Viewer
 from kinfold.audit.models import Action, Outcome
 from kinfold.audit.services import record_event
-from kinfold.families.models import Language, Person
+from kinfold.families.models import CareTeamMember, Language, Person
 from kinfold.families.selectors import legal_representatives, open_family
+from kinfold.organizations.models import OrganizationType
 
 SESSION_KEY = "kinfold_parent_mode"
 RECORD_TYPE = "ParentMode"  # how the audit trail names parent mode's own events
@@ -36,6 +37,25 @@ DEFAULT_IDLE_SECONDS = 300
 
 ALREADY_ON = "This tablet is already in parent mode. Give the tablet back first."
 NOT_HER_REPRESENTATIVE = "Choose her, or one of her recorded legal representatives."
+NOT_YOURS_TO_HAND = (
+    "Only a member of her care team from a health-care, treatment or community organisation hands her the "
+    "tablet. Parent mode shows her whole team and accounting, which a court or child welfare agency may not read."
+)
+# Parent mode shows her everything (CONSENT-RULES: the accounting is hers), and the staff member holding the
+# tablet could read it too: never staff of the agencies whose reading of her treatment could be used against her.
+NEVER_HANDS_THE_TABLET = frozenset({OrganizationType.COURT, OrganizationType.CHILD_WELFARE})
+
+
+def may_hand_tablet(viewer: Viewer, family_id: int) -> bool:
+    """Whether the viewer may start parent mode for the family: she is on its care team now, and her
+    organisation is not a court or a child welfare agency (whose staff must not read her whole accounting and
+    team by handing themselves the tablet). Opening the family is checked by the door as well."""
+    membership = viewer.membership
+    if membership is None or not viewer.may_see_family_data:
+        return False
+    if membership.organization.type in NEVER_HANDS_THE_TABLET:
+        return False
+    return CareTeamMember.objects.active().filter(care_team__family_id=family_id, membership=membership).exists()
 
 
 class LeaveOutcome(StrEnum):
@@ -106,6 +126,16 @@ def parent_mode_start(
     if parent_mode_of(session) is not None:
         raise ValidationError(ALREADY_ON)
     family, gate = open_family(viewer=viewer, family_id=family_id)
+    if not may_hand_tablet(viewer, family.pk):
+        record_event(
+            actor=viewer.user,
+            action=Action.VIEW,
+            record_type=RECORD_TYPE,
+            family_id=family.pk,
+            outcome=Outcome.DENIED,
+            detail={"event": "start refused", "reason": "not a care-team member who may hand her the tablet"},
+        )
+        raise ValidationError(NOT_YOURS_TO_HAND)
     parent = family.parent
     assert parent is not None  # open_family: a family she may open has a parent she may read
     reader = parent

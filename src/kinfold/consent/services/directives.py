@@ -10,10 +10,13 @@ import base64
 import binascii
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import translation
+from django.utils.functional import lazy
+from django.utils.translation import ngettext
 
 from kinfold import clock
 from kinfold.access.door import require, require_create
@@ -31,7 +34,7 @@ from kinfold.access.vocabulary import (
 from kinfold.audit.models import Action
 from kinfold.audit.services import atomic_write
 from kinfold.consent.models import ConsentDirective, ConsentVersion, SignatureMethod, SignerKind
-from kinfold.consent.summaries import version_summary
+from kinfold.consent.summaries import long_date, version_summary
 from kinfold.families.models import Family, Language, Person, Sensitivity
 from kinfold.families.selectors import legal_representatives
 from kinfold.families.timeline import category_naming, record_written
@@ -87,6 +90,7 @@ class ConsentTerms:
     information_description: str = ""
     expires_at: datetime | None = None
     expiry_event: str = ""
+    confirm_long_expiry: bool = False  # she means an end beyond the horizon (KINFOLD_CONSENT_EXPIRY_HORIZON_DAYS)
     signer_kind: str = "parent"
     signer_name: str = ""
     signer_person: Person | None = None  # her recorded legal representative, when one signs for her
@@ -109,6 +113,13 @@ MINOR_SIGNS_HERSELF = (
 )
 DRAWN_TOO_LARGE = "The drawn signature is too large to keep. Clear the box and sign again, or type the name instead."
 DRAWN_UNREADABLE = "The drawn signature could not be read. Clear the box and sign again, or type the name instead."
+# Issue 11: a consent ending beyond the horizon is most often a slip of the year (2126 for 2026). The date and the
+# span are parameters so that the form shows the message in the consent's language (``forms.service_message``).
+LONG_EXPIRY = (
+    "This consent would last until %(until)s, more than %(span)s from now. Check the date. If it is right, tick "
+    "the box to confirm."
+)
+LONG_EXPIRY_CODE = "long_expiry"
 
 # A drawn signature is a PNG the size of the signature box (600 x 200): a few kilobytes, never megabytes.
 DRAWN_SIGNATURE_MAX_CHARS = 200_000
@@ -145,6 +156,39 @@ def _drawn_signature_error(drawn: str) -> str | None:
     return None
 
 
+def expiry_horizon_days() -> int:
+    return int(getattr(settings, "KINFOLD_CONSENT_EXPIRY_HORIZON_DAYS", 1826))
+
+
+def _date_words(day: date) -> str:
+    return long_date(day, translation.get_language() or "en")
+
+
+def _span_words(days: int) -> str:
+    """The horizon in words: "5 years" for 1826 or 1825 days (leap days or not), else "90 days"."""
+    years = round(days / 365.25)
+    if years >= 1 and abs(days - years * 365.25) <= 1 + years / 4:
+        return ngettext("%(n)s year", "%(n)s years", years) % {"n": years}
+    return ngettext("%(n)s day", "%(n)s days", days) % {"n": days}
+
+
+# Worded when shown, in the language active then: English for the API, hers on the consent pages.
+_date_words_lazy = lazy(_date_words, str)
+_span_words_lazy = lazy(_span_words, str)
+
+
+def long_expiry_error(expires_at: datetime, *, now: datetime) -> ValidationError | None:
+    """An end date further out than the horizon, unless confirmed (the caller checks the confirmation)."""
+    days = expiry_horizon_days()
+    if expires_at <= now + timedelta(days=days):
+        return None
+    return ValidationError(
+        LONG_EXPIRY,
+        code=LONG_EXPIRY_CODE,
+        params={"until": _date_words_lazy(clock.local_date(expires_at)), "span": _span_words_lazy(days)},
+    )
+
+
 def signer_errors(terms: ConsentTerms, *, parent: Person, now: datetime, minor_signs_alone: bool) -> dict[str, str]:
     """Who signs (CONSENT-RULES, "Who may change what"): the parent herself, or a recorded representative of
     this family (``validate_terms`` checks which); where a minor may consent alone, she signs, and a
@@ -179,7 +223,7 @@ def validate_terms(
     """Every element 42 CFR 2.31 requires, explained in plain words when missing. With ``representatives``
     (her recorded legal representatives the staff member may see), also that one of them signs for her; with
     ``parent``, that the signer's name and a typed signature are the signer's own name."""
-    errors: dict[str, str] = {}
+    errors: dict[str, str | ValidationError] = {}
     if terms.signer_kind not in SignerKind.values:
         errors["signer_kind"] = "Choose who is signing."
     elif terms.signer_kind == SignerKind.LEGAL_REPRESENTATIVE and representatives is not None:
@@ -225,6 +269,12 @@ def validate_terms(
         errors["expires_at"] = "Choose when the consent ends: a date, or an event such as “when my case closes”."
     if terms.expires_at is not None and terms.expires_at <= now:
         errors["expires_at"] = "The end date must be in the future."
+    elif (
+        terms.expires_at is not None
+        and not terms.confirm_long_expiry
+        and (too_far := long_expiry_error(terms.expires_at, now=now)) is not None
+    ):
+        errors["expires_at"] = too_far
     signer_known = parent is not None and (terms.signer_kind == SignerKind.PARENT or terms.signer_person is not None)
     if not terms.signer_name.strip() and not signer_known:
         errors["signer_name"] = "Enter the name of the person signing."

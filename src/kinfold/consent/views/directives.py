@@ -23,7 +23,8 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import translation
 from django.utils.datastructures import MultiValueDict
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext_lazy as _
 
 from kinfold import clock
 from kinfold.access.gate import RecordGate
@@ -35,19 +36,19 @@ from kinfold.audit.services import record_event
 from kinfold.consent import services
 from kinfold.consent.forms import (
     OPTIONAL_FIELDS,
-    PURPOSE_CHOICES,
     SIGNATURE_FIELDS,
     TERM_FIELDS,
-    WORDS,
     ConsentForm,
     RevokeForm,
+    errors_summary,
     initial_from_version,
     language_of,
+    purpose_label,
 )
 from kinfold.consent.library import ConsentTemplate, library
 from kinfold.consent.models import ConsentDirective, ConsentVersion, SignatureMethod, superseding_version
 from kinfold.consent.selectors import ConsentRow, access_directive, consent_rows, family_consents, status_words
-from kinfold.consent.summaries import CLASS_WORDS, long_date, version_summary
+from kinfold.consent.summaries import class_words, long_date, version_summary
 from kinfold.families.models import CareTeamMember, Family, Language
 from kinfold.families.selectors import legal_representatives, open_family, visible_team
 from kinfold.organizations.models import Membership, Organization
@@ -117,16 +118,16 @@ def _day(at: datetime) -> str:
 
 
 def _names(orgs: Any, classes: list[str], people: Any = (), language: str = "en") -> list[str]:
-    return (
-        [p.display_name for p in people] + [o.name for o in orgs] + [CLASS_WORDS[language].get(c, c) for c in classes]
-    )
+    return [p.display_name for p in people] + [o.name for o in orgs] + [class_words(c, language) for c in classes]
 
 
 def _ends(version: Any, language: str = "en") -> str:
     if version.expires_at is not None:
         return long_date(clock.local_date(version.expires_at), language)
-    words = WORDS[language]
-    return f"{words['ends_when']} {version.expiry_event}" if version.expiry_event else words["none"]
+    with translation.override(language):
+        if version.expiry_event:
+            return gettext("Ends when %(event)s") % {"event": version.expiry_event}
+        return pgettext("no part", "None")
 
 
 @dataclass
@@ -238,16 +239,15 @@ def _preview_version(form: ConsentForm, terms: services.ConsentTerms) -> Consent
     )
 
 
-PART_LABELS = {
-    "en": ("Who may share", "Who may get it", "Uses", "Kinds of information", "Ends"),
-    "es": ("Quién puede compartir", "Quién puede recibirla", "Usos", "Tipos de información", "Termina"),
-}
+# The parts of a consent she reads before signing, in order.
+PART_LABELS = (_("Who may share"), _("Who may get it"), _("Uses"), _("Kinds of information"), _("Ends"))
 
 
 def _parts(form: ConsentForm, terms: services.ConsentTerms) -> list[tuple[str, str]]:
     lang = form.lang
-    labels = PART_LABELS[lang]
-    uses = [PURPOSE_CHOICES[lang].get(p, p) for p in terms.purposes]
+    with translation.override(lang):
+        labels = [str(label) for label in PART_LABELS]
+    uses = [purpose_label(p, lang) for p in terms.purposes]
     if terms.purpose_description.strip():
         uses.append(f"“{terms.purpose_description.strip()}”")
     kinds = _kind_names(services.covered_kinds(terms), lang)
@@ -320,18 +320,20 @@ def _sign_context(form: ConsentForm, lang: str) -> dict[str, Any]:
 
 
 def _words_context(form: ConsentForm, lang: str) -> dict[str, Any]:
+    """What the capture templates need besides their own words (``{% translate %}``, rendered under the
+    consent's language)."""
     return {
         "form": form,
-        "t": WORDS[lang],
         "lang": lang,
         "optional_fields": OPTIONAL_FIELDS,
         "today": long_date(clock.today(), lang),
-        "error_text": (
-            WORDS[lang]["errors_one"]
-            if len(form.errors) == 1
-            else WORDS[lang]["errors_many"].format(n=len(form.errors))
-        ),
+        "error_text": errors_summary(len(form.errors), lang),
     }
+
+
+def _signed_message(lang: str) -> str:
+    with translation.override(lang):
+        return gettext("The consent is signed and recorded. It is in force from now.")
 
 
 def _capture(
@@ -366,7 +368,7 @@ def _capture(
                 try:
                     services.validate_terms(_placeholder_signature(terms), now=clock.now())
                 except ValidationError as error:
-                    form.add_service_errors(_errors_of(error))
+                    form.add_service_errors(error)
                 else:
                     step = "sign"
                     if action == "tablet":
@@ -376,11 +378,11 @@ def _capture(
                 try:
                     saved = _save(page, form, terms, template=template, directive=directive)
                 except ValidationError as error:
-                    form.add_service_errors(_errors_of(error))
+                    form.add_service_errors(error)
                     step = "terms" if form.has_term_errors() else "sign"
                 else:
                     page.finish()
-                    messages.success(request, WORDS[lang]["signed_ok"])
+                    messages.success(request, _signed_message(lang))
                     return redirect("consent:detail", family_id=page.family.pk, directive_id=saved.pk)
         else:
             step = "terms" if form.has_term_errors() else "sign"
@@ -399,7 +401,8 @@ def _capture(
     if step == "sign":
         context |= _sign_context(form, lang)
     page.finish()
-    return render(request, "consent/capture.html", context, status=400 if form.errors else 200)
+    with translation.override(lang):
+        return render(request, "consent/capture.html", context, status=400 if form.errors else 200)
 
 
 # --- read and sign on the tablet, in parent mode -------------------------------------------------------------
@@ -416,17 +419,21 @@ def _hand_over(
     """Hand her the tablet to read and sign: the terms the staff member filled in wait in the session, and
     parent mode starts, in the consent's language, on the signing step."""
     terms = {name: request.POST.getlist(name) for name in TERM_FIELDS}
-    parent_mode_start(
-        viewer=page.viewer,
-        family_id=page.family.pk,
-        session=request.session,
-        language=lang,
-        capture={
-            "terms": terms,
-            "directive_id": directive.pk if directive is not None else None,
-            "template_key": template.key if template is not None else "",
-        },
-    )
+    try:
+        parent_mode_start(
+            viewer=page.viewer,
+            family_id=page.family.pk,
+            session=request.session,
+            language=lang,
+            capture={
+                "terms": terms,
+                "directive_id": directive.pk if directive is not None else None,
+                "template_key": template.key if template is not None else "",
+            },
+        )
+    except ValidationError as refused:
+        messages.error(request, " ".join(refused.messages))
+        return redirect("families:detail", family_id=page.family.pk)
     return redirect("parentmode:sign")
 
 
@@ -464,11 +471,11 @@ def consent_tablet_sign(request: HttpRequest) -> HttpResponse:
             try:
                 saved = _save(page, form, form.terms(), template=template, directive=directive)
             except ValidationError as error:
-                form.add_service_errors(_errors_of(error))
+                form.add_service_errors(error)
             else:
                 page.finish()
                 parent_mode_signature_done(session=request.session)
-                messages.success(request, WORDS[lang]["signed_ok"])
+                messages.success(request, _signed_message(lang))
                 return redirect(f"{reverse('parentmode:home')}?signed={saved.pk}")
         context: dict[str, Any] = {
             **_words_context(form, lang),
