@@ -122,6 +122,10 @@ class RecordGate:
     def visible(self, records: Sequence[T], *, family_id: int | None = None) -> list[T]:
         return [r for r in records if self.show(r, family_id=family_id)]
 
+    def viewer_on_team(self, family_id: int) -> bool:
+        """Whether the viewer holds a place on the family's care team now (from the page's facts: no query)."""
+        return self.ctx.family(family_id).on_team(self.viewer.membership_id, self.at)
+
     def is_part2(self, record: Any) -> bool:
         """Whether a record is a Part 2 record (made by a Part 2 programme, or SUD-treatment information)."""
         facts = facts_of(record)

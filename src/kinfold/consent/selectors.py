@@ -23,6 +23,7 @@ from kinfold.consent.models import ConsentDirective, ConsentVersion, CourtOrder,
 from kinfold.consent.summaries import long_date, version_summary
 from kinfold.families.models import Family, Sensitivity
 from kinfold.families.sections import Notice, SectionContext
+from kinfold.parentmode.services import may_hand_tablet
 
 
 def _directives() -> QuerySet[ConsentDirective]:
@@ -207,6 +208,7 @@ def consents_section(context: SectionContext) -> dict[str, Any]:
     return {
         "rows": consent_rows(gate=gate, directives=directives),
         "may_record": gate.may_create(ConsentDirective, family_id=family_id, category=Sensitivity.CONTACT),
+        "may_hand_tablet": may_hand_tablet(context.viewer, family_id, gate=gate),
     }
 
 

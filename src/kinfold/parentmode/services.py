@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from kinfold import clock
+from kinfold.access.gate import RecordGate
 from kinfold.access.viewer import Viewer
 from kinfold.audit.models import Action, Outcome
 from kinfold.audit.services import record_event
@@ -46,7 +47,7 @@ NOT_YOURS_TO_HAND = (
 NEVER_HANDS_THE_TABLET = frozenset({OrganizationType.COURT, OrganizationType.CHILD_WELFARE})
 
 
-def may_hand_tablet(viewer: Viewer, family_id: int) -> bool:
+def may_hand_tablet(viewer: Viewer, family_id: int, *, gate: RecordGate | None = None) -> bool:
     """Whether the viewer may start parent mode for the family: she is on its care team now, and her
     organisation is not a court or a child welfare agency (whose staff must not read her whole accounting and
     team by handing themselves the tablet). Opening the family is checked by the door as well."""
@@ -55,6 +56,8 @@ def may_hand_tablet(viewer: Viewer, family_id: int) -> bool:
         return False
     if membership.organization.type in NEVER_HANDS_THE_TABLET:
         return False
+    if gate is not None:
+        return gate.viewer_on_team(family_id)
     return CareTeamMember.objects.active().filter(care_team__family_id=family_id, membership=membership).exists()
 
 
@@ -126,7 +129,7 @@ def parent_mode_start(
     if parent_mode_of(session) is not None:
         raise ValidationError(ALREADY_ON)
     family, gate = open_family(viewer=viewer, family_id=family_id)
-    if not may_hand_tablet(viewer, family.pk):
+    if not may_hand_tablet(viewer, family.pk, gate=gate):
         record_event(
             actor=viewer.user,
             action=Action.VIEW,
