@@ -33,8 +33,12 @@ demo: migrate
 	KINFOLD_SECRET_KEY=$$(cat $(VAR)/secret_key) $(PY) kinfold demo
 
 # PORT=8100 make run (or make run PORT=8100) serves on another port; 8000 by default.
+# The background-task worker (django-tasks, database backend) runs beside the web server and stops with it.
 run: demo
-	KINFOLD_SECRET_KEY=$$(cat $(VAR)/secret_key) $(PY) kinfold runserver 127.0.0.1:$(or $(PORT),8000)
+	export KINFOLD_SECRET_KEY=$$(cat $(VAR)/secret_key); \
+	$(PY) kinfold db_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(PY) kinfold runserver 127.0.0.1:$(or $(PORT),8000)
 
 lint: install
 	$(PY) ruff check src tests bench
