@@ -116,7 +116,7 @@ def visible_disclosures(gate: RecordGate, rows: list[Disclosure]) -> list[Disclo
     return visible
 
 
-def _kind(item: dict[str, Any]) -> str:
+def entry_kind(item: dict[str, Any]) -> str:
     """The kind of a record an entry names; an entry written before kinds existed names its category's default."""
     kind = str(item.get("kind") or "")
     return kind if kind_of(kind) is not None else default_kind(str(item.get("category")))
@@ -198,7 +198,7 @@ def accounting_for(*, viewer: Viewer, family_id: int, now: datetime | None = Non
                 recipient_org=items[0].recipient_org.name,
                 disclosing_orgs=sorted({i.disclosing_org.name for i in items}),
                 categories=sorted({c for i in items for c in i.categories}),
-                kinds=sorted({_kind(r) for i in items for r in i.records}),
+                kinds=sorted({entry_kind(r) for i in items for r in i.records}),
                 purpose=purpose,
                 basis=basis,
                 made_before_revocation=bool(revoked),

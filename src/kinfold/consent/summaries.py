@@ -96,7 +96,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _join(items: list[str]) -> str:
+def join_words(items: list[str]) -> str:
     """Call under the sentence's language: "a, b and c", "a, b y c"."""
     if len(items) <= 1:
         return "".join(items)
@@ -128,7 +128,7 @@ def kinds_words(kinds: Iterable[str], language: str) -> str:
     listed = set(kinds)
     lang = language_code(language)
     with translation.override(lang):
-        return _join([k.words.in_(lang) for k in kind_table().kinds if k.key in listed])
+        return join_words([k.words.in_(lang) for k in kind_table().kinds if k.key in listed])
 
 
 def version_summary(version: ConsentVersion, *, language: str | None = None) -> str:
@@ -144,7 +144,7 @@ def version_summary(version: ConsentVersion, *, language: str | None = None) -> 
     )
     info = kinds_words(version_kinds(version.kinds, version.categories), lang)
     with translation.override(lang):
-        purpose = version.purpose_description or _join([purpose_words(p, lang) for p in version.purposes])
+        purpose = version.purpose_description or join_words([purpose_words(p, lang) for p in version.purposes])
         if version.expires_at is not None:
             until = pgettext("consent ends on a date", "until %(day)s") % {
                 "day": _long_date(clock.local_date(version.expires_at))
@@ -152,9 +152,9 @@ def version_summary(version: ConsentVersion, *, language: str | None = None) -> 
         else:
             until = pgettext("consent ends with an event", "until %(event)s") % {"event": version.expiry_event}
         return gettext("%(who)s may share %(information)s with %(whom)s, for %(purpose)s, %(until)s.") % {
-            "who": _capital(_join(disclosers)),
+            "who": _capital(join_words(disclosers)),
             "information": info,
-            "whom": _join(recipients),
+            "whom": join_words(recipients),
             "purpose": purpose,
             "until": until,
         }

@@ -30,11 +30,18 @@ from kinfold.access.viewer import Viewer
 from kinfold.access.vocabulary import default_kind, kind_of
 from kinfold.audit.models import Action
 from kinfold.audit.services import record_event
-from kinfold.consent.accounting import accounting_starts
+from kinfold.consent.accounting import accounting_starts, entry_kind
 from kinfold.consent.library import library
 from kinfold.consent.models import ConsentDirective, ConsentVersion, Disclosure
 from kinfold.consent.services import right_to_revoke_text
-from kinfold.consent.summaries import CLASS_WORDS, PURPOSE_WORDS, kinds_words, long_date, version_summary
+from kinfold.consent.summaries import (
+    CLASS_WORDS,
+    PURPOSE_WORDS,
+    join_words,
+    kinds_words,
+    long_date,
+    version_summary,
+)
 from kinfold.families.models import CareTeamMember, Family, FamilyRelationship, Person
 from kinfold.families.selectors import FamilyNotFound, open_family
 from kinfold.organizations.models import Role
@@ -123,13 +130,6 @@ def her_family(*, viewer: Viewer, mode: ParentMode) -> HerFamily:
 
 def _day(at: datetime, language: str) -> str:
     return long_date(clock.local_date(at), language)
-
-
-def _and(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    word = _("and")
-    return f"{', '.join(items[:-1])} {word} {items[-1]}"
 
 
 def consent_title(directive: ConsentDirective, version: ConsentVersion | None, language: str) -> str:
@@ -322,12 +322,6 @@ class HerAccounting:
     general_designation_recipients: list[tuple[str, list[str]]] = field(default_factory=list)
 
 
-def _entry_kind(item: dict[str, Any]) -> str:
-    """The kind of a record an entry names (an entry written before kinds existed: its category's default)."""
-    kind = str(item.get("kind") or "")
-    return kind if kind_of(kind) is not None else default_kind(str(item.get("category")))
-
-
 def _basis(row: Disclosure, versions: dict[int, ConsentVersion], language: str) -> str:
     if row.consent_version_id is not None:
         version = versions[row.consent_version_id]
@@ -351,7 +345,7 @@ def _sentence(items: list[Disclosure], kinds: list[str], basis: str, language: s
         "who": first.recipient_name,
         "organization": first.recipient_org.name,
         "information": kinds_words(kinds, language),
-        "sources": _and(sorted({i.disclosing_org.name for i in items})),
+        "sources": join_words(sorted({i.disclosing_org.name for i in items})),
         "purpose": PURPOSE_WORDS[language].get(first.purpose, first.purpose),
         "basis": basis,
     }
@@ -387,7 +381,7 @@ def her_accounting(*, page: HerFamily, now: datetime | None = None) -> HerAccoun
     accounting = HerAccounting(starts=starts, ends=now, starts_text=_day(starts, lang), ends_text=_day(now, lang))
     with translation.override(lang):
         for (day, *_rest), items in groups.items():
-            kinds = sorted({_entry_kind(r) for i in items for r in i.records})
+            kinds = sorted({entry_kind(r) for i in items for r in i.records})
             revoked = [
                 versions[i.consent_version_id].directive.revoked_at
                 for i in items
@@ -441,7 +435,7 @@ def her_accounting(*, page: HerFamily, now: datetime | None = None) -> HerAccoun
         for row in rows:
             version = versions.get(row.consent_version_id or 0)
             if version is not None and version.recipient_classes:
-                groups_named = _and([CLASS_WORDS[lang].get(c, c) for c in version.recipient_classes])
+                groups_named = join_words([CLASS_WORDS[lang].get(c, c) for c in version.recipient_classes])
                 title = consent_title(version.directive, version, lang)
                 general[f"{title} — “{groups_named}”"].add(f"{row.recipient_name} ({row.recipient_org.name})")
         accounting.general_designation_recipients = sorted((k, sorted(v)) for k, v in general.items())
