@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "kinfold.families",
     "kinfold.notes",
     "kinfold.consent",
+    "kinfold.directory",
+    "kinfold.referrals",
     "kinfold.parentmode",
     "kinfold.web",
     "kinfold.demo",
@@ -192,6 +194,10 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 EMAIL_HOST = os.environ.get("KINFOLD_EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = int(os.environ.get("KINFOLD_EMAIL_PORT", "1025"))
 DEFAULT_FROM_EMAIL = os.environ.get("KINFOLD_FROM_EMAIL", "kinfold@localhost")
+# Where people reach this Kinfold: links in emails (a referral's one-time link) start with it.
+KINFOLD_SITE_URL = os.environ.get("KINFOLD_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# How long a referral's one-time link works (days).
+KINFOLD_REFERRAL_LINK_DAYS = int(os.environ.get("KINFOLD_REFERRAL_LINK_DAYS", "14"))
 
 # A routine denial (a 403 refusal, a 404 from the door) is one line in the log; a real error (5xx) keeps its
 # traceback. The audit trail, not the log, records who was refused what.

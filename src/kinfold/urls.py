@@ -18,6 +18,8 @@ urlpatterns = [
     path("families/<int:family_id>/notes/", include("kinfold.notes.urls")),
     path("organisations/", include("kinfold.organizations.urls")),
     path("parent/", include("kinfold.parentmode.urls")),
+    path("directory/", include("kinfold.directory.urls")),
+    path("referrals/", include("kinfold.referrals.urls")),
     path("api/", web_views.api_home, name="api_home"),
     path("api/", api.urls),
     path("admin/", admin.site.urls),

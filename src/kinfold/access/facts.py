@@ -38,6 +38,7 @@ from kinfold.consent.models import (
 )
 from kinfold.families.models import CareTeamMember, Family, Person
 from kinfold.organizations.models import Organization
+from kinfold.referrals.models import CLOSED_STATUSES, Referral
 
 
 @dataclass(slots=True)
@@ -149,6 +150,27 @@ class AgreedRestriction:
 
 
 @dataclass(slots=True)
+class HandlingWindow:
+    """An open referral's reach (CONSENT-RULES, "Referrals"): from sending until it closes, the person assigned
+    at the receiving organisation (before assignment, its intake staff) handles it, for its purpose."""
+
+    receiving_org_id: int
+    assigned_membership_id: int | None
+    purpose: str
+    opened_at: datetime
+    closed_at: datetime | None
+
+    def reaches(self, organization_id: int | None, membership_id: int | None, intake: bool, at: datetime) -> bool:
+        if organization_id != self.receiving_org_id or at < self.opened_at:
+            return False
+        if self.closed_at is not None and at >= self.closed_at:
+            return False
+        if self.assigned_membership_id is not None:
+            return membership_id == self.assigned_membership_id
+        return intake
+
+
+@dataclass(slots=True)
 class EmergencyWindow:
     """The viewer's own declared emergency for a family, in force over [declared_at, expires_at)."""
 
@@ -165,6 +187,15 @@ class FamilyFacts:
     court_orders: list[OrderWindow] = field(default_factory=list)
     restrictions: list[AgreedRestriction] = field(default_factory=list)
     emergencies: list[EmergencyWindow] = field(default_factory=list)
+    handling: list[HandlingWindow] = field(default_factory=list)
+
+    def handles_referral(
+        self, organization_id: int | None, membership_id: int | None, *, intake: bool, purpose: str, at: datetime
+    ) -> bool:
+        """Whether she handles an open referral for this family, for ``purpose``, at ``at``."""
+        return any(
+            h.purpose == purpose and h.reaches(organization_id, membership_id, intake, at) for h in self.handling
+        )
 
     def on_team(self, membership_id: int | None, at: datetime) -> bool:
         return membership_id is not None and any(p.membership_id == membership_id and p.active(at) for p in self.team)
@@ -216,6 +247,8 @@ class PolicyContext:
             families[family_id].court_orders.append(order)
         for family_id, restriction in _agreed_restrictions(ids):
             families[family_id].restrictions.append(restriction)
+        for family_id, window in _handling_windows(ids):
+            families[family_id].handling.append(window)
         # Only a clinician's own declared emergency opens anything (rule 4): nobody else's is read.
         if viewer.is_clinician and viewer.user_id is not None:
             for family_id, emergency in _emergency_windows(ids, viewer.user_id):
@@ -373,6 +406,19 @@ def _agreed_restrictions(family_ids: list[int]) -> list[tuple[int, AgreedRestric
             ended_at,
             ended_on_request_of,
         ) in restrictions
+    ]
+
+
+def _handling_windows(family_ids: list[int]) -> list[tuple[int, HandlingWindow]]:
+    """The families' sent referrals, as the reach of whoever handles them."""
+    rows = (
+        Referral.objects.filter(family_id__in=one_of(family_ids), sent_at__isnull=False)
+        .order_by()
+        .values_list("family_id", "receiving_org_id", "assigned_to_id", "purpose", "sent_at", "closed_at")
+    )
+    return [
+        (family_id, HandlingWindow(org_id, assigned_id, purpose, sent_at, closed_at))
+        for family_id, org_id, assigned_id, purpose, sent_at, closed_at in rows
     ]
 
 
@@ -584,7 +630,15 @@ def candidate_families_filter(viewer: Viewer, *, scope: str = "any") -> Q:
     named = Q(
         Exists(ConsentVersion.objects.filter(directive__family=OuterRef("pk"), recipient_people=membership_id))
     ) | Q(Exists(CourtOrder.objects.filter(family=OuterRef("pk"), named_person_id=membership_id)))
-    candidates = mine | ours | Q(created_by_org_id=org_id) | named
+    # An open referral to her organisation (CONSENT-RULES, "Referrals": its handler reaches the family).
+    referred = Q(
+        Exists(
+            Referral.objects.filter(family=OuterRef("pk"), receiving_org_id=org_id, sent_at__isnull=False).exclude(
+                status__in=CLOSED_STATUSES
+            )
+        )
+    )
+    candidates = mine | ours | Q(created_by_org_id=org_id) | named | referred
     if not viewer.is_clinician:
         return candidates  # only a clinician's declared emergency opens a family (rule 4)
     emergency = Q(

@@ -29,6 +29,7 @@ class ReadRule(models.TextChoices):
     CONSENT = "consent", "A consent is seen by the parties it names, and by whoever recorded it"
     ADDRESSED = "addressed", "Rules 1 to 5, and the party it is about (the organisation asked, the place's holder)"
     FOLLOWS_CONSENT = "follows_consent", "A line about a consent as its consent (rule C); any other by rules 1 to 5"
+    ANSWERS = "answers", "Rules 1 to 5, and the organisation it answers, unless a Part 2 programme made it"
 
 
 class CreateRule(models.TextChoices):
@@ -44,6 +45,7 @@ class ChangeRule(models.TextChoices):
     COORDINATOR = "coordinator", "The family's designated coordinator"
     COORDINATOR_OR_HOLDER = "coordinator_or_holder", "The coordinator; anyone may remove herself"
     SUBJECT_ORG = "subject_org", "Staff of the organisation the record asks something of"
+    CREATOR_OR_SUBJECT = "creator_or_subject", "The organisation that made it, or the organisation it asks"
     PRIVACY_OFFICER = "privacy_officer", "A privacy officer of the creating organisation"
     READERS = "readers", "Anyone who may read it (her own words: a revocation, the end she asked for)"
     NEVER = "never", "Never changed"

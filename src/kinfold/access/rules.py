@@ -73,10 +73,11 @@ READ, CREATE, DISCLOSE_TO = (
     str(Interaction.CREATE.value),
     str(Interaction.DISCLOSE_TO.value),
 )
-CONSENT_RULE, FOLLOWS_CONSENT, ADDRESSED = (
+CONSENT_RULE, FOLLOWS_CONSENT, ADDRESSED, ANSWERS = (
     str(ReadRule.CONSENT.value),
     str(ReadRule.FOLLOWS_CONSENT.value),
     str(ReadRule.ADDRESSED.value),
+    str(ReadRule.ANSWERS.value),
 )
 COURT, EMERGENCY = str(Purpose.COURT_PROCEEDING.value), str(Purpose.EMERGENCY.value)
 
@@ -173,8 +174,15 @@ def _by_consent(ctx: PolicyContext, facts: RecordFacts, purpose: str, at: dateti
     viewer = ctx.viewer
     fam = ctx.family(facts.family_id)
     viewer_classes = _classes(ctx, fam, viewer.organization_id, at)
-    on_team = fam.on_team(viewer.membership_id, at)
     access = role_access(viewer.role)
+    # Handling an open referral for this purpose counts as a team place (CONSENT-RULES, "Referrals").
+    on_team = fam.on_team(viewer.membership_id, at) or fam.handles_referral(
+        viewer.organization_id,
+        viewer.membership_id,
+        intake=access is not None and access.intake,
+        purpose=purpose,
+        at=at,
+    )
     for w in _covering_versions(ctx, fam, facts, purpose, at):
         named_person = viewer.membership_id in w.recipient_membership_ids
         named_org = viewer.organization_id in w.recipient_org_ids
@@ -329,9 +337,16 @@ def _read(ctx: PolicyContext, facts: RecordFacts, purpose: str, at: datetime, rt
     if read_rule == CONSENT_RULE or (read_rule == FOLLOWS_CONSENT and facts.directive_id is not None):
         return _read_consent(ctx, facts, at)
     decision = _read_record(ctx, facts, purpose, at)
-    if decision.permitted or read_rule != ADDRESSED:
+    if decision.permitted or read_rule not in (ADDRESSED, ANSWERS):
         return decision
     viewer = ctx.viewer
+    if read_rule == ANSWERS:
+        # A receiving organisation's answer to a referral is seen by the organisation that referred, unless a
+        # Part 2 programme made it: then only as her consent allows (CONSENT-RULES, "Referrals").
+        answers_her = facts.subject_org_id is not None and facts.subject_org_id == viewer.organization_id
+        if answers_her and not _part2(ctx, facts) and opens_family(ctx, facts.family_id, at):
+            return _permit("A", "an answer to her organisation's referral")
+        return decision
     about_her = (facts.subject_org_id is not None and facts.subject_org_id == viewer.organization_id) or (
         facts.holder_membership_id is not None and facts.holder_membership_id == viewer.membership_id
     )
@@ -376,6 +391,7 @@ CHANGE_REFUSALS: dict[str, str] = {
     ChangeRule.COORDINATOR: "only her designated coordinator manages her care team",
     ChangeRule.COORDINATOR_OR_HOLDER: "only her designated coordinator manages her care team (anyone may leave it)",
     ChangeRule.SUBJECT_ORG: "only the organisation it asks may decide",
+    ChangeRule.CREATOR_OR_SUBJECT: "only the organisation that made it, or the organisation it asks, may change it",
     ChangeRule.PRIVACY_OFFICER: "only a privacy officer of the organisation that recorded it may change it",
     ChangeRule.NEVER: "it is never changed",
 }
@@ -416,6 +432,10 @@ def _change(ctx: PolicyContext, facts: RecordFacts, interaction: str, at: dateti
         return _permit("W1", "a privacy officer of the organisation that recorded it")
     if rule == ChangeRule.SUBJECT_ORG and facts.subject_org_id == viewer.organization_id:
         return _permit("W1", "the request is addressed to her organisation")
+    if rule == ChangeRule.CREATOR_OR_SUBJECT and own:
+        return _permit("W1", "made by her own organisation")
+    if rule == ChangeRule.CREATOR_OR_SUBJECT and facts.subject_org_id == viewer.organization_id:
+        return _permit("W1", "it is addressed to her organisation")
     return _deny("W5", CHANGE_REFUSALS.get(rule, "no rule lets her change it"))
 
 

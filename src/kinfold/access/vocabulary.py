@@ -94,6 +94,8 @@ class RoleAccess(BaseModel):
     purposes: frozenset[str]  # the purposes the role may state (its default among them)
     payment: bool = False
     operations: bool = False
+    # Staff who take in referrals before one is assigned (CONSENT-RULES, "Referrals").
+    intake: bool = False
     clinician: bool = False
 
     @field_validator("categories")

@@ -11,7 +11,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from kinfold import text_limits
-from kinfold.families.models import Language, PregnancyOutcome, RelationshipCategory
+from kinfold.families.models import Insurance, Language, PregnancyOutcome, RelationshipCategory
 from kinfold.organizations.models import Membership, Role
 from kinfold.text_limits import LimitedCharField
 from kinfold.web.forms import DateInput, UswdsFormMixin
@@ -39,6 +39,24 @@ class FamilyCreateForm(UswdsFormMixin, forms.Form):
         required=False,
         widget=DateInput(),
         help_text="Leave empty if she is not pregnant now. You can add a pregnancy later.",
+    )
+    first_pregnancy = forms.TypedChoiceField(
+        label="Is this her first pregnancy?",
+        required=False,
+        choices=[("", "Not known"), ("yes", "Yes"), ("no", "No")],
+        coerce=lambda v: {"yes": True, "no": False}.get(v),
+        empty_value=None,
+        help_text="Some home-visiting programmes take only first pregnancies.",
+    )
+    postal_code = LimitedCharField(
+        label="Home ZIP code",
+        limit=text_limits.POSTAL_CODE,
+        required=False,
+        help_text="Used to find services near her home.",
+    )
+    county = LimitedCharField(label="County", limit=text_limits.COUNTY, required=False)
+    insurance = forms.ChoiceField(
+        label="How her care is paid for", required=False, choices=[("", "Not known"), *Insurance.choices]
     )
 
 

@@ -53,6 +53,12 @@ class Language(models.TextChoices):
     OTHER = "other", "Another language"
 
 
+class Insurance(models.TextChoices):
+    MEDICAID = "medicaid", "Medicaid"
+    PRIVATE = "private", "Private insurance"
+    NONE = "none", "No insurance"
+
+
 class Person(FamilyRecord):
     family = models.ForeignKey("Family", on_delete=models.CASCADE, related_name="people")
     given_name = models.CharField(max_length=text_limits.GIVEN_NAME.chars)
@@ -62,6 +68,10 @@ class Person(FamilyRecord):
     born_on = models.DateField(null=True, blank=True)
     preferred_language = models.CharField(max_length=8, choices=Language.choices, default=Language.ENGLISH)
     phone = models.CharField(max_length=text_limits.PHONE.chars, blank=True)
+    # Where she lives and how her care is paid for: what "fits this family" in the directory reads.
+    postal_code = models.CharField(max_length=text_limits.POSTAL_CODE.chars, blank=True, help_text="Her home ZIP code.")
+    county = models.CharField(max_length=text_limits.COUNTY.chars, blank=True)
+    insurance = models.CharField(max_length=16, choices=Insurance.choices, blank=True)
 
     class Meta:
         ordering = ["family_name", "given_name"]
@@ -155,6 +165,7 @@ class PregnancyEpisode(FamilyRecord):
     delivered_on = models.DateField(null=True, blank=True)
     outcome = models.CharField(max_length=32, choices=PregnancyOutcome.choices, blank=True)
     infants = models.ManyToManyField(Person, blank=True, related_name="birth_episodes")
+    first_pregnancy = models.BooleanField(null=True, blank=True, help_text="Whether this is her first pregnancy.")
 
     class Meta:
         ordering = ["-estimated_due_on"]

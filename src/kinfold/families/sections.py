@@ -60,6 +60,7 @@ FAMILY_PAGE_LAYOUT: dict[str, tuple[JumpLink, ...]] = {
     "care_team": (JumpLink("team-heading", "Care team"),),
     "due": (JumpLink("due-heading", "What is due"),),
     "recent_records": (JumpLink("recent-records-heading", "Recent records"),),
+    "referrals": (JumpLink("referrals-heading", "Referrals"),),
     "members": (JumpLink("members-heading", "Family members"),),
     "pregnancy": (JumpLink("pregnancy-heading", "Pregnancy"),),
     "notes": (JumpLink("records-heading", "All records"),),

@@ -8,7 +8,7 @@ disclosed to the accounting of disclosures. Every fetch by id is an ``access_<re
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -216,6 +216,16 @@ class CaseloadRow:
     coordinator: CareTeamMember | None
     organizations: list[Organization]
     last_activity_at: datetime | None
+    extras: dict[str, Any] = field(default_factory=dict)  # what apps above add (``register_caseload_extra``)
+
+
+# Apps above ``families`` add a column's data to the caseload (the referrals app: each loop's state), so that
+# ``families`` never imports them: ``loader(viewer, family_ids) -> {family_id: value}``, one query a page.
+CASELOAD_EXTRAS: dict[str, Callable[[Viewer, list[int]], dict[int, Any]]] = {}
+
+
+def register_caseload_extra(name: str, loader: Callable[[Viewer, list[int]], dict[int, Any]]) -> None:
+    CASELOAD_EXTRAS[name] = loader
 
 
 def perinatal_stage_of(on: date, pregnancies: list[PregnancyEpisode], children: list[FamilyRelationship]) -> str:
@@ -288,6 +298,11 @@ def caseload_rows(
                 last_activity_at=last_activity.get(family.pk),
             )
         )
+    ids = [f.pk for f in families]
+    for name, loader in CASELOAD_EXTRAS.items():
+        values = loader(viewer, ids) if ids else {}
+        for row in rows:
+            row.extras[name] = values.get(row.family.pk)
     if families:
         record_event(
             actor=viewer.user,

@@ -27,6 +27,7 @@ from kinfold.families.models import (
     CareTeam,
     CareTeamMember,
     Family,
+    Insurance,
     FamilyRelationship,
     Language,
     Person,
@@ -163,6 +164,10 @@ def family_create(
     preferred_language: str = Language.ENGLISH,
     phone: str = "",
     estimated_due_on: date | None = None,
+    postal_code: str = "",
+    county: str = "",
+    insurance: str = "",
+    first_pregnancy: bool | None = None,
 ) -> Family:
     """A new family with its parent, an optional pregnancy, and a care team coordinated by the creator."""
     access = role_access(viewer.role) if viewer.may_see_family_data else None
@@ -188,6 +193,13 @@ def family_create(
     )
     if preferred_language not in Language.values:
         raise ValidationError({"preferred_language": "Choose her preferred language from the list."})
+    postal_code, county = postal_code.strip(), county.strip()
+    if postal_code and not (len(postal_code) == 5 and postal_code.isdigit()):
+        raise ValidationError({"postal_code": "Enter a 5-digit ZIP code, like 40508."})
+    if len(county) > 120:
+        raise ValidationError({"county": "Enter the county name only (up to 120 characters)."})
+    if insurance and insurance not in Insurance.values:
+        raise ValidationError({"insurance": "Choose how her care is paid for from the list."})
     today = clock.today()
     _validate_birth_date(born_on, today)
     if estimated_due_on is not None:
@@ -205,6 +217,9 @@ def family_create(
         born_on=born_on,
         preferred_language=preferred_language,
         phone=phone,
+        postal_code=postal_code,
+        county=county,
+        insurance=insurance,
         **_provenance(viewer),
     )
     family.parent = parent
@@ -226,7 +241,9 @@ def family_create(
         summary=f"Created the family of {parent.display_name}, with {membership.display_name} as coordinator",
     )
     if estimated_due_on is not None:
-        pregnancy_start(viewer=viewer, family=family, estimated_due_on=estimated_due_on)
+        pregnancy_start(
+            viewer=viewer, family=family, estimated_due_on=estimated_due_on, first_pregnancy=first_pregnancy
+        )
     return family
 
 
@@ -288,7 +305,9 @@ def family_member_add(
 
 
 @atomic_write
-def pregnancy_start(*, viewer: Viewer, family: Family, estimated_due_on: date) -> PregnancyEpisode:
+def pregnancy_start(
+    *, viewer: Viewer, family: Family, estimated_due_on: date, first_pregnancy: bool | None = None
+) -> PregnancyEpisode:
     _may_create(viewer, PregnancyEpisode, family, Sensitivity.GENERAL_HEALTH)
     _validate_edd(estimated_due_on, clock.today())
     if family.parent is None:
@@ -304,6 +323,7 @@ def pregnancy_start(*, viewer: Viewer, family: Family, estimated_due_on: date) -
                 family=family,
                 person=family.parent,
                 estimated_due_on=estimated_due_on,
+                first_pregnancy=first_pregnancy,
                 **_provenance(viewer, Sensitivity.GENERAL_HEALTH),
             )
     except IntegrityError as exc:  # one_ongoing_pregnancy_per_family: another write won the race

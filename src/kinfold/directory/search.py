@@ -1,0 +1,601 @@
+"""search.py — finding services in the directory: free text that forgives typing mistakes, distance from a place,
+the filters coordinators use, and whether each result fits one family. It only reads listings (never family
+records: the family's facts arrive as a ``FamilyFit``) and never writes.
+
+Free text, per database (the indexes are made by migration ``0002_search``):
+
+- PostgreSQL: each word must match the English full-text index (as a prefix: "pregnan" finds "pregnancy") or be
+  trigram-similar to a word of the listing (``pg_trgm`` ``<%``, so "bupernorphine" finds "buprenorphine").
+- SQLite: each word is an FTS5 prefix term; a word that is no prefix of any indexed word is corrected against
+  the index's own vocabulary (``fts5vocab``, the closest words by ``difflib``), and the page says so.
+
+Distance is the great-circle distance to a service's nearest location: a latitude/longitude box first (an index
+serves it), then the exact haversine distance in SQL, so the radius, the order and the count agree. Counts stop
+at ``COUNT_CAP``: past it a page says "more than 1,000" and asks to narrow the search, so no search counts
+100,000 rows.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import Prefetch
+
+from kinfold.directory import geo
+from kinfold.directory.fit import BILLED_NEEDS, FamilyFit, FitResult, fits
+from kinfold.directory.models import Moud, Need, Service, ServiceAtLocation, ServiceStatus
+
+COUNT_CAP = 1000
+MAX_PER_PAGE = 100
+MAX_RADIUS_MILES = 500
+MAX_WORDS = 8
+MAX_QUERY_LENGTH = 200
+# pg_trgm word similarity a word must reach (the default, 0.6, misses one swapped pair of letters in a
+# 13-letter word: "bupernorphine" against "buprenorphine" is 0.56).
+TRIGRAM_THRESHOLD = 0.5
+FUZZY_CUTOFF = 0.75  # difflib ratio for a correction on SQLite
+FTS_TABLE = "directory_service_fts"
+FTS_VOCAB = "directory_service_fts_vocab"
+
+STOPWORDS = frozenset(
+    ("a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "her", "in", "into", "is",
+     "it", "its", "of", "on", "or", "she", "the", "their", "this", "to", "was", "who", "will", "with")
+)  # fmt: skip
+
+# The perinatal yes/no attributes people filter on, with the words the search page shows for each.
+FLAG_FILTERS: dict[str, str] = {
+    "accepts_pregnant": "Accepts pregnant people",
+    "postpartum_programme": "Programme for the year after birth",
+    "parenting_programme": "Parenting programme",
+    "moud_continued_in_hospital": "Keeps MOUD going through delivery and NICU stays",
+    "residential_with_children": "Residential, children stay with the parent",
+    "childcare_on_site": "Childcare on site",
+    "transport_help": "Help with transport",
+    "walk_in": "Walk-in (no appointment)",
+    "accepting_new": "Taking new people now",
+    "accepts_medicaid": "Takes Medicaid",
+}
+MOUD_COLUMNS = {Moud.METHADONE: "moud_methadone", Moud.BUPRENORPHINE: "moud_buprenorphine",
+                Moud.NALTREXONE: "moud_naltrexone"}  # fmt: skip
+# Words a listing is also found by: brand names people say for the medications.
+MOUD_WORDS = {
+    Moud.METHADONE: "methadone opioid treatment program",
+    Moud.BUPRENORPHINE: "buprenorphine suboxone subutex sublocade",
+    Moud.NALTREXONE: "naltrexone vivitrol",
+}
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """What a search is narrowed to. A flag left False means "either"; ``moud`` is any of the medications."""
+
+    need: str = ""
+    statuses: tuple[str, ...] = (ServiceStatus.ACTIVE,)
+    accepts_pregnant: bool = False
+    postpartum_programme: bool = False
+    parenting_programme: bool = False
+    moud_continued_in_hospital: bool = False
+    residential_with_children: bool = False
+    childcare_on_site: bool = False
+    transport_help: bool = False
+    walk_in: bool = False
+    accepting_new: bool = False
+    accepts_medicaid: bool = False
+    moud: tuple[str, ...] = ()
+    language: str = ""
+    county: str = ""
+    max_wait_days: int | None = None
+
+
+@dataclass(frozen=True)
+class LocationAt:
+    location: Any  # a Location
+    distance_miles: float | None
+
+
+@dataclass
+class SearchResult:
+    service: Service
+    locations: list[LocationAt]
+    distance_miles: float | None  # to the nearest location, when the search was near a place
+    fit: FitResult | None
+
+
+@dataclass
+class SearchPage:
+    """One page of results; it answers what ``web/_pagination.html`` asks of a Django ``Page``."""
+
+    results: list[SearchResult]
+    total: int  # capped at COUNT_CAP + 1
+    number: int
+    per_page: int
+    corrections: dict[str, list[str]] = field(default_factory=dict)  # a typed word → the words searched instead
+
+    @property
+    def object_list(self) -> list[SearchResult]:
+        return self.results
+
+    @property
+    def total_is_capped(self) -> bool:
+        return self.total > COUNT_CAP
+
+    @property
+    def paginator(self) -> SearchPage:
+        return self
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, math.ceil(min(self.total, COUNT_CAP) / self.per_page))
+
+    @property
+    def page_range(self) -> range:
+        return range(1, self.num_pages + 1)
+
+    def has_next(self) -> bool:
+        return self.number < self.num_pages
+
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    def has_other_pages(self) -> bool:
+        return self.num_pages > 1
+
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def start_index(self) -> int:
+        return 0 if not self.results else (self.number - 1) * self.per_page + 1
+
+    @property
+    def end_index(self) -> int:
+        return (self.number - 1) * self.per_page + len(self.results)
+
+
+# --- what free text searches -------------------------------------------------------------------
+
+
+def compose_search_text(
+    service: Any, *, organization_name: str = "", term_names: Sequence[str] = (), cities: Sequence[str] = ()
+) -> str:
+    """The words a service is found by: its names and descriptions, its organisation, taxonomy terms, needs,
+    medications (with their brand names), languages and towns."""
+    from kinfold.directory.fit import language_name
+
+    needs = [Need(n).label for n in (service.needs or []) if n in Need.values]
+    medications = [MOUD_WORDS[Moud(m)] for m in service.moud_offered]
+    flags = [label for name, label in FLAG_FILTERS.items() if name != "accepting_new" and getattr(service, name)]
+    parts = [
+        service.name,
+        service.alternate_name,
+        organization_name,
+        service.description,
+        service.eligibility_description,
+        *term_names,
+        *needs,
+        *medications,
+        *flags,
+        *(language_name(code) for code in service.languages or []),
+        *cities,
+    ]
+    text = " ".join(p.strip() for p in parts if p and p.strip())
+    return re.sub(r"\s+", " ", text)
+
+
+def search_text_for(service: Service) -> str:
+    """``compose_search_text`` for a saved service, reading its organisation, terms and locations."""
+    cities = sorted(
+        {c for c in service.at_locations.values_list("location__city", flat=True) if c}  # type: ignore[misc]
+    )
+    return compose_search_text(
+        service,
+        organization_name=service.organization.name,
+        term_names=list(service.taxonomy_terms.values_list("name", flat=True)),
+        cities=cities,
+    )
+
+
+# --- the SQL of each database ------------------------------------------------------------------
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents (as SQLite's unicode61 tokenizer with ``remove_diacritics 2`` folds)."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def query_words(query: str) -> list[str]:
+    """The words of a free-text query that are searched for (no stop words, at most ``MAX_WORDS``)."""
+    words = re.findall(r"[^\W_]+", _fold(query[:MAX_QUERY_LENGTH]))
+    kept = [w for w in words if w not in STOPWORDS]
+    seen: list[str] = []
+    for w in kept:
+        if w not in seen:
+            seen.append(w)
+    return seen[:MAX_WORDS]
+
+
+class _Dialect:
+    vendor = "other"
+
+    def json_any(self, column: str, condition: str) -> str:
+        """SQL true when some element ``{v}`` of the JSON list ``column`` meets ``condition``."""
+        raise NotImplementedError
+
+    def least(self) -> str:
+        return "LEAST"
+
+
+class _Postgres(_Dialect):
+    vendor = "postgresql"
+
+    def json_any(self, column: str, condition: str) -> str:
+        array = f"CASE WHEN jsonb_typeof({column}) = 'array' THEN {column} ELSE '[]'::jsonb END"
+        condition = condition.replace("{v}", "e.v")
+        return f"EXISTS (SELECT 1 FROM jsonb_array_elements_text({array}) AS e(v) WHERE {condition})"
+
+
+class _Sqlite(_Dialect):
+    vendor = "sqlite"
+
+    def json_any(self, column: str, condition: str) -> str:
+        return f"EXISTS (SELECT 1 FROM json_each({column}) AS e WHERE {condition.replace('{v}', 'e.value')})"
+
+    def least(self) -> str:
+        return "MIN"
+
+
+def _dialect() -> _Dialect:
+    if connection.vendor == "postgresql":
+        return _Postgres()
+    if connection.vendor == "sqlite":
+        return _Sqlite()
+    return _Dialect()
+
+
+@dataclass
+class _Where:
+    clauses: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+
+    def add(self, clause: str, *params: Any) -> None:
+        self.clauses.append(clause)
+        self.params.extend(params)
+
+    def sql(self) -> str:
+        return " AND ".join(f"({c})" for c in self.clauses) or "1 = 1"
+
+
+def _contains(d: _Dialect, where: _Where, column: str, value: str, *, fold_case: bool = False) -> None:
+    """Rows whose JSON list ``column`` holds ``value``."""
+    if isinstance(d, _Postgres) and not fold_case:
+        where.add(f"{column} @> %s::jsonb", json.dumps([value]))
+    elif isinstance(d, _Postgres | _Sqlite):
+        condition = "lower(trim({v})) = %s" if fold_case else "{v} = %s"
+        where.add(d.json_any(column, condition), value.strip().lower() if fold_case else value)
+    else:  # another database: the JSON text holds the quoted value
+        where.add(f"{column} LIKE %s", f'%"{value}"%')
+
+
+def _filter_conditions(d: _Dialect, filters: SearchFilters, where: _Where) -> None:
+    if filters.statuses:
+        where.add(f"s.status IN ({', '.join(['%s'] * len(filters.statuses))})", *filters.statuses)
+    if filters.need:
+        _contains(d, where, "s.needs", filters.need)
+    for name in FLAG_FILTERS:
+        if getattr(filters, name):
+            where.add(f"s.{name}")
+    columns = [MOUD_COLUMNS[Moud(m)] for m in filters.moud if m in Moud.values]
+    if columns:
+        where.add(" OR ".join(f"s.{c}" for c in columns))
+    if filters.language:
+        _contains(d, where, "s.languages", filters.language)
+    if filters.county:
+        # Serves the county: names it among its counties, or names none and has a location there.
+        county = filters.county.strip().lower()
+        if isinstance(d, _Postgres | _Sqlite):
+            listed = d.json_any("s.counties", "lower(trim({v})) = %s")
+            any_listed = d.json_any("s.counties", "trim({v}) <> ''")
+        else:
+            listed, any_listed = "LOWER(s.counties) LIKE %s", "s.counties <> '[]'"
+            county = f'%"{county}"%'
+        where.add(
+            f"{listed} OR (NOT {any_listed} AND EXISTS (SELECT 1 FROM directory_serviceatlocation sl "
+            "JOIN directory_location lc ON lc.id = sl.location_id WHERE sl.service_id = s.id "
+            "AND lower(trim(lc.county)) = %s))",
+            county,
+            filters.county.strip().lower(),
+        )
+    if filters.max_wait_days is not None:
+        where.add("s.wait_days IS NOT NULL AND s.wait_days <= %s", filters.max_wait_days)
+
+
+def fit_conditions(fit: FamilyFit, where: _Where, d: _Dialect | None = None) -> None:
+    """``fit.fits`` as SQL: the services nothing rules out for this family (the same rules, kept in step by a
+    property test)."""
+    d = d or _dialect()
+    where.add("s.status = %s AND s.accepting_new", ServiceStatus.ACTIVE.value)
+    if fit.gestational_weeks is not None:
+        weeks = fit.gestational_weeks
+        where.add(
+            "(s.enrol_before_week IS NULL OR s.enrol_before_week > %s) "
+            "AND (s.enrol_from_week IS NULL OR s.enrol_from_week <= %s)",
+            weeks,
+            weeks,
+        )
+    elif fit.has_delivered:
+        where.add("s.enrol_before_week IS NULL AND s.enrol_from_week IS NULL")
+    if fit.first_pregnancy is False:
+        where.add("NOT s.first_pregnancy_only")
+    json_ok = isinstance(d, _Postgres | _Sqlite)
+    if fit.county.strip() and json_ok:
+        where.add(
+            f"NOT {d.json_any('s.counties', 'trim({v}) <> %s')} OR {d.json_any('s.counties', 'lower(trim({v})) = %s')}",
+            "",
+            fit.county.strip().lower(),
+        )
+    if fit.language and json_ok:
+        where.add(
+            f"NOT {d.json_any('s.languages', '{v} <> %s')} OR {d.json_any('s.languages', '{v} = %s')}",
+            "",
+            fit.language,
+        )
+    if fit.medicaid is True and json_ok:
+        billed = sorted(n.value for n in BILLED_NEEDS)
+        placeholders = ", ".join(["%s"] * len(billed))
+        where.add(f"s.accepts_medicaid OR NOT {d.json_any('s.needs', '{v} IN (' + placeholders + ')')}", *billed)
+    if fit.moud:
+        offered = " OR ".join(f"s.{c}" for c in MOUD_COLUMNS.values())
+        hers = MOUD_COLUMNS.get(Moud(fit.moud)) if fit.moud in Moud.values else None
+        where.add(f"s.{hers} OR NOT ({offered})" if hers else f"NOT ({offered})")
+    if fit.age is not None:
+        where.add(
+            "(s.minimum_age IS NULL OR s.minimum_age <= %s) AND (s.maximum_age IS NULL OR s.maximum_age >= %s)",
+            fit.age,
+            fit.age,
+        )
+
+
+def _next_prefix(word: str) -> str:
+    return word[:-1] + chr(ord(word[-1]) + 1)
+
+
+def _sqlite_terms(cursor: Any, words: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """One FTS5 expression per word: the word as a prefix, or, when no indexed word starts with it, the
+    closest indexed words (``difflib``) as well. Returns the expressions and the corrections made."""
+    expressions: list[str] = []
+    corrections: dict[str, list[str]] = {}
+    for word in words:
+        cursor.execute(f"SELECT 1 FROM {FTS_VOCAB} WHERE term >= %s AND term < %s LIMIT 1", [word, _next_prefix(word)])
+        if cursor.fetchone() is not None or len(word) < 4:
+            expressions.append(f'"{word}"*')
+            continue
+        # The typo is rarely in the first letter; the vocabulary reads only the words that start with it.
+        cursor.execute(
+            f"SELECT term FROM {FTS_VOCAB} WHERE term >= %s AND term < %s AND length(term) BETWEEN %s AND %s",
+            [word[0], _next_prefix(word[0]), len(word) - 2, len(word) + 3],
+        )
+        vocabulary = [row[0] for row in cursor.fetchall()]
+        close = difflib.get_close_matches(word, vocabulary, n=3, cutoff=FUZZY_CUTOFF)
+        if close:
+            corrections[word] = close
+        expressions.append("(" + " OR ".join([f'"{word}"*', *(f'"{t}"' for t in close)]) + ")")
+    return expressions, corrections
+
+
+@dataclass
+class _Plan:
+    """The statement that finds the page's ids (and distances) and the one that counts them."""
+
+    select: str
+    select_params: list[Any]
+    count: str
+    count_params: list[Any]
+    corrections: dict[str, list[str]]
+
+
+def _plan(
+    *,
+    words: list[str],
+    near: geo.Point | None,
+    radius_miles: float | None,
+    filters: SearchFilters,
+    fit: FamilyFit | None,
+    fits_only: bool,
+    limit: int,
+    offset: int,
+) -> _Plan:
+    d = _dialect()
+    where = _Where()
+    joins: list[str] = []
+    join_params: list[Any] = []
+    order_params: list[Any] = []
+    corrections: dict[str, list[str]] = {}
+    relevance = ""
+    if words:
+        if isinstance(d, _Postgres):
+            for w in words:
+                where.add(
+                    "to_tsvector('english', s.search_text) @@ to_tsquery('english', %s) OR %s <%% s.search_text",
+                    f"{w}:*",
+                    w,
+                )
+            relevance = "word_similarity(%s, s.name) DESC, "
+            order_params.append(" ".join(words))
+        elif isinstance(d, _Sqlite):
+            with connection.cursor() as cursor:
+                expressions, corrections = _sqlite_terms(cursor, words)
+            match = " AND ".join(expressions)
+            if near is None:
+                joins.append(f"JOIN {FTS_TABLE} ON {FTS_TABLE}.rowid = s.id AND {FTS_TABLE} MATCH %s")
+                join_params.append(match)
+                relevance = f"{FTS_TABLE}.rank, "
+            else:
+                where.add(f"s.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)", match)
+        else:
+            for w in words:
+                where.add("LOWER(s.search_text) LIKE %s", f"%{w}%")
+    _filter_conditions(d, filters, where)
+    if fits_only and fit is not None:
+        fit_conditions(fit, where, d)
+
+    base_from = "directory_service s " + " ".join(joins)
+    if near is None:
+        body = f"FROM {base_from} WHERE {where.sql()}"
+        params = [*join_params, *where.params]
+        select = f"SELECT s.id, NULL {body} ORDER BY {relevance}s.name, s.id LIMIT %s OFFSET %s"
+        count = f"SELECT COUNT(*) FROM (SELECT 1 {body} LIMIT %s) AS capped"
+        return _Plan(select, [*params, *order_params, limit, offset], count, [*params, COUNT_CAP + 1], corrections)
+
+    lat0, lon0 = math.radians(near[0]), math.radians(near[1])
+    distance = (
+        f"2 * {geo.EARTH_RADIUS_MILES} * ASIN({d.least()}(1.0, SQRT("
+        "POWER(SIN((RADIANS(l.latitude) - %s) / 2), 2) "
+        "+ %s * COS(RADIANS(l.latitude)) * POWER(SIN((RADIANS(l.longitude) - %s) / 2), 2))))"
+    )
+    distance_params = [lat0, math.cos(lat0), lon0]
+    if radius_miles is not None:
+        lat_min, lat_max, lon_min, lon_max = geo.bounding_box(near, radius_miles)
+        located = (
+            "JOIN directory_serviceatlocation sal ON sal.service_id = s.id "
+            "JOIN directory_location l ON l.id = sal.location_id"
+        )
+        where.add("l.latitude BETWEEN %s AND %s AND l.longitude BETWEEN %s AND %s", lat_min, lat_max, lon_min, lon_max)
+        outer_where, outer_params = "WHERE t.distance <= %s", [radius_miles]
+    else:
+        located = (
+            "LEFT JOIN directory_serviceatlocation sal ON sal.service_id = s.id "
+            "LEFT JOIN directory_location l ON l.id = sal.location_id"
+        )
+        outer_where, outer_params = "", []
+    inner = (
+        f"SELECT s.id AS id, s.name AS name, MIN({distance}) AS distance FROM {base_from} {located} "
+        f"WHERE {where.sql()} GROUP BY s.id, s.name"
+    )
+    inner_params = [*distance_params, *join_params, *where.params]
+    select = (
+        f"SELECT t.id, t.distance FROM ({inner}) AS t {outer_where} "
+        "ORDER BY t.distance IS NULL, t.distance, t.name, t.id LIMIT %s OFFSET %s"
+    )
+    count = f"SELECT COUNT(*) FROM (SELECT 1 FROM ({inner}) AS t {outer_where} LIMIT %s) AS capped"
+    return _Plan(
+        select,
+        [*inner_params, *outer_params, limit, offset],
+        count,
+        [*inner_params, *outer_params, COUNT_CAP + 1],
+        corrections,
+    )
+
+
+def _validate(*, near: geo.Point | None, radius_miles: float | None, page: int, per_page: int) -> None:
+    if radius_miles is not None:
+        if math.isnan(radius_miles) or radius_miles <= 0:
+            raise ValidationError({"radius": "The distance must be more than 0 miles."})
+        if radius_miles > MAX_RADIUS_MILES:
+            raise ValidationError({"radius": f"The distance can be at most {MAX_RADIUS_MILES} miles."})
+        if near is None:
+            raise ValidationError({"near": "Type a ZIP code or an address to search within a distance of it."})
+    if near is not None and not (-90 <= near[0] <= 90 and -180 <= near[1] <= 180):
+        raise ValidationError({"near": "That place is not on the map."})
+    if page < 1:
+        raise ValidationError({"page": "Pages start at 1."})
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise ValidationError({"per_page": f"Show between 1 and {MAX_PER_PAGE} services a page."})
+
+
+def search_services(
+    query: str = "",
+    near: geo.Point | None = None,
+    radius_miles: float | None = None,
+    filters: SearchFilters | None = None,
+    fit: FamilyFit | None = None,
+    fits_only: bool = False,
+    page: int = 1,
+    per_page: int = 20,
+    today: date | None = None,
+) -> SearchPage:
+    """One page of services matching the words, within ``radius_miles`` of ``near`` (nearest first), and the
+    filters; with ``fit``, each result says why it fits her or what rules it out (``fits_only``: only those that
+    fit). A page past the last shows the last."""
+    _validate(near=near, radius_miles=radius_miles, page=page, per_page=per_page)
+    filters = filters or SearchFilters()
+    words = query_words(query)
+    if connection.vendor == "postgresql" and words:
+        with connection.cursor() as cursor:
+            threshold = str(TRIGRAM_THRESHOLD)
+            cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', %s, false)", [threshold])
+
+    def run(number: int) -> tuple[_Plan, list[tuple[int, float | None]], int]:
+        plan = _plan(
+            words=words,
+            near=near,
+            radius_miles=radius_miles,
+            filters=filters,
+            fit=fit,
+            fits_only=fits_only,
+            limit=per_page,
+            offset=(number - 1) * per_page,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(plan.select, plan.select_params)
+            rows = [(int(r[0]), None if r[1] is None else float(r[1])) for r in cursor.fetchall()]
+            if len(rows) < per_page and (rows or number == 1):
+                total = (number - 1) * per_page + len(rows)  # the last page: no need to count
+            else:
+                cursor.execute(plan.count, plan.count_params)
+                total = int(cursor.fetchone()[0])
+        return plan, rows, total
+
+    number = min(page, COUNT_CAP // per_page + 1)
+    plan, rows, total = run(number)
+    last = max(1, math.ceil(min(total, COUNT_CAP) / per_page))
+    if number > last:
+        number = last
+        plan, rows, total = run(number)
+
+    services = (
+        Service.objects.filter(pk__in=[r[0] for r in rows])
+        .select_related("organization")
+        .prefetch_related(
+            Prefetch("at_locations", queryset=ServiceAtLocation.objects.select_related("location").order_by("pk"))
+        )
+    )
+    by_id = {s.pk: s for s in services}
+    results = []
+    for service_id, distance in rows:
+        service = by_id.get(service_id)
+        if service is None:  # removed between the two statements
+            continue
+        places = [
+            LocationAt(sal.location, _distance_to(near, sal.location))
+            for sal in service.at_locations.all()  # type: ignore[attr-defined]
+        ]
+        places.sort(key=lambda p: (p.distance_miles is None, p.distance_miles or 0.0))
+        results.append(
+            SearchResult(
+                service=service,
+                locations=places,
+                distance_miles=distance,
+                fit=fits(service, fit) if fit is not None else None,
+            )
+        )
+    return SearchPage(results=results, total=total, number=number, per_page=per_page, corrections=plan.corrections)
+
+
+def _distance_to(near: geo.Point | None, location: Any) -> float | None:
+    if near is None or location.latitude is None or location.longitude is None:
+        return None
+    return geo.haversine_miles(near, (location.latitude, location.longitude))

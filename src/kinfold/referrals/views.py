@@ -1,0 +1,201 @@
+"""Referral pages: make and send one, see and answer one, the "Referrals waiting on us" inbox, the network's
+health, and the one-time link answer page. Thin: parse, call one selector or service, render."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from kinfold.access.http import viewer_for
+from kinfold.directory.models import Service
+from kinfold.families.selectors import access_family
+from kinfold.families.services import ConcurrentEditError
+from kinfold.notes.models import Note
+from kinfold.referrals import selectors, services
+from kinfold.referrals.forms import ChangeForm, LinkAnswerForm, ReferralForm
+from kinfold.referrals.models import Referral, ReferralStatus
+from kinfold.web.forms import apply_errors
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        number = int(value or "")
+    except ValueError:
+        return None
+    return number if 0 < number < 2**62 else None
+
+
+@login_required
+def referral_new(request: HttpRequest) -> HttpResponse:
+    viewer = viewer_for(request)
+    family_id = _int(request.GET.get("family") or request.POST.get("family"))
+    service_id = _int(request.GET.get("service") or request.POST.get("service"))
+    if family_id is None:
+        raise Http404("Choose a family first.")
+    family, gate = access_family(viewer=viewer, family_id=family_id)
+    service = (
+        Service.objects.select_related("organization", "organization__organization").filter(pk=service_id).first()
+        if service_id
+        else None
+    )
+    if service is None:
+        messages.info(request, "Find a service in the directory first, then choose “Refer her here”.")
+        return redirect(f"{reverse('directory:search')}?family={family.pk}")
+    own_notes = Note.objects.filter(family=family, created_by_org_id=viewer.organization_id)[:20]
+    note_choices = [(str(n.pk), f"{n.occurred_on:%-d %b %Y} — {n.summary}") for n in gate.visible(list(own_notes))]
+    initial = {"request_key": uuid.uuid4().hex, "need": service.needs[0] if service.needs else ""}
+    form = ReferralForm(request.POST if request.method == "POST" else None, note_choices=note_choices, initial=initial)
+    left_out: list[dict[str, object]] = []
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            referral = services.create_referral(
+                viewer=viewer,
+                family=family,
+                need=data["need"],
+                service=service,
+                priority=data["priority"],
+                reason=data["reason"],
+                handoff_note=data["handoff_note"],
+                note_ids=[int(n) for n in data.get("notes", [])],
+                request_key=data["request_key"],
+            )
+        except services.NotSent as not_sent:
+            left_out = not_sent.left_out  # type: ignore[assignment]
+            messages.warning(
+                request,
+                "Nothing was sent: her consent does not cover sending this referral there. It is kept as a draft.",
+            )
+            return redirect("referrals:detail", referral_id=not_sent.referral.pk)
+        except ValidationError as error:
+            apply_errors(form, error)
+        except PermissionDenied as error:
+            form.add_error(None, str(error))
+        else:
+            left = [i for i in referral.left_out if not i.get("required")]
+            text = f"Referral sent to {referral.receiving_org.name}."
+            if left:
+                text += f" {len(left)} item{'s' if len(left) != 1 else ''} left out: her consent does not cover them."
+            messages.success(request, text)
+            return redirect("referrals:detail", referral_id=referral.pk)
+    if form.errors:
+        status = 400
+    preview = None
+    need = (form.data.get("need") if form.is_bound else initial["need"]) or "other"
+    if need in services.NEED_KIND or need in [n for n, _ in selectors.need_choices()]:
+        receiving = service.organization.organization
+        if receiving is not None and viewer.membership is not None:
+            terms = services.terms_for(need, referring_org=viewer.membership.organization, receiving_org=receiving)
+            preview = services.plan_items(viewer, family=family, terms=terms, receiving_org=receiving)
+    return render(
+        request,
+        "referrals/referral_form.html",
+        {"form": form, "family": family, "service": service, "preview": preview, "left_out": left_out},
+        status=status,
+    )
+
+
+def _referral_family(referral_id: int) -> int:
+    family_id = Referral.objects.filter(pk=referral_id).values_list("family_id", flat=True).first()
+    return family_id or 0
+
+
+@login_required
+def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
+    viewer = viewer_for(request)
+    page = selectors.referral_page(viewer=viewer, family_id=_referral_family(referral_id), referral_id=referral_id)
+    return render(request, "referrals/referral_detail.html", {"page": page, "r": page.referral, "v": page.view})
+
+
+@login_required
+@require_POST
+def referral_change(request: HttpRequest, referral_id: int) -> HttpResponse:
+    viewer = viewer_for(request)
+    form = ChangeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Something was missing from that form. Please try again.")
+        return redirect("referrals:detail", referral_id=referral_id)
+    data = form.cleaned_data
+    try:
+        services.change_status(
+            viewer=viewer,
+            referral_id=referral_id,
+            family_id=_referral_family(referral_id),
+            to_status=data["status"],
+            expected_version=data["version"],
+            reason_code=data["reason_code"],
+            words=data["words"],
+        )
+    except (services.IllegalChange, ConcurrentEditError) as error:
+        messages.error(request, str(error))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except services.NotSent:
+        messages.warning(request, "Nothing was sent: her consent does not cover sending this referral there.")
+    except PermissionDenied as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Referral marked “{ReferralStatus(data['status']).label.lower()}”.")
+    return redirect("referrals:detail", referral_id=referral_id)
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    viewer = viewer_for(request)
+    include_closed = request.GET.get("show") == "all"
+    rows = selectors.waiting_on_us(viewer, include_closed=include_closed)
+    return render(
+        request,
+        "referrals/inbox.html",
+        {"rows": rows, "include_closed": include_closed, "notices": selectors.unread_notices(request.user)},
+    )
+
+
+@login_required
+def network(request: HttpRequest) -> HttpResponse:
+    return render(request, "referrals/network.html", {"pairs": selectors.network_health()})
+
+
+def link_answer(request: HttpRequest, token: str) -> HttpResponse:
+    """The one-time link page, for an organisation without accounts: no sign-in; a link that cannot be used
+    (unknown, tampered, expired, used) shows one page that reveals nothing."""
+    from kinfold.referrals import links
+
+    link = links.open_link(token)
+    if link is None:
+        return render(request, "referrals/link_unusable.html", status=404)
+    referral = Referral.objects.select_related("receiving_org", "created_by_org", "created_by").get(pk=link.referral_id)
+    error = ""
+    if request.method == "POST":
+        form = LinkAnswerForm(request.POST)
+        if form.is_valid():
+            try:
+                answered = services.answer_from_link(token=token, **form.cleaned_data)
+            except (ValidationError, services.IllegalChange) as problem:
+                error = " ".join(problem.messages) if isinstance(problem, ValidationError) else str(problem)
+            else:
+                if answered is None:
+                    return render(request, "referrals/link_unusable.html", status=404)
+                return render(request, "referrals/link_done.html", {"referral": answered})
+        else:
+            error = "Something was missing from that form. Please try again."
+    left = links.actions_left(link)
+    actions = [
+        (action, label, services.REASONS.get(links.ACTION_STATUS[action], {}))
+        for action, label in services.LINK_BUTTONS.items()
+        if action in left
+    ]
+    return render(
+        request,
+        "referrals/link_answer.html",
+        {"referral": referral, "actions": actions, "error": error},
+        status=400 if error else 200,
+    )
