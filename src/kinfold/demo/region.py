@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from kinfold.demo.synthetic import NamedOrganization, NamedStaff, RegionSummary, generate_region
+from kinfold.directory.demo import load_demo_directory
 from kinfold.organizations.models import OrganizationType as OT
 from kinfold.organizations.models import Role
 
@@ -185,5 +186,6 @@ def load_demo(*, families: int = DEMO_FAMILIES, seed: int = DEMO_SEED) -> Region
     summary = generate_region(
         families=families, seed=seed, region="Lakeview County", organizations=ORGANIZATIONS, staff=STAFF
     )
+    load_demo_directory()
     reset_passwords()
     return summary

@@ -149,8 +149,10 @@ def fits(service: Any, fit: FamilyFit) -> FitResult:
         elif fit.language in languages:
             yes.append(f"speaks {her}")
         else:
+            # Not a reason to rule it out: services paid for with federal money must offer an interpreter
+            # (Title VI of the Civil Rights Act), and she may speak more than her preferred language.
             spoken = _list_words([language_name(code) for code in languages])
-            no.append(f"speaks {spoken}, not {her}")
+            unknown.append(f"lists {spoken} only; ask about an interpreter for {her}")
 
     if fit.medicaid is True:
         if service.accepts_medicaid:

@@ -85,7 +85,7 @@ class SearchForm(UswdsFormMixin, forms.Form):
         return radius
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         data["point"] = None
         data["place_label"] = ""
         near = (data.get("near") or "").strip()
@@ -101,7 +101,7 @@ class SearchForm(UswdsFormMixin, forms.Form):
 
     def filters(self) -> SearchFilters:
         data = self.cleaned_data
-        statuses = (ServiceStatus.ACTIVE,)
+        statuses: tuple[str, ...] = (ServiceStatus.ACTIVE,)
         if data.get("include_closed"):
             statuses = (ServiceStatus.ACTIVE, ServiceStatus.TEMPORARILY_CLOSED)
         return SearchFilters(

@@ -198,7 +198,7 @@ def compose_search_text(
 def search_text_for(service: Service) -> str:
     """``compose_search_text`` for a saved service, reading its organisation, terms and locations."""
     cities = sorted(
-        {c for c in service.at_locations.values_list("location__city", flat=True) if c}  # type: ignore[misc]
+        {c for c in service.at_locations.values_list("location__city", flat=True) if c}
     )
     return compose_search_text(
         service,
@@ -346,12 +346,6 @@ def fit_conditions(fit: FamilyFit, where: _Where, d: _Dialect | None = None) -> 
             f"NOT {d.json_any('s.counties', 'trim({v}) <> %s')} OR {d.json_any('s.counties', 'lower(trim({v})) = %s')}",
             "",
             fit.county.strip().lower(),
-        )
-    if fit.language and json_ok:
-        where.add(
-            f"NOT {d.json_any('s.languages', '{v} <> %s')} OR {d.json_any('s.languages', '{v} = %s')}",
-            "",
-            fit.language,
         )
     if fit.medicaid is True and json_ok:
         billed = sorted(n.value for n in BILLED_NEEDS)
@@ -581,7 +575,7 @@ def search_services(
             continue
         places = [
             LocationAt(sal.location, _distance_to(near, sal.location))
-            for sal in service.at_locations.all()  # type: ignore[attr-defined]
+            for sal in service.at_locations.all()
         ]
         places.sort(key=lambda p: (p.distance_miles is None, p.distance_miles or 0.0))
         results.append(

@@ -143,7 +143,7 @@ def listing_details(*, service: Service, near: geo.Point | None = None) -> Listi
     """The listing's facts as lines of words (``service`` read by ``service_detail``), its locations nearest
     ``near`` first."""
     places = []
-    for sal in service.at_locations.all():  # type: ignore[attr-defined]
+    for sal in service.at_locations.all():
         loc = sal.location
         distance = None
         if near is not None and loc.latitude is not None and loc.longitude is not None:

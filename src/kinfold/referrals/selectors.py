@@ -26,6 +26,7 @@ from kinfold.directory.models import Need
 from kinfold.families.models import Insurance, PregnancyEpisode
 from kinfold.families.sections import Notice, SectionContext
 from kinfold.families.selectors import open_family
+from kinfold.notes.models import Note
 from kinfold.organizations.models import Organization
 from kinfold.referrals.models import (
     AWAITING_ANSWER,
@@ -33,6 +34,7 @@ from kinfold.referrals.models import (
     OPEN_STATUSES,
     Referral,
     ReferralEvent,
+    ReferralLink,
     ReferralNotice,
     ReferralStatus,
 )
@@ -341,6 +343,22 @@ def family_fit(request: HttpRequest, family_id: int) -> Any:
         age=age.years if age is not None else None,
         postal_code=parent.postal_code,
     )
+
+
+def family_id_of(referral_id: int) -> int:
+    """The family a referral id belongs to (0: none); the door then decides, within that family."""
+    return Referral.objects.filter(pk=referral_id).values_list("family_id", flat=True).first() or 0
+
+
+def notes_to_attach(gate: RecordGate, family: Any) -> list[Note]:
+    """Her organisation's own notes about the family that the viewer may read: what a referral may carry."""
+    rows = Note.objects.filter(family=family, created_by_org_id=gate.viewer.organization_id)[:20]
+    return gate.visible(list(rows), family_id=family.pk)
+
+
+def referral_behind(link: ReferralLink) -> Referral:
+    """The referral a working one-time link opens (the link page shows only what was sent)."""
+    return Referral.objects.select_related("receiving_org", "created_by_org", "created_by").get(pk=link.referral_id)
 
 
 def need_choices() -> list[tuple[str, str]]:

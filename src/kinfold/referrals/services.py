@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import dateformat, translation
 
 from kinfold import clock, text_limits
 from kinfold.access.door import require, require_create
@@ -27,7 +28,9 @@ from kinfold.families.models import Family, PregnancyEpisode, Sensitivity
 from kinfold.families.services import ConcurrentEditError
 from kinfold.families.timeline import record_written
 from kinfold.notes.models import Note
-from kinfold.organizations.models import HEALTH_CARE_PROVIDER_TYPES, Organization, OrganizationType
+from kinfold.organizations.models import HEALTH_CARE_PROVIDER_TYPES, Membership, Organization, OrganizationType
+from kinfold.referrals import deadlines, links
+from kinfold.referrals import notify as notices
 from kinfold.referrals.models import (
     AWAITING_ANSWER,
     CLOSED_STATUSES,
@@ -375,8 +378,6 @@ def send_referral(
 ) -> list[Item]:
     """Send a draft: each item goes only if the door lets it go there; the referral itself and her contact
     details must. Each item sent is a disclosure by its maker, written to the accounting (one send)."""
-    from kinfold.referrals import deadlines, links, notify
-
     if referral.status != S.DRAFT:
         raise IllegalChange("This referral was already sent.")
     family = referral.family
@@ -414,9 +415,9 @@ def send_referral(
         at=now,
     )
     # Tell the receiving side: its intake staff in Kinfold, or its intake contact by a one-time link.
-    leads = notify.intake_leads(receiving.pk)
+    leads = notices.intake_leads(receiving.pk)
     if leads:
-        notify.notify(
+        notices.notify(
             referral,
             leads,
             key=f"new:{referral.pk}",
@@ -430,7 +431,7 @@ def send_referral(
     return items
 
 
-def _email_link(referral_id: int, email: str, path: str) -> None:
+def _email_link(referral_id: int, email: str, path: str, *, reminder: bool = False) -> None:
     from django.conf import settings
     from django.core.mail import send_mail
 
@@ -443,7 +444,8 @@ def _email_link(referral_id: int, email: str, path: str) -> None:
         + (f"Please answer by {due:%A %-d %B %Y, %-I:%M %p}.\n" if due else "")
     )
     try:
-        send_mail("A referral is waiting for your answer", body, None, [email])
+        subject = "Reminder: a referral is waiting for your answer" if reminder else "A referral is waiting for your answer"
+        send_mail(subject, body, None, [email])
     except OSError:  # the referral stands; the coordinator sees the link was not emailed
         import logging
 
@@ -637,10 +639,8 @@ def _event(
 
 
 def _tell_other_side(referral: Referral, side: str | None, to_status: str) -> None:
-    from kinfold.referrals import notify
-
     if side == RECEIVER and referral.created_by is not None:
-        notify.notify(
+        notices.notify(
             referral,
             [referral.created_by],
             key=f"answer:{referral.pk}:{referral.version}",
@@ -665,8 +665,6 @@ LINK_BUTTONS: dict[str, str] = {
 def answer_from_link(*, token: str, action: str, reason_code: str = "", words: str = "") -> Referral | None:
     """An organisation without accounts answers from its one-time link: once per action, recorded as made by
     the intake contact named on its directory listing. ``None``: the link cannot be used (it reveals nothing)."""
-    from kinfold.referrals import links
-
     link = links.open_link(token)
     if link is None or action not in links.ACTION_STATUS:
         return None
@@ -703,6 +701,95 @@ def answer_from_link(*, token: str, action: str, reason_code: str = "", words: s
     )
     _tell_other_side(referral, RECEIVER, to_status)
     return referral
+
+
+# --- the overdue escalation (run daily by ``tasks.escalate_overdue_referrals``) -------------------------------
+
+
+def _long_date(at: datetime, *, with_time: bool = False) -> str:
+    with translation.override("en"):  # staff emails are in English for now
+        return dateformat.format(at.astimezone(clock.zone()), "j F Y, P" if with_time else "j F Y")
+
+
+def escalation_message(referral: Referral) -> tuple[str, str]:
+    """The subject and words of an overdue referral's notice: the receiving organisation, the dates and a
+    link. Never the family, the person or the need: the email leaves Kinfold."""
+    sent_at = referral.sent_at or referral.created_at
+    subject = "Kinfold: a referral is waiting for an answer"
+    lines = [f"A referral sent to {referral.receiving_org.name} on {_long_date(sent_at)} is waiting for an answer."]
+    if referral.due_at is not None:
+        lines.append(f"The answer was due by {_long_date(referral.due_at, with_time=True)}.")
+    lines += [
+        "",
+        f"See it in Kinfold: {notices.referral_url(referral.pk)}",
+        "",
+        "This email names no one on purpose: sign in to Kinfold to see the referral.",
+    ]
+    return subject, "\n".join(lines) + "\n"
+
+
+def _referrer(referral: Referral) -> list[Any]:
+    """The person who made the referral, while she still works there (an active account and membership)."""
+    referrer = referral.created_by
+    if referrer is None or not referrer.is_active:
+        return []
+    if not Membership.objects.filter(user_id=referrer.pk, is_active=True).exists():
+        return []
+    return [referrer]
+
+
+def _escalate_one(referral_id: int, at: datetime) -> bool:
+    overdue = {"status__in": AWAITING_ANSWER, "due_at__lt": at, "escalated_at__isnull": True}
+    with transaction.atomic():
+        # Another run holding this referral is escalating it: skip it rather than wait.
+        referral = (
+            Referral.objects.select_for_update(skip_locked=True, of=("self",)).filter(pk=referral_id, **overdue).first()
+        )
+        # The conditional update is what holds where rows are not locked (SQLite serialises writers instead).
+        if referral is None or not Referral.objects.filter(pk=referral_id, **overdue).update(escalated_at=at):
+            return False
+        referral.escalated_at = at
+        leads = notices.intake_leads(referral.receiving_org_id)
+        recipients = _referrer(referral) + leads
+        subject, body = escalation_message(referral)
+        told = notices.notify(referral, recipients, key=f"escalation:{referral.pk}", subject=subject, body=body)
+        listing = referral.directory_org
+        if not leads and listing is not None and listing.intake_email:
+            # An organisation without accounts: its intake contact gets a reminder with a fresh one-time link.
+            path = links.issue_link(referral, listing.intake_email, at=at)
+            transaction.on_commit(lambda: _email_link(referral.pk, listing.intake_email, path, reminder=True))
+        record_event(
+            actor=None,
+            action=Action.UPDATE,
+            record_type="Referral",
+            record_id=referral.pk,
+            family_id=referral.family_id,
+            detail={
+                "escalated": "the answer is overdue",
+                "due_at": referral.due_at,
+                "notified_user_ids": sorted({u.pk for u in recipients}),
+                "new_notices": told,
+            },
+            at=at,
+        )
+    return True
+
+
+def escalate_overdue(*, at: datetime | None = None) -> int:
+    """Escalate every referral still waiting for its first answer (requested or received) whose deadline has
+    passed and which was not escalated before: one notice to its referrer and to the receiving organisation's
+    intake leads, in Kinfold and by email, and ``escalated_at`` set. How many were escalated.
+
+    Safe to run twice and at once: each referral is taken under a row lock that the other run skips, and only
+    if ``escalated_at`` is still empty; each notice's key is unique per person."""
+    at = at or clock.now()
+    waiting = (
+        Referral.objects.filter(status__in=AWAITING_ANSWER, due_at__lt=at, escalated_at__isnull=True)
+        .order_by("due_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    return sum(_escalate_one(pk, at) for pk in list(waiting))
+
 
 
 def is_awaiting_answer(referral: Referral) -> bool:

@@ -24,7 +24,8 @@ from kinfold.audit.models import Action
 from kinfold.audit.services import record_event
 from kinfold.organizations.models import Membership
 from kinfold.referrals.models import AWAITING_ANSWER, Referral
-from kinfold.referrals.notify import email_unsent, intake_leads, notify, referral_url
+from kinfold.referrals.notify import email_unsent
+from kinfold.referrals.services import escalate_overdue, escalation_message
 
 __all__ = [
     "ESCALATION_TIME",
@@ -48,85 +49,6 @@ _SCHEDULING_LOCK = 0x4B46_5245_4631  # "KFREF1"
 
 
 # --- the escalation ----------------------------------------------------------------------------------------
-
-
-def _long_date(at: datetime, *, with_time: bool = False) -> str:
-    with translation.override("en"):  # staff emails are in English for now
-        return dateformat.format(at.astimezone(clock.zone()), "j F Y, P" if with_time else "j F Y")
-
-
-def escalation_message(referral: Referral) -> tuple[str, str]:
-    """The subject and words of an overdue referral's notice: the receiving organisation, the dates and a
-    link. Never the family, the person or the need: the email leaves Kinfold."""
-    sent_at = referral.sent_at or referral.created_at
-    subject = "Kinfold: a referral is waiting for an answer"
-    lines = [f"A referral sent to {referral.receiving_org.name} on {_long_date(sent_at)} is waiting for an answer."]
-    if referral.due_at is not None:
-        lines.append(f"The answer was due by {_long_date(referral.due_at, with_time=True)}.")
-    lines += [
-        "",
-        f"See it in Kinfold: {referral_url(referral.pk)}",
-        "",
-        "This email names no one on purpose: sign in to Kinfold to see the referral.",
-    ]
-    return subject, "\n".join(lines) + "\n"
-
-
-def _referrer(referral: Referral) -> list[Any]:
-    """The person who made the referral, while she still works there (an active account and membership)."""
-    referrer = referral.created_by
-    if referrer is None or not referrer.is_active:
-        return []
-    if not Membership.objects.filter(user_id=referrer.pk, is_active=True).exists():
-        return []
-    return [referrer]
-
-
-def _escalate_one(referral_id: int, at: datetime) -> bool:
-    overdue = {"status__in": AWAITING_ANSWER, "due_at__lt": at, "escalated_at__isnull": True}
-    with transaction.atomic():
-        # Another run holding this referral is escalating it: skip it rather than wait.
-        referral = (
-            Referral.objects.select_for_update(skip_locked=True, of=("self",)).filter(pk=referral_id, **overdue).first()
-        )
-        # The conditional update is what holds where rows are not locked (SQLite serialises writers instead).
-        if referral is None or not Referral.objects.filter(pk=referral_id, **overdue).update(escalated_at=at):
-            return False
-        referral.escalated_at = at
-        recipients = _referrer(referral) + intake_leads(referral.receiving_org_id)
-        subject, body = escalation_message(referral)
-        told = notify(referral, recipients, key=f"escalation:{referral.pk}", subject=subject, body=body)
-        record_event(
-            actor=None,
-            action=Action.UPDATE,
-            record_type="Referral",
-            record_id=referral.pk,
-            family_id=referral.family_id,
-            detail={
-                "escalated": "the answer is overdue",
-                "due_at": referral.due_at,
-                "notified_user_ids": sorted({u.pk for u in recipients}),
-                "new_notices": told,
-            },
-            at=at,
-        )
-    return True
-
-
-def escalate_overdue(*, at: datetime | None = None) -> int:
-    """Escalate every referral still waiting for its first answer (requested or received) whose deadline has
-    passed and which was not escalated before: one notice to its referrer and to the receiving organisation's
-    intake leads, in Kinfold and by email, and ``escalated_at`` set. How many were escalated.
-
-    Safe to run twice and at once: each referral is taken under a row lock that the other run skips, and only
-    if ``escalated_at`` is still empty; each notice's key is unique per person."""
-    at = at or clock.now()
-    waiting = (
-        Referral.objects.filter(status__in=AWAITING_ANSWER, due_at__lt=at, escalated_at__isnull=True)
-        .order_by("due_at", "pk")
-        .values_list("pk", flat=True)
-    )
-    return sum(_escalate_one(pk, at) for pk in list(waiting))
 
 
 # --- the daily schedule ------------------------------------------------------------------------------------

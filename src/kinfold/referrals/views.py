@@ -17,10 +17,9 @@ from kinfold.access.http import viewer_for
 from kinfold.directory.models import Service
 from kinfold.families.selectors import access_family
 from kinfold.families.services import ConcurrentEditError
-from kinfold.notes.models import Note
 from kinfold.referrals import selectors, services
 from kinfold.referrals.forms import ChangeForm, LinkAnswerForm, ReferralForm
-from kinfold.referrals.models import Referral, ReferralStatus
+from kinfold.referrals.models import ReferralStatus
 from kinfold.web.forms import apply_errors
 
 
@@ -48,8 +47,9 @@ def referral_new(request: HttpRequest) -> HttpResponse:
     if service is None:
         messages.info(request, "Find a service in the directory first, then choose “Refer her here”.")
         return redirect(f"{reverse('directory:search')}?family={family.pk}")
-    own_notes = Note.objects.filter(family=family, created_by_org_id=viewer.organization_id)[:20]
-    note_choices = [(str(n.pk), f"{n.occurred_on:%-d %b %Y} — {n.summary}") for n in gate.visible(list(own_notes))]
+    note_choices = [
+        (str(n.pk), f"{n.occurred_on:%-d %b %Y} — {n.summary}") for n in selectors.notes_to_attach(gate, family)
+    ]
     initial = {"request_key": uuid.uuid4().hex, "need": service.needs[0] if service.needs else ""}
     form = ReferralForm(request.POST if request.method == "POST" else None, note_choices=note_choices, initial=initial)
     left_out: list[dict[str, object]] = []
@@ -103,15 +103,10 @@ def referral_new(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _referral_family(referral_id: int) -> int:
-    family_id = Referral.objects.filter(pk=referral_id).values_list("family_id", flat=True).first()
-    return family_id or 0
-
-
 @login_required
 def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
     viewer = viewer_for(request)
-    page = selectors.referral_page(viewer=viewer, family_id=_referral_family(referral_id), referral_id=referral_id)
+    page = selectors.referral_page(viewer=viewer, family_id=selectors.family_id_of(referral_id), referral_id=referral_id)
     return render(request, "referrals/referral_detail.html", {"page": page, "r": page.referral, "v": page.view})
 
 
@@ -128,7 +123,7 @@ def referral_change(request: HttpRequest, referral_id: int) -> HttpResponse:
         services.change_status(
             viewer=viewer,
             referral_id=referral_id,
-            family_id=_referral_family(referral_id),
+            family_id=selectors.family_id_of(referral_id),
             to_status=data["status"],
             expected_version=data["version"],
             reason_code=data["reason_code"],
@@ -172,7 +167,7 @@ def link_answer(request: HttpRequest, token: str) -> HttpResponse:
     link = links.open_link(token)
     if link is None:
         return render(request, "referrals/link_unusable.html", status=404)
-    referral = Referral.objects.select_related("receiving_org", "created_by_org", "created_by").get(pk=link.referral_id)
+    referral = selectors.referral_behind(link)
     error = ""
     if request.method == "POST":
         form = LinkAnswerForm(request.POST)
