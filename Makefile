@@ -7,10 +7,11 @@ VAR := var
 PG_URL ?= $(or $(KINFOLD_TEST_POSTGRES_URL),postgres://postgres@127.0.0.1:5432/kinfold)
 PYTEST_ARGS ?= -n 2
 
-.PHONY: help install secret migrate demo run test test-sqlite test-postgres lint typecheck bench clean messages
+.PHONY: help install secret migrate demo run serve test test-sqlite test-postgres lint typecheck bench clean messages
 
 help:
 	@echo "make run    install, migrate, load the demo data, serve on http://127.0.0.1:8000"
+	@echo "make serve  migrate, then serve with gunicorn (production server) on http://127.0.0.1:8000"
 	@echo "make test   lint, type-check, and the whole suite on SQLite and PostgreSQL"
 	@echo "make lint   ruff (lint + format check), mypy and the import contracts"
 	@echo "make bench  the benchmarks under bench/ (needs PostgreSQL)"
@@ -36,9 +37,20 @@ demo: migrate
 # The background-task worker (django-tasks, database backend) runs beside the web server and stops with it.
 run: demo
 	export KINFOLD_SECRET_KEY=$$(cat $(VAR)/secret_key); \
+	$(PY) kinfold schedule_jobs; \
 	$(PY) kinfold db_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) kinfold runserver 127.0.0.1:$(or $(PORT),8000)
+
+# The production server: gunicorn with 2 x cores + 1 sync workers (WORKERS=n to choose), the same settings and
+# background-task worker as `make run` (its daily jobs queued first); whitenoise serves the static files. It does
+# not load the demo data. PORT=8100 make serve serves on another port.
+serve: migrate
+	export KINFOLD_SECRET_KEY=$$(cat $(VAR)/secret_key); \
+	$(PY) kinfold schedule_jobs; \
+	$(PY) kinfold db_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(PY) gunicorn kinfold.wsgi --workers $(or $(WORKERS),$$(( 2 * $$(nproc) + 1 ))) --bind 127.0.0.1:$(or $(PORT),8000)
 
 lint: install
 	$(PY) ruff check src tests bench

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import calendar
 import itertools
+import json
 import logging
 import os
 import re
@@ -87,7 +88,10 @@ from kinfold.consent.models import (
     EmergencyAccess,
     Restriction,
 )
+from kinfold.directory.models import DirectoryOrganization, Service
+from kinfold.directory.models import Need as FamilyNeed
 from kinfold.families import services as family_services
+from kinfold.families.services import ConcurrentEditError
 from kinfold.families.models import (
     CareTeamMember,
     Family,
@@ -99,6 +103,9 @@ from kinfold.families.models import (
 from kinfold.notes import services as note_services
 from kinfold.notes.models import NOTE_CATEGORY, Note, NoteKind
 from kinfold.organizations.models import HEALTH_CARE_PROVIDER_TYPES, Membership, Organization, OrganizationType, Role
+from kinfold.referrals import links as referral_links
+from kinfold.referrals import services as referral_services
+from kinfold.referrals.models import OPEN_STATUSES, Referral, ReferralEvent, ReferralLink, ReferralStatus
 from tests.factories import make_family
 
 pytestmark = pytest.mark.django_db
@@ -114,6 +121,7 @@ ORGS: dict[str, tuple[str, bool]] = {
     "court": (OrganizationType.COURT, False),
     "ob": (OrganizationType.OBSTETRIC, False),
     "unrelated": (OrganizationType.COMMUNITY, False),  # never on her team: makes the decoy family
+    "pantry": (OrganizationType.COMMUNITY, False),  # listed in the directory, no accounts: answers from a link
 }
 
 # key: (organisation, role, status)
@@ -127,6 +135,9 @@ STAFF: dict[str, tuple[str, str, str]] = {
     "court": ("court", Role.COURT_COORDINATOR, "active"),
     "ob": ("ob", Role.OB_CLINICIAN, "active"),
     "outsider": ("unrelated", Role.CARE_COORDINATOR, "active"),
+    # The programme's intake nurse (an intake role): never on her team, she reaches the family only while she
+    # handles an open referral to her programme.
+    "intake": ("otp", Role.NURSE, "active"),
 }
 OPTIONAL_STAFF: dict[str, tuple[str, str, str]] = {
     "otp_front": ("otp", Role.FRONT_DESK, "active"),
@@ -203,6 +214,16 @@ class RestrictionSpec:
 
 
 @dataclass(frozen=True)
+class ReferralSpec:
+    referrer: str
+    to: str  # "otp": the Part 2 programme, answered in Kinfold; "pantry": no accounts, answers from a link
+    need: str
+    consent: int | None  # the index in ``WorldSpec.consents`` of the consent made for it, if any
+    fate: str  # a key of ``REFERRAL_PATHS``
+    answerer: str  # who at the programme answers first (the next of its staff who may, if she may not)
+
+
+@dataclass(frozen=True)
 class WorldSpec:
     optional: tuple[str, ...]
     team: tuple[str, ...]
@@ -222,6 +243,7 @@ class WorldSpec:
     restrictions: tuple[RestrictionSpec, ...]
     emergency: tuple[str, str] | None  # (clinician, "active" | "expired")
     purposes: tuple[str, ...]  # the purposes the pages are also asked for
+    referrals: tuple[ReferralSpec, ...] = ()
 
 
 def _tuple(values: Any) -> tuple[str, ...]:
@@ -290,6 +312,76 @@ def consents(draw: Any, staff: list[str], first: bool) -> ConsentSpec:
     )
 
 
+# Referrals: who makes them (the services refuse a role that may not read what it would make: the next may),
+# what for, and how far each loop gets. The programme's answers are made in Kinfold; the pantry's from a link.
+REFERRERS = ["coord", "coord", "ob", "cps"]
+REFERRAL_NEEDS = {
+    "otp": [FamilyNeed.MOUD, FamilyNeed.MOUD, FamilyNeed.SUD_TREATMENT, FamilyNeed.MENTAL_HEALTH],
+    "pantry": [FamilyNeed.FOOD, FamilyNeed.HOUSING, FamilyNeed.TRANSPORT],
+}
+S = ReferralStatus
+# Each fate's changes, in turn (the last by the referring side when it is a cancellation).
+REFERRAL_PATHS: dict[str, list[str]] = {
+    "requested": [],
+    "accepted": [S.ACCEPTED],
+    "rejected": [S.REJECTED],
+    "on_hold": [S.ACCEPTED, S.ON_HOLD],
+    "in_progress": [S.ACCEPTED, S.IN_PROGRESS],
+    "completed": [S.ACCEPTED, S.IN_PROGRESS, S.COMPLETED],
+    "failed": [S.ACCEPTED, S.FAILED],
+    "cancelled": [S.CANCELLED],
+}
+REFERRAL_REASONS = {
+    S.REJECTED: "no_capacity",
+    S.FAILED: "could_not_reach",
+    S.COMPLETED: "service_delivered",
+    S.CANCELLED: "no_longer_needed",
+    S.ON_HOLD: "waiting_list",
+}
+LINK_ACTIONS = {status: action for action, status in referral_links.ACTION_STATUS.items()}
+# Who at the programme may answer, in the order the world asks them.
+OTP_STAFF = ["intake", "counsellor", "otp_front", "otp_po", "billing"]
+
+
+def referral_terms(referrer: str, to: str, need: str) -> referral_services.Terms:
+    """What a referral from ``referrer``'s organisation to ``to`` for ``need`` is (unsaved organisations: the
+    services' own rule, read without the database)."""
+    org_type, part2 = ORGS[to]
+    referring = Organization(type=ORGS[ALL_STAFF[referrer][0]][0])
+    return referral_services.terms_for(
+        need, referring_org=referring, receiving_org=Organization(type=org_type, is_part2_program=part2)
+    )
+
+
+@st.composite
+def referral_consents(draw: Any, referrer: str, to: str, need: str) -> ConsentSpec:
+    """The consent a referral is sent under: the referral's maker (and the parent's record's, the community
+    organisation) to the receiving organisation, for the referral's purpose and category; most name contact
+    too (without it nothing is sent); some let the programme answer back."""
+    terms = referral_terms(referrer, to, need)
+    back = to == "otp" and draw(st.booleans())
+    referring = ALL_STAFF[referrer][0]
+    return ConsentSpec(
+        recorder=referrer,
+        phase=draw(st.sampled_from([0, 2, 2, 1])),
+        discloser_orgs=_tuple({referring, "community"} | ({"otp"} if back else set())),
+        discloser_classes=(),
+        recipient_orgs=_tuple({to} | ({referring} if back else set())),
+        recipient_people=(),
+        recipient_classes=(),
+        purposes=_tuple({terms.purpose} | draw(st.sets(st.sampled_from(CONSENTABLE), max_size=1))),
+        categories=_tuple(
+            {terms.category}
+            | ({"contact"} if draw(st.integers(0, 4)) else set())
+            | draw(st.sets(st.sampled_from(CATEGORIES), max_size=1))
+        ),
+        by_event=False,
+        described=draw(st.booleans()),
+        by_representative=False,
+        fate=draw(st.sampled_from(["kept", "kept", "kept", "revoked", "new_version"])),
+    )
+
+
 @st.composite
 def worlds(draw: Any) -> WorldSpec:
     optional = _tuple(draw(st.sets(st.sampled_from(sorted(OPTIONAL_STAFF)), max_size=3)))
@@ -334,6 +426,31 @@ def worlds(draw: Any) -> WorldSpec:
     emergency = None
     if draw(st.booleans()):
         emergency = (draw(st.sampled_from(["ob", "counsellor"])), draw(st.sampled_from(["active", "expired"])))
+    team_wide = draw(consents(active, first=True))
+    referrals, referral_consent_specs = [], []
+    for _ in range(draw(st.integers(1, 2))):
+        to = draw(st.sampled_from(["otp", "otp", "pantry"]))
+        referrer = draw(st.sampled_from(REFERRERS))
+        need = draw(st.sampled_from(REFERRAL_NEEDS[to]))
+        consent = None
+        if draw(st.integers(0, 3)):  # most under a consent made for them; the rest stay drafts
+            referral_consent_specs.append(draw(referral_consents(referrer, to, need)))
+            consent = len(referral_consent_specs) - 1
+        referrals.append(
+            ReferralSpec(
+                referrer=referrer,
+                to=to,
+                need=need,
+                consent=consent,
+                fate=draw(st.sampled_from(sorted(REFERRAL_PATHS))),
+                answerer=draw(st.sampled_from(["intake", "intake", "counsellor", "otp_front"])),
+            )
+        )
+    # At most three consents in all: each adds its pages for every viewer.
+    others = [draw(consents(active, first=False)) for _ in range(draw(st.integers(0, 2 - len(referral_consent_specs))))]
+    referrals = [
+        replace(r, consent=None if r.consent is None else 1 + len(others) + r.consent) for r in referrals
+    ]
     return WorldSpec(
         optional=optional,
         team=team,
@@ -348,14 +465,12 @@ def worlds(draw: Any) -> WorldSpec:
         ongoing_by=draw(st.none() | st.sampled_from(["coord", "ob", "cps"])),
         ongoing_days=draw(st.integers(100, 190)),
         notes=tuple(notes),
-        consents=(
-            draw(consents(active, first=True)),
-            *(draw(consents(active, first=False)) for _ in range(draw(st.integers(0, 2)))),
-        ),
+        consents=(team_wide, *others, *referral_consent_specs),
         order=order,
         restrictions=tuple(restrictions),
         emergency=emergency,
         purposes=_tuple(draw(st.sets(st.sampled_from(PURPOSES), min_size=2, max_size=2))),
+        referrals=tuple(referrals),
     )
 
 
@@ -435,6 +550,10 @@ class World:
     orders: list[CourtOrder] = field(default_factory=list)
     restrictions: list[Restriction] = field(default_factory=list)
     representative: Person | None = None
+    services: dict[str, Service] = field(default_factory=dict)  # the directory's listings, by organisation
+    referrals: list[Referral] = field(default_factory=list)
+    decoy_referral: Referral | None = None
+    tokens: list[str] = field(default_factory=list)  # the one-time links issued, as their tokens
     lost: list[str] = field(default_factory=list)  # what no actor could write (Hypothesis events)
 
     def viewer(self, key: str) -> Viewer:
@@ -444,12 +563,14 @@ class World:
     def mark(self, texts: str | tuple[str, ...], record: Any, label: str, **kwargs: Any) -> None:
         self.marked.append(Marked((texts,) if isinstance(texts, str) else texts, record, label, **kwargs))
 
-    def act(self, first: str | None, what: str, write: Callable[[Viewer], Any], *, others: bool = True) -> Any:
+    def act(
+        self, first: str | None, what: str, write: Callable[[Viewer], Any], *, others: bool | list[str] = True
+    ) -> Any:
         """``write`` as the drawn actor; if the services refuse her (and ``others``), as the next staff member
-        who may. Returns the result, or ``None`` (and a Hypothesis event) when nobody may."""
-        order = [
-            k for k in dict.fromkeys([*([first] if first else []), *(FALLBACK if others else [])]) if k in self.staff
-        ]
+        who may (of ``others``, when it names them). Returns the result, or ``None`` (and a Hypothesis event)
+        when nobody may."""
+        fallback = others if isinstance(others, list) else FALLBACK if others else []
+        order = [k for k in dict.fromkeys([*([first] if first else []), *fallback]) if k in self.staff]
         for key in order:
             try:
                 with transaction.atomic():
@@ -557,20 +678,28 @@ def build(spec: WorldSpec) -> World:
                 is_staff=status == "superuser",
             )
             staff[key] = Membership.objects.create(user=user, organization=orgs[org], role=role)
-        parent_marker, decoy_marker = new_marker(), new_marker()
-        family = make_family(staff["coord"], given_name=parent_marker, family_name=f"Q{n}")
+        # Her county is a marker too: the directory's "fits this family" says where she lives.
+        parent_marker, county, decoy_marker, decoy_county = (new_marker() for _ in range(4))
+        family = make_family(staff["coord"], given_name=parent_marker, family_name=f"Q{n}", county=county)
         # A second family, made by an organisation that is on none of her teams: its records are the
         # outsider's own, and nobody else's (its ids are also tried on the world family's routes).
-        decoy = make_family(staff["outsider"], given_name=decoy_marker, family_name=f"Q{n}")
+        decoy = make_family(staff["outsider"], given_name=decoy_marker, family_name=f"Q{n}", county=decoy_county)
         w = World(spec=spec, n=n, orgs=orgs, staff=staff, family=family, decoy=decoy)
         assert family.parent is not None and decoy.parent is not None
-        w.mark(parent_marker, family.parent, "the parent")
-        w.mark(decoy_marker, decoy.parent, "the decoy family's parent")
+        w.mark((parent_marker, county), family.parent, "the parent")
+        w.mark((decoy_marker, decoy_county), decoy.parent, "the decoy family's parent")
         decoy_note = new_marker()
         note_services.note_add(
             viewer=w.viewer("outsider"), family=decoy, kind="social_needs", summary=f"Decoy {decoy_note}"
         )
         w.mark(decoy_note, Note.objects.get(family=decoy), "the decoy family's note")
+        list_services(w)
+        # The outsider refers the decoy family too; without her consent it stays the outsider's draft.
+        decoy_reason = new_marker()
+        w.decoy_referral = _refer(
+            w.viewer("outsider"), family=decoy, service=w.services["pantry"], need=FamilyNeed.FOOD, reason=decoy_reason
+        )
+        w.mark(decoy_reason, w.decoy_referral, "the decoy family's referral")
 
         for key in spec.team:
             w.act(
@@ -681,6 +810,8 @@ def build(spec: WorldSpec) -> World:
         request_restriction(w, r)
     if spec.emergency is not None and spec.emergency[1] == "active":
         declare_emergency(w, spec.emergency[0])
+    for r in spec.referrals:
+        make_referral(w, r)
 
     # Endings last, so the writes above still had the access these take away.
     for key in spec.leavers:
@@ -740,6 +871,135 @@ def write_notes(w: World, *, phase: int) -> None:
         )
         if note is not None:
             w.mark(marker, note, f"a {kind} note by {note.created_by_org.name}")
+
+
+def list_services(w: World) -> None:
+    """The directory's listings (directory data, made with the ORM like the organisations): the programme's,
+    linked to its accounts, and the pantry's, which has none (its intake contact answers from one-time links).
+    The programme serves one county only, so "fits this family" says which county she lives in."""
+    listings: dict[str, tuple[list[str], dict[str, Any]]] = {
+        "otp": (
+            [FamilyNeed.MOUD, FamilyNeed.SUD_TREATMENT, FamilyNeed.MENTAL_HEALTH],
+            {"counties": ["Elsewhere"], "accepts_pregnant": True, "moud_buprenorphine": True, "accepts_medicaid": True},
+        ),
+        "pantry": ([FamilyNeed.FOOD, FamilyNeed.HOUSING, FamilyNeed.TRANSPORT], {"languages": ["en", "es"]}),
+    }
+    for key, (needs, attributes) in listings.items():
+        listing = DirectoryOrganization.objects.create(
+            hsds_id=f"canary-{w.n}-{key}",
+            name=f"K{w.n}{key}",
+            organization=w.orgs[key],
+            intake_contact_name=f"Intake K{w.n}{key}",
+            intake_email=f"intake-{w.n}-{key}@example.org",
+        )
+        w.services[key] = Service.objects.create(
+            hsds_id=f"canary-{w.n}-{key}-service", organization=listing, name=f"K{w.n}{key} service", needs=needs, **attributes
+        )
+
+
+def _refer(v: Viewer, *, family: Family, service: Service, need: str, reason: str, handoff_note: str = "") -> Referral:
+    """``create_referral``, keeping the draft it commits when her consent does not cover sending it."""
+    try:
+        return referral_services.create_referral(
+            viewer=v, family=family, need=need, service=service, reason=reason, handoff_note=handoff_note
+        )
+    except referral_services.NotSent as not_sent:
+        return not_sent.referral
+
+
+def _change_referral(v: Viewer, referral: Referral, to_status: str, words: str) -> Referral:
+    """A change of status in Kinfold; a change her side may not make is a refusal (the next actor may)."""
+    current = Referral.objects.get(pk=referral.pk)
+    try:
+        return referral_services.change_status(
+            viewer=v,
+            referral_id=referral.pk,
+            family_id=referral.family_id,
+            to_status=to_status,
+            expected_version=current.version,
+            reason_code=REFERRAL_REASONS.get(to_status, ""),
+            words=words,
+        )
+    except (referral_services.IllegalChange, ConcurrentEditError) as refused:
+        raise PermissionDenied(str(refused)) from refused
+
+
+def _answer_from_link(token: str, to_status: str, words: str) -> Referral | None:
+    action = LINK_ACTIONS.get(to_status)
+    if action is None:  # a link cannot put a referral on hold
+        return None
+    try:
+        with transaction.atomic():
+            return referral_services.answer_from_link(
+                token=token, action=action, reason_code=REFERRAL_REASONS.get(to_status, ""), words=words
+            )
+    except (ValidationError, referral_services.IllegalChange):
+        return None
+
+
+def make_referral(w: World, spec: ReferralSpec) -> None:
+    """A referral made through the services (sent when her consent covers it, else kept as a draft), then
+    answered: the programme in Kinfold (its first answer assigns the person who gave it), the pantry from a
+    one-time link; a cancellation by the referring side. Every reason, note and answer's words carry a marker."""
+    reason, handoff = new_marker(), new_marker()
+    referral = w.act(
+        spec.referrer,
+        f"refer her to {spec.to}",
+        lambda v: _refer(
+            v,
+            family=w.family,
+            service=w.services[spec.to],
+            need=spec.need,
+            reason=f"She hopes for {reason}",
+            handoff_note=f"Call her after noon {handoff}",
+        ),
+    )
+    if referral is None:
+        return
+    referral.refresh_from_db()
+    w.referrals.append(referral)
+    w.mark((reason, handoff), referral, f"referral {referral.pk} ({spec.need} to {spec.to}, made by {referral.created_by_org.name})")
+    tell(f"referral to {spec.to}: {'sent' if referral.sent_at else 'kept as a draft'}")
+    token = None
+    if spec.to == "pantry" and referral.status in OPEN_STATUSES:
+        listing = w.services["pantry"].organization
+        token = referral_links.issue_link(referral, listing.intake_email).rstrip("/").rsplit("/", 1)[-1]
+        w.tokens.append(token)
+    referring = [k for k, m in w.staff.items() if m.organization_id == referral.created_by_org_id]
+    handler = spec.answerer
+    for to_status in REFERRAL_PATHS[spec.fate]:
+        words = new_marker() if to_status in REFERRAL_REASONS else ""
+        said = f"Because {words}" if words else ""
+        if to_status == S.CANCELLED:
+            done = w.act(
+                referring[0] if referring else None,
+                "cancel a referral",
+                lambda v, said=said: _change_referral(v, referral, S.CANCELLED, said),
+                others=referring,
+            )
+        elif referral.status == S.DRAFT:
+            break
+        elif spec.to == "pantry":
+            done = _answer_from_link(token, to_status, said) if token else None
+        else:
+            answered: list[Viewer] = []
+
+            def answer(v: Viewer, to_status: str = to_status, said: str = said) -> Referral:
+                answered.append(v)
+                return _change_referral(v, referral, to_status, said)
+
+            done = w.act(handler, f"answer a referral ({to_status})", answer, others=OTP_STAFF)
+            if done is not None:
+                handler = next(k for k, m in w.staff.items() if m.pk == answered[-1].membership_id)
+        if done is None:
+            tell(f"lost: referral {to_status}")
+            break
+        referral.refresh_from_db()
+        if words:
+            event = ReferralEvent.objects.filter(referral=referral).order_by("-pk").first()
+            assert event is not None and words in event.words
+            w.mark(words, event, f"referral {referral.pk}'s change to {to_status} by {event.created_by_org.name}")
+    tell(f"referral to {spec.to}: {referral.status}")
 
 
 def record_order(w: World, spec: OrderSpec) -> None:
@@ -930,7 +1190,7 @@ class Route:
     def parameters(self) -> list[str]:
         return [m.group("name") for m in PARAMETER.finditer(self.pattern)]
 
-    def path(self, values: dict[str, int]) -> str:
+    def path(self, values: dict[str, Any]) -> str:
         return "/" + PARAMETER.sub(lambda m: str(values[m.group("name")]), self.pattern)
 
 
@@ -956,7 +1216,7 @@ def discover_routes() -> list[Route]:
 # Each path parameter, and its values in a world: the ids of the matching record type. Records are asked for
 # under the world family's id, and once per route under the decoy family's (a record is found only within its
 # own family); the decoy family's own pages are asked for too (DECOY_ROUTES).
-FILLERS: dict[str, Callable[[World], list[int]]] = {
+FILLERS: dict[str, Callable[[World], list[Any]]] = {
     "family_id": lambda w: [w.family.pk, w.decoy.pk],
     "episode_id": lambda w: [p.pk for p in w.pregnancies],
     "member_id": lambda w: list(
@@ -968,7 +1228,18 @@ FILLERS: dict[str, Callable[[World], list[int]]] = {
     "restriction_id": lambda w: [r.pk for r in w.restrictions],
     "order_id": lambda w: [o.pk for o in w.orders],
     "organization_id": lambda w: [w.orgs["otp"].pk],  # the directory: no family data
+    # The directory's listings hold no family data: the programme's (whose county rule says where she lives).
+    "service_id": lambda w: [w.services["otp"].pk],
+    "referral_id": lambda w: [r.pk for r in w.referrals] + ([w.decoy_referral.pk] if w.decoy_referral else []),
+    # The links issued, one of them altered by a character, and a token issued to nobody.
+    "token": lambda w: [*w.tokens, *(_altered(t) for t in w.tokens[:1]), UNKNOWN_TOKEN],
 }
+UNKNOWN_TOKEN = "A" * 43  # shaped like a token
+
+
+def _altered(token: str) -> str:
+    return token[:-1] + ("B" if token[-1] == "A" else "A")
+
 
 
 def unfillable(routes: list[Route]) -> list[str]:
@@ -980,7 +1251,7 @@ def unfillable(routes: list[Route]) -> list[str]:
     ]
 
 
-def instances(route: Route, w: World, values: dict[str, list[int]]) -> list[str]:
+def instances(route: Route, w: World, values: dict[str, list[Any]]) -> list[str]:
     names = route.parameters
     others = [name for name in names if name != "family_id"]
     paths = []
@@ -1009,6 +1280,21 @@ VARIANTS: dict[str, list[tuple[str, dict[str, str]]]] = {
 }
 # Routes without a family in their path that list families (the others show no family data: one GET each).
 FAMILY_LISTS = {"families:caseload", "api:list_families"}
+# Routes that take a family (and a service) in their query string, asked for by every viewer who may see family
+# data: the directory's "fits this family" (her facts, read through the door: a 404 for a family she may not
+# open) and the referral form (for the decoy family too).
+FAMILY_QUERIES: dict[str, Callable[[World], list[str]]] = {
+    "directory:search": lambda w: [f"?family={w.family.pk}"],
+    "directory:service": lambda w: [f"?family={w.family.pk}"],
+    "referrals:new": lambda w: [
+        *(f"?family={w.family.pk}&service={s.pk}" for s in w.services.values()),
+        f"?family={w.decoy.pk}&service={w.services['pantry'].pk}",
+    ],
+    "referrals:inbox": lambda w: ["?show=all"],  # closed referrals too
+}
+# Pages whose authority is a token, not the viewer (the one-time link, for an organisation without accounts):
+# each may show what was sent with its referral and nothing else, whoever holds it; see ``check_links``.
+BEARER_ROUTES = {"referrals:link_answer": "token"}
 
 
 def requested_purpose(query: str) -> str | None:
@@ -1044,22 +1330,32 @@ def pending_messages(client: Client) -> str:
 def leaks_in(
     response: Any,
     route: str,
-    seer: Seer,
+    seer: Seer | None,
     purposes: set[str],
     pattern: re.Pattern[str],
     by_text: dict[str, Marked],
     messages: str = "",
+    *,
+    sent: set[Marked] | None = None,
 ) -> list[str]:
+    """What the response shows that it must not: a marker the policy denies ``seer``, or, on a page whose
+    authority is a token (``sent`` given), any marker not sent with its referral."""
     body = response.content.decode("utf-8", errors="replace") + "\n" + messages
     found = {by_text[t.lower()] for t in pattern.findall(body)}
     purposes = purposes | PAGE_PURPOSES.get(route, set())
     out = []
     for m in sorted(found, key=lambda m: m.label):
         record = f"{type(m.record).__name__} {m.record.pk}" if m.record is not None else "EmergencyAccess"
-        if not seer.may_see(m, purposes):
+        if sent is not None and m not in sent:
             out.append(
-                f"shows {m.label} ({m.texts[0]}; {record}), which the policy denies her "
-                f"[{seer.why_not(m, purposes)}] (status {response.status_code})"
+                f"shows {m.label} ({m.texts[0]}; {record}), which was not sent with the referral this link is for "
+                f"(status {response.status_code})"
+            )
+        elif sent is None and (seer is None or not seer.may_see(m, purposes)):
+            why = seer.why_not(m, purposes) if seer is not None else "nobody is signed in"
+            out.append(
+                f"shows {m.label} ({m.texts[0]}; {record}), which the policy denies her [{why}] "
+                f"(status {response.status_code})"
             )
         elif response.status_code == 404 or (response.status_code == 403 and route not in REFUSALS_SHOWING_THE_RECORD):
             out.append(f"a {response.status_code} answer shows {m.label} ({m.texts[0]}; {record})")
@@ -1072,7 +1368,8 @@ def leaks_in(
 def snapshot() -> dict[str, list[dict[str, Any]]]:
     """Every family record (each registered type, its many-to-many links) and every emergency declaration."""
     tables: dict[str, list[dict[str, Any]]] = {}
-    models = [rt.model for rt in registered()] + [EmergencyAccess]
+    # A one-time link's used actions too: opening its page spends none, and a refused answer none.
+    models = [rt.model for rt in registered()] + [EmergencyAccess, ReferralLink]
     for model in models:
         tables[model.__name__] = list(model._default_manager.order_by("pk").values())
         for m2m in model._meta.many_to_many:
@@ -1200,6 +1497,61 @@ def _note_plan(kind: str) -> Plan:
         lambda w, _: {"kind": kind, "occurred_on": clock.today().isoformat(), "summary": "Posted"},
         lambda w, _, v: [(Interaction.CREATE, _new(Note, w, v, NOTE_CATEGORY[NoteKind(kind)]))],
     )
+
+
+def _referral_plan(to: str, need: str) -> Plan:
+    def needs(w: World, _: Any, v: Viewer) -> list[Need]:
+        referring = next(o for o in w.orgs.values() if o.pk == v.organization_id)
+        terms = referral_services.terms_for(need, referring_org=referring, receiving_org=w.orgs[to])
+        facts = _new(
+            Referral,
+            w,
+            v,
+            terms.category,
+            authored_category=terms.authored_category,
+            kind=terms.kind,
+            subject_org_id=w.orgs[to].pk,
+        )
+        return [(Interaction.CREATE, facts)]
+
+    return Plan(
+        "referrals:new",
+        None,
+        lambda w, _: {
+            "family": w.family.pk,
+            "service": w.services[to].pk,
+            "need": need,
+            "priority": "routine",
+            "reason": "Posted",
+            "request_key": "canary-posted",
+        },
+        needs,
+    )
+
+
+def _next_status(referral: Referral, *, referring: bool) -> str:
+    if referring:
+        return S.REQUESTED if referral.status == S.DRAFT else S.CANCELLED
+    if referral.status in (S.REQUESTED, S.RECEIVED):
+        return S.ACCEPTED
+    return S.COMPLETED if referral.status in (S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD) else S.REJECTED
+
+
+def _change_plan(*, referring: bool) -> Plan:
+    def data(w: World, referral: Referral) -> dict[str, Any]:
+        to = _next_status(referral, referring=referring)
+        return {"status": to, "version": referral.version, "reason_code": REFERRAL_REASONS.get(to, ""), "words": "Posted"}
+
+    def needs(w: World, referral: Referral, v: Viewer) -> list[Need]:
+        if referring:
+            return [(Interaction.CHANGE, referral)]
+        # An answer is also a record of the organisation that gives it.
+        answer = _new(
+            ReferralEvent, w, v, referral.sensitivity, kind=referral.kind, subject_org_id=referral.created_by_org_id
+        )
+        return [(Interaction.CHANGE, referral), (Interaction.CREATE, answer)]
+
+    return Plan("referrals:change", "referral_id", data, needs)
 
 
 PLANS: dict[str, list[Plan]] = {
@@ -1380,6 +1732,11 @@ PLANS: dict[str, list[Plan]] = {
         ),
     ],
     "notes:add": [_note_plan(kind) for kind in ("contact_log", "treatment_attendance", "case_note")],
+    # One to the Part 2 programme (a Part 2 record, whoever makes it), one to the pantry (social needs).
+    "referrals:new": [_referral_plan("otp", FamilyNeed.MOUD), _referral_plan("pantry", FamilyNeed.FOOD)],
+    # The referring side's next change (send a draft, else cancel) and the receiving side's (accept, else
+    # complete, else decline): whoever the policy refuses may post either, and nothing changes.
+    "referrals:change": [_change_plan(referring=True), _change_plan(referring=False)],
 }
 # API paths whose writing methods the canary posts (none yet: the API only reads).
 API_PLANNED: dict[str, set[str]] = {}
@@ -1390,7 +1747,12 @@ READ_ONLY = {
     "consent:list": "her consents",
     "consent:detail": "one consent",
     "consent:accounting": "her accounting of disclosures",
+    "referrals:detail": "one referral (its form posts to referrals:change)",
+    "referrals:inbox": "the referrals sent to her organisation",
+    "referrals:network": "counts of referrals between organisations, naming no family",
 }
+# Routes whose pages hold a family's records: each needs a POST plan or a reason in READ_ONLY.
+FAMILY_RECORD_ROUTES = ("families/<int:family_id>/", "referrals/")
 # Routes that write but are not about an existing family's records.
 NOT_A_FAMILY_RECORD = {
     "families:create": "creates a new family in her own organisation's name (any role that reads contact may)",
@@ -1403,6 +1765,7 @@ PLAN_TARGETS: dict[str | None, Callable[[World], list[Any]]] = {
     "directive_id": lambda w: list(ConsentDirective.objects.filter(family=w.family).order_by("pk")),
     "restriction_id": lambda w: list(Restriction.objects.filter(family=w.family).order_by("pk")),
     "order_id": lambda w: list(CourtOrder.objects.filter(family=w.family).order_by("pk")),
+    "referral_id": lambda w: list(Referral.objects.filter(family=w.family).order_by("pk")),
 }
 
 
@@ -1415,11 +1778,13 @@ def uncovered(routes: list[Route]) -> list[str]:
         for problem in unfillable(routes)
     ]
     for r in routes:
-        if r.pattern.startswith("families/<int:family_id>/") and r.name not in PLANS and r.name not in READ_ONLY:
+        if r.pattern.startswith(FAMILY_RECORD_ROUTES) and not (r.name in PLANS or r.name in READ_ONLY):
+            if r.name in BEARER_ROUTES:
+                continue  # posted to by ``check_links``
             problems.append(
-                f"route {r.name} ({r.pattern}) is under a family but the canary has no POST plan for it: add a "
-                "Plan (what a plausible form posts and which interactions the policy must allow), or list it in "
-                "READ_ONLY with the reason it never writes"
+                f"route {r.name} ({r.pattern}) holds a family's records but the canary has no POST plan for it: "
+                "add a Plan (what a plausible form posts and which interactions the policy must allow), or list "
+                "it in READ_ONLY with the reason it never writes"
             )
     # The API says which methods each path answers (its OpenAPI schema): one that writes needs a plan too.
     for path, methods in api.get_openapi_schema(path_prefix="/api")["paths"].items():
@@ -1430,7 +1795,9 @@ def uncovered(routes: list[Route]) -> list[str]:
             )
     names = {r.name for r in routes}
     problems += [
-        f"the canary names route {name}, which no longer exists" for name in [*PLANS, *READ_ONLY] if name not in names
+        f"the canary names route {name}, which no longer exists"
+        for name in [*PLANS, *READ_ONLY, *BEARER_ROUTES, *FAMILY_QUERIES]
+        if name not in names
     ]
     return problems
 
@@ -1465,15 +1832,41 @@ class Run:
     pattern: re.Pattern[str]
     by_text: dict[str, Marked]
     baseline: dict[str, list[dict[str, Any]]]
-    values: dict[str, list[int]]  # each path parameter's values in this world
+    values: dict[str, list[Any]]  # each path parameter's values in this world
+    queries: dict[str, list[str]]  # each route's family queries in this world (FAMILY_QUERIES)
+    sent: dict[str, set[Marked]]  # what each link's page may show: what was sent with its referral
     leaks: list[str] = field(default_factory=list)
 
-    def shown(self, what: str, route: str, response: Any, seer: Seer, purposes: set[str]) -> None:
+    def shown(
+        self, what: str, route: str, response: Any, seer: Seer, purposes: set[str], sent: set[Marked] | None = None
+    ) -> None:
         messages = pending_messages(self.clients[seer.key])
         self.leaks.extend(
             f"{what} as {seer.label}: {leak}"
-            for leak in leaks_in(response, route, seer, purposes, self.pattern, self.by_text, messages)
+            for leak in leaks_in(response, route, seer, purposes, self.pattern, self.by_text, messages, sent=sent)
         )
+
+    def sent_with(self, route: Route, path: str) -> set[Marked] | None:
+        """On a page whose authority is a token: what was sent with the referral its link is for (nothing, for
+        a token that opens no link). ``None`` elsewhere."""
+        if route.name not in BEARER_ROUTES:
+            return None
+        token = path.rstrip("/").rsplit("/", 1)[-1]
+        return self.sent.get(token, set())
+
+
+def sent_by_link(w: World, pattern: re.Pattern[str], by_text: dict[str, Marked]) -> dict[str, set[Marked]]:
+    """For each link that works: the markers sent with its referral (its reason and hand-off note, and each
+    item's content as sent). A link whose referral has closed shows nothing."""
+    out: dict[str, set[Marked]] = {}
+    for token in w.tokens:
+        link = referral_links.open_link(token)
+        if link is None:
+            continue
+        r = link.referral
+        text = "\n".join([json.dumps(r.sent_items), r.reason, r.handoff_note])
+        out[token] = {by_text[t.lower()] for t in pattern.findall(text)}
+    return out
 
 
 def check_reads(run: Run) -> None:
@@ -1487,6 +1880,8 @@ def check_reads(run: Run) -> None:
             variants: list[tuple[str, dict[str, str]]] = [("", {})]
             if seer.viewer.may_see_family_data and ("family_id" in route.parameters or route.name in FAMILY_LISTS):
                 variants += [(f"?purpose={stated}", {}), *VARIANTS.get(route.name, [])]
+            if seer.viewer.may_see_family_data:
+                variants += [(query, {}) for query in run.queries.get(route.name, [])]
             for path in instances(route, run.w, run.values):
                 for query, headers in variants:
                     url = path + query
@@ -1497,7 +1892,7 @@ def check_reads(run: Run) -> None:
                     gets += 1
                     assert response.status_code < 500, f"GET {url} as {seer.label}: {response.status_code}"
                     purposes = {default} | ({p} if (p := requested_purpose(query)) else set())
-                    run.shown(f"GET {url}", route.name, response, seer, purposes)
+                    run.shown(f"GET {url}", route.name, response, seer, purposes, run.sent_with(route, path))
                     if response.status_code in (301, 302, 405):
                         break  # a redirect, or a form that only posts: no variant answers otherwise
     tell(f"GET requests: {gets // 250 * 250}+")
@@ -1559,6 +1954,49 @@ def post(run: Run, key: str, url: str, plan: Plan, target: Any) -> tuple[Any, li
     return response, changed
 
 
+def check_links(run: Run) -> None:
+    """(c) The one-time link page, as its holder opens it (no account): a link that works shows what was sent
+    with its referral and nothing else; an altered, unknown or closed one shows nothing, and an answer posted
+    to it changes nothing; an answer posted twice from a link that works is taken once."""
+    for name, parameter in BEARER_ROUTES.items():
+        route = next(r for r in run.routes if r.name == name)
+        for token in run.values[parameter]:
+            url = route.path({parameter: token})
+            client = Client()  # nobody signed in
+            sent = run.sent.get(token, set())
+
+            def shown(what: str, response: Any, client: Client = client, sent: set[Marked] = sent) -> None:
+                assert response.status_code < 500, f"{what} without an account: {response.status_code}"
+                found = leaks_in(
+                    response, name, None, set(), run.pattern, run.by_text, pending_messages(client), sent=sent
+                )
+                run.leaks.extend(f"{what} without an account: {leak}" for leak in found)
+
+            shown(f"GET {url}", client.get(url))
+            link = referral_links.open_link(token)
+            if link is None:
+                with rolled_back():
+                    response = client.post(url, {"action": "accept"})
+                    changed = changes(run.baseline, snapshot())
+                shown(f"POST {url}", response)
+                if changed:
+                    run.leaks.append(f"POST {url}: a link that does not work changed {changed}")
+                continue
+            action = sorted(referral_links.actions_left(link))[0]
+            status = referral_links.ACTION_STATUS[action]
+            data = {"action": action, "reason_code": REFERRAL_REASONS.get(status, ""), "words": "Posted"}
+            with rolled_back():
+                first = client.post(url, data)
+                after = snapshot()
+                second = client.post(url, data)
+                again = changes(after, snapshot())
+            tell(f"a link's answer ({action}) {'wrote' if changes(run.baseline, after) else 'wrote nothing'}")
+            shown(f"POST {url}", first)
+            shown(f"POST {url} again", second)
+            if again:
+                run.leaks.append(f"POST {url} again: the link's {action!r} was taken twice: {again}")
+
+
 def canary(spec: WorldSpec) -> list[str]:
     """Build the world, check every route, and return what leaked (nothing, if the door holds)."""
     routes = discover_routes()
@@ -1576,9 +2014,12 @@ def canary(spec: WorldSpec) -> list[str]:
             by_text=by_text,
             baseline=snapshot(),
             values={name: fill(w) for name, fill in FILLERS.items()},
+            queries={name: queries(w) for name, queries in FAMILY_QUERIES.items()},
+            sent=sent_by_link(w, pattern, by_text),
         )
         check_reads(run)
         check_writes(run)
+        check_links(run)
         return sorted(set(run.leaks))
 
 

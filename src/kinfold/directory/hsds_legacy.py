@@ -257,7 +257,7 @@ def legacy_date(text: str) -> str | None:
         pass
     for fmt in ("%m/%d/%Y", "%m/%d/%y", "%Y/%m/%d"):
         try:
-            return datetime.strptime(value, fmt).date().isoformat()  # noqa: DTZ007 - a calendar date, no zone
+            return datetime.strptime(value, fmt).date().isoformat()
         except ValueError:
             continue
     return None

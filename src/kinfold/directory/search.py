@@ -40,17 +40,22 @@ MAX_PER_PAGE = 100
 MAX_RADIUS_MILES = 500
 MAX_WORDS = 8
 MAX_QUERY_LENGTH = 200
-# pg_trgm word similarity a word must reach (the default, 0.6, misses one swapped pair of letters in a
-# 13-letter word: "bupernorphine" against "buprenorphine" is 0.56).
-TRIGRAM_THRESHOLD = 0.5
-FUZZY_CUTOFF = 0.75  # difflib ratio for a correction on SQLite
-FTS_TABLE = "directory_service_fts"
-FTS_VOCAB = "directory_service_fts_vocab"
+FUZZY_CUTOFF = 0.75  # difflib ratio a correction must reach ("bupernorphine" → "buprenorphine" is 0.92)
+FTS_TABLE = "directory_service_fts"  # SQLite
+FTS_VOCAB = "directory_service_fts_vocab"  # SQLite
+PG_WORDS = "directory_search_word"  # PostgreSQL: every word of every search_text, with a trigram index
 
-STOPWORDS = frozenset(
-    ("a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "her", "in", "into", "is",
-     "it", "its", "of", "on", "or", "she", "the", "their", "this", "to", "was", "who", "will", "with")
-)  # fmt: skip
+# Words too common to search for: PostgreSQL's English stop words (``english.stop``), so both databases skip
+# the same ones.
+_STOPWORD_TEXT = """
+    i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her hers
+    herself it its itself they them their theirs themselves what which who whom this that these those am is are
+    was were be been being have has had having do does did doing a an the and but if or because as until while
+    of at by for with about against between into through during before after above below to from up down in out
+    on off over under again further then once here there when where why how all any both each few more most
+    other some such no nor not only own same so than too very s t can will just don should now
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 # The perinatal yes/no attributes people filter on, with the words the search page shows for each.
 FLAG_FILTERS: dict[str, str] = {
@@ -197,9 +202,7 @@ def compose_search_text(
 
 def search_text_for(service: Service) -> str:
     """``compose_search_text`` for a saved service, reading its organisation, terms and locations."""
-    cities = sorted(
-        {c for c in service.at_locations.values_list("location__city", flat=True) if c}
-    )
+    cities = sorted({c for c in service.at_locations.values_list("location__city", flat=True) if c})
     return compose_search_text(
         service,
         organization_name=service.organization.name,
@@ -219,7 +222,7 @@ def _fold(text: str) -> str:
 
 def query_words(query: str) -> list[str]:
     """The words of a free-text query that are searched for (no stop words, at most ``MAX_WORDS``)."""
-    words = re.findall(r"[^\W_]+", _fold(query[:MAX_QUERY_LENGTH]))
+    words = re.findall(r"[^\W_]+", query[:MAX_QUERY_LENGTH].lower())
     kept = [w for w in words if w not in STOPWORDS]
     seen: list[str] = []
     for w in kept:
@@ -367,78 +370,93 @@ def _next_prefix(word: str) -> str:
     return word[:-1] + chr(ord(word[-1]) + 1)
 
 
-def _sqlite_terms(cursor: Any, words: list[str]) -> tuple[list[str], dict[str, list[str]]]:
-    """One FTS5 expression per word: the word as a prefix, or, when no indexed word starts with it, the
-    closest indexed words (``difflib``) as well. Returns the expressions and the corrections made."""
-    expressions: list[str] = []
-    corrections: dict[str, list[str]] = {}
-    for word in words:
-        cursor.execute(f"SELECT 1 FROM {FTS_VOCAB} WHERE term >= %s AND term < %s LIMIT 1", [word, _next_prefix(word)])
-        if cursor.fetchone() is not None or len(word) < 4:
-            expressions.append(f'"{word}"*')
-            continue
-        # The typo is rarely in the first letter; the vocabulary reads only the words that start with it.
+def _vocabulary_has_prefix(cursor: Any, d: _Dialect, word: str) -> bool:
+    table, column = (FTS_VOCAB, "term") if isinstance(d, _Sqlite) else (PG_WORDS, "word")
+    cursor.execute(f"SELECT 1 FROM {table} WHERE {column} >= %s AND {column} < %s LIMIT 1", [word, _next_prefix(word)])
+    return cursor.fetchone() is not None
+
+
+def _vocabulary_near(cursor: Any, d: _Dialect, word: str) -> list[str]:
+    """Indexed words that may be what ``word`` was meant to be (``difflib`` picks among them)."""
+    if isinstance(d, _Sqlite):
+        # The typo is rarely in the first letter: read only the words that start with it, of a similar length.
         cursor.execute(
             f"SELECT term FROM {FTS_VOCAB} WHERE term >= %s AND term < %s AND length(term) BETWEEN %s AND %s",
             [word[0], _next_prefix(word[0]), len(word) - 2, len(word) + 3],
         )
-        vocabulary = [row[0] for row in cursor.fetchall()]
-        close = difflib.get_close_matches(word, vocabulary, n=3, cutoff=FUZZY_CUTOFF)
-        if close:
-            corrections[word] = close
-        expressions.append("(" + " OR ".join([f'"{word}"*', *(f'"{t}"' for t in close)]) + ")")
-    return expressions, corrections
+    else:  # pg_trgm: the trigram index of the vocabulary finds similar words wherever the typo is
+        cursor.execute(
+            f"SELECT word FROM {PG_WORDS} WHERE word %% %s ORDER BY similarity(word, %s) DESC, word LIMIT 25",
+            [word, word],
+        )
+    return [row[0] for row in cursor.fetchall()]
 
 
-@dataclass
-class _Plan:
-    """The statement that finds the page's ids (and distances) and the one that counts them."""
+def corrections_for(words: list[str]) -> dict[str, list[str]]:
+    """For each word that no indexed word starts with, the closest indexed words (at most three)."""
+    d = _dialect()
+    if not isinstance(d, _Postgres | _Sqlite):
+        return {}
+    corrections: dict[str, list[str]] = {}
+    with connection.cursor() as cursor:
+        for word in words:
+            key = _fold(word) if isinstance(d, _Sqlite) else word
+            if len(key) < 4 or key.isdigit() or _vocabulary_has_prefix(cursor, d, key):
+                continue
+            close = difflib.get_close_matches(key, _vocabulary_near(cursor, d, key), n=3, cutoff=FUZZY_CUTOFF)
+            if close:
+                corrections[word] = close
+    return corrections
 
-    select: str
-    select_params: list[Any]
-    count: str
-    count_params: list[Any]
-    corrections: dict[str, list[str]]
+
+def _text_match(d: _Dialect, words: list[str], corrections: dict[str, list[str]]) -> tuple[str, list[Any]]:
+    """A statement of the ids of the services whose words match every query word (as a prefix, or one of its
+    corrections)."""
+    if isinstance(d, _Postgres):
+        terms = [" | ".join([f"{w}:*", *corrections.get(w, [])]) for w in words]
+        query = " & ".join(f"({t})" for t in terms)
+        return (
+            "SELECT id FROM directory_service WHERE directory_service_vector(search_text) @@ to_tsquery('english', %s)",
+            [query],
+        )
+    terms = [" OR ".join([f'"{_fold(w)}"*', *(f'"{t}"' for t in corrections.get(w, []))]) for w in words]
+    return f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [" AND ".join(f"({t})" for t in terms)]
 
 
-def _plan(
+def _statement(
     *,
     words: list[str],
+    corrections: dict[str, list[str]],
     near: geo.Point | None,
     radius_miles: float | None,
     filters: SearchFilters,
     fit: FamilyFit | None,
     fits_only: bool,
-    limit: int,
-    offset: int,
-) -> _Plan:
+) -> tuple[str, list[Any]]:
+    """One statement for the ids (and distances) of the first ``COUNT_CAP + 1`` matches, in order: the page is
+    a slice of them and their number is the count, so nothing is searched twice."""
     d = _dialect()
     where = _Where()
     joins: list[str] = []
     join_params: list[Any] = []
     order_params: list[Any] = []
-    corrections: dict[str, list[str]] = {}
     relevance = ""
     if words:
         if isinstance(d, _Postgres):
-            for w in words:
-                where.add(
-                    "to_tsvector('english', s.search_text) @@ to_tsquery('english', %s) OR %s <%% s.search_text",
-                    f"{w}:*",
-                    w,
-                )
-            relevance = "word_similarity(%s, s.name) DESC, "
-            order_params.append(" ".join(words))
+            matched, matched_params = _text_match(d, words, corrections)
+            where.add(f"s.id IN ({matched})", *matched_params)
+            # Services named for the (first) word first, then by name: cheap, unlike ranking every match.
+            first = corrections.get(words[0], [words[0]])[0]
+            relevance = "lower(s.name) LIKE %s DESC, "
+            order_params.append(f"%{first}%")
         elif isinstance(d, _Sqlite):
-            with connection.cursor() as cursor:
-                expressions, corrections = _sqlite_terms(cursor, words)
-            match = " AND ".join(expressions)
-            if near is None:
+            matched, matched_params = _text_match(d, words, corrections)
+            if near is None:  # ranked by FTS5's bm25
                 joins.append(f"JOIN {FTS_TABLE} ON {FTS_TABLE}.rowid = s.id AND {FTS_TABLE} MATCH %s")
-                join_params.append(match)
+                join_params.extend(matched_params)
                 relevance = f"{FTS_TABLE}.rank, "
             else:
-                where.add(f"s.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)", match)
+                where.add(f"s.id IN ({matched})", *matched_params)
         else:
             for w in words:
                 where.add("LOWER(s.search_text) LIKE %s", f"%{w}%")
@@ -448,11 +466,11 @@ def _plan(
 
     base_from = "directory_service s " + " ".join(joins)
     if near is None:
-        body = f"FROM {base_from} WHERE {where.sql()}"
-        params = [*join_params, *where.params]
-        select = f"SELECT s.id, NULL {body} ORDER BY {relevance}s.name, s.id LIMIT %s OFFSET %s"
-        count = f"SELECT COUNT(*) FROM (SELECT 1 {body} LIMIT %s) AS capped"
-        return _Plan(select, [*params, *order_params, limit, offset], count, [*params, COUNT_CAP + 1], corrections)
+        sql = (
+            f"SELECT s.id, NULL FROM {base_from} WHERE {where.sql()} "
+            f"ORDER BY {relevance}s.name, s.id LIMIT {COUNT_CAP + 1}"
+        )
+        return sql, [*join_params, *where.params, *order_params]
 
     lat0, lon0 = math.radians(near[0]), math.radians(near[1])
     distance = (
@@ -479,19 +497,11 @@ def _plan(
         f"SELECT s.id AS id, s.name AS name, MIN({distance}) AS distance FROM {base_from} {located} "
         f"WHERE {where.sql()} GROUP BY s.id, s.name"
     )
-    inner_params = [*distance_params, *join_params, *where.params]
-    select = (
+    sql = (
         f"SELECT t.id, t.distance FROM ({inner}) AS t {outer_where} "
-        "ORDER BY t.distance IS NULL, t.distance, t.name, t.id LIMIT %s OFFSET %s"
+        f"ORDER BY t.distance IS NULL, t.distance, t.name, t.id LIMIT {COUNT_CAP + 1}"
     )
-    count = f"SELECT COUNT(*) FROM (SELECT 1 FROM ({inner}) AS t {outer_where} LIMIT %s) AS capped"
-    return _Plan(
-        select,
-        [*inner_params, *outer_params, limit, offset],
-        count,
-        [*inner_params, *outer_params, COUNT_CAP + 1],
-        corrections,
-    )
+    return sql, [*distance_params, *join_params, *where.params, *outer_params]
 
 
 def _validate(*, near: geo.Point | None, radius_miles: float | None, page: int, per_page: int) -> None:
@@ -527,38 +537,23 @@ def search_services(
     _validate(near=near, radius_miles=radius_miles, page=page, per_page=per_page)
     filters = filters or SearchFilters()
     words = query_words(query)
-    if connection.vendor == "postgresql" and words:
-        with connection.cursor() as cursor:
-            threshold = str(TRIGRAM_THRESHOLD)
-            cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', %s, false)", [threshold])
+    corrections = corrections_for(words)
 
-    def run(number: int) -> tuple[_Plan, list[tuple[int, float | None]], int]:
-        plan = _plan(
-            words=words,
-            near=near,
-            radius_miles=radius_miles,
-            filters=filters,
-            fit=fit,
-            fits_only=fits_only,
-            limit=per_page,
-            offset=(number - 1) * per_page,
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(plan.select, plan.select_params)
-            rows = [(int(r[0]), None if r[1] is None else float(r[1])) for r in cursor.fetchall()]
-            if len(rows) < per_page and (rows or number == 1):
-                total = (number - 1) * per_page + len(rows)  # the last page: no need to count
-            else:
-                cursor.execute(plan.count, plan.count_params)
-                total = int(cursor.fetchone()[0])
-        return plan, rows, total
-
-    number = min(page, COUNT_CAP // per_page + 1)
-    plan, rows, total = run(number)
-    last = max(1, math.ceil(min(total, COUNT_CAP) / per_page))
-    if number > last:
-        number = last
-        plan, rows, total = run(number)
+    sql, params = _statement(
+        words=words,
+        corrections=corrections,
+        near=near,
+        radius_miles=radius_miles,
+        filters=filters,
+        fit=fit,
+        fits_only=fits_only,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        matches = [(int(r[0]), None if r[1] is None else float(r[1])) for r in cursor.fetchall()]
+    total = len(matches)
+    number = min(page, max(1, math.ceil(min(total, COUNT_CAP) / per_page)))  # past the last page: the last
+    rows = matches[(number - 1) * per_page : number * per_page]
 
     services = (
         Service.objects.filter(pk__in=[r[0] for r in rows])
@@ -571,12 +566,9 @@ def search_services(
     results = []
     for service_id, distance in rows:
         service = by_id.get(service_id)
-        if service is None:  # removed between the two statements
+        if service is None:  # removed since the search
             continue
-        places = [
-            LocationAt(sal.location, _distance_to(near, sal.location))
-            for sal in service.at_locations.all()
-        ]
+        places = [LocationAt(sal.location, _distance_to(near, sal.location)) for sal in service.at_locations.all()]
         places.sort(key=lambda p: (p.distance_miles is None, p.distance_miles or 0.0))
         results.append(
             SearchResult(
@@ -586,7 +578,7 @@ def search_services(
                 fit=fits(service, fit) if fit is not None else None,
             )
         )
-    return SearchPage(results=results, total=total, number=number, per_page=per_page, corrections=plan.corrections)
+    return SearchPage(results=results, total=total, number=number, per_page=per_page, corrections=corrections)
 
 
 def _distance_to(near: geo.Point | None, location: Any) -> float | None:

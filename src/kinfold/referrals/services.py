@@ -298,6 +298,7 @@ def _create_referral(
     note_ids: list[int] | None = None,
     request_key: str = "",
     send: bool = True,
+    gate: RecordGate | None = None,
 ) -> tuple[Referral, NotSent | None]:
     if request_key:
         existing = Referral.objects.filter(request_key=request_key).first()
@@ -321,7 +322,12 @@ def _create_referral(
     if receiving.pk == referring.pk:
         raise ValidationError({"service": "This service is your own organisation's: no referral is needed."})
     terms = terms_for(need, referring_org=referring, receiving_org=receiving)
-    gate = RecordGate.open(viewer, [family.pk], terms.purpose)
+    # The page's gate, when given, has read the family's facts already: the same facts, for the referral's purpose.
+    gate = (
+        RecordGate(viewer=viewer, purpose=terms.purpose, ctx=gate.ctx)
+        if gate is not None and family.pk in gate.ctx.families
+        else RecordGate.open(viewer, [family.pk], terms.purpose)
+    )
     require_create(
         viewer,
         Referral,
@@ -639,6 +645,7 @@ def _event(
 
 
 def _tell_other_side(referral: Referral, side: str | None, to_status: str) -> None:
+    """The other side hears of a change in Kinfold and by email (in words that name no family or need)."""
     if side == RECEIVER and referral.created_by is not None:
         notices.notify(
             referral,
@@ -646,6 +653,16 @@ def _tell_other_side(referral: Referral, side: str | None, to_status: str) -> No
             key=f"answer:{referral.pk}:{referral.version}",
             subject="A referral you sent was answered",
             body="The organisation you referred a family to has answered. Open Kinfold to see it.",
+        )
+    elif side == REFERRER and to_status == S.CANCELLED and referral.sent_at is not None:
+        handler = referral.assigned_to.user if referral.assigned_to is not None else None
+        recipients = [handler] if handler is not None else notices.intake_leads(referral.receiving_org_id)
+        notices.notify(
+            referral,
+            recipients,
+            key=f"cancelled:{referral.pk}",
+            subject=f"A referral to {referral.receiving_org.name} was cancelled",
+            body="The organisation that sent a referral to yours has cancelled it. Nothing more is needed.",
         )
 
 

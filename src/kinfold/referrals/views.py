@@ -67,6 +67,7 @@ def referral_new(request: HttpRequest) -> HttpResponse:
                 handoff_note=data["handoff_note"],
                 note_ids=[int(n) for n in data.get("notes", [])],
                 request_key=data["request_key"],
+                gate=gate,
             )
         except services.NotSent as not_sent:
             left_out = not_sent.left_out  # type: ignore[assignment]
