@@ -512,6 +512,9 @@ class Marked:
     # Other records whose content, by the settled rules, includes this one's words (a consent's signer is
     # one of its 2.31 elements, shown with the consent under rule C).
     carriers: list[Any] = field(default_factory=list)
+    # Referrals that sent a copy of its words (ruling 5: a disclosure to the receiving organisation at the
+    # instant of sending): that organisation's staff who may read the referral may see the copy.
+    sent_with: list[Referral] = field(default_factory=list)
     only_user_id: int | None = None  # not a registered record type: shown only to this user (her emergency)
 
 
@@ -1142,7 +1145,8 @@ class Seer:
     def may_see(self, m: Marked, purposes: set[str]) -> bool:
         if m.record is None:
             return m.only_user_id is not None and m.only_user_id == self.viewer.user_id
-        return any(self.permits(r, p) for r in [m.record, *m.carriers] for p in purposes)
+        received = [r for r in m.sent_with if r.receiving_org_id == self.viewer.organization_id]
+        return any(self.permits(r, p) for r in [m.record, *m.carriers, *received] for p in purposes)
 
     def why_not(self, m: Marked, purposes: set[str]) -> str:
         if m.record is None:
@@ -1157,6 +1161,14 @@ def refreshed(w: World) -> None:
         if m.record is not None:
             m.record = type(m.record)._default_manager.get(pk=m.record.pk)
         m.carriers = [type(c)._default_manager.get(pk=c.pk) for c in m.carriers]
+    w.referrals = [Referral.objects.get(pk=r.pk) for r in w.referrals]
+
+
+def copies_sent(w: World, pattern: re.Pattern[str], by_text: dict[str, Marked]) -> None:
+    """Each record a referral sent a copy of (her name and contact, her pregnancy, notes: ``sent_items``)."""
+    for referral in w.referrals:
+        for m in {by_text[t.lower()] for t in pattern.findall(json.dumps(referral.sent_items))}:
+            m.sent_with.append(referral)
 
 
 def finder(w: World) -> tuple[re.Pattern[str], dict[str, Marked]]:
@@ -1567,7 +1579,9 @@ PLANS: dict[str, list[Plan]] = {
         Plan(
             "families:pregnancy_add",
             None,
-            lambda w, _: {"estimated_due_on": (clock.today() + timedelta(days=150)).isoformat()},
+            # Dates no world's pregnancy has (an ongoing one is due 100 to 190 days on): a form that echoes the
+            # posted date shows no record's marker.
+            lambda w, _: {"estimated_due_on": (clock.today() + timedelta(days=200)).isoformat()},
             lambda w, _, v: [(Interaction.CREATE, _new(PregnancyEpisode, w, v, Sensitivity.GENERAL_HEALTH))],
         )
     ],
@@ -1576,7 +1590,7 @@ PLANS: dict[str, list[Plan]] = {
             "families:due_date",
             "episode_id",
             lambda w, ep: {
-                "estimated_due_on": (clock.today() + timedelta(days=140)).isoformat(),
+                "estimated_due_on": (clock.today() + timedelta(days=195)).isoformat(),
                 "version": ep.version,
             },
             lambda w, ep, v: [(Interaction.CHANGE, ep)],
@@ -2005,6 +2019,7 @@ def canary(spec: WorldSpec) -> list[str]:
         w = build(spec)
         refreshed(w)
         pattern, by_text = finder(w)
+        copies_sent(w, pattern, by_text)
         run = Run(
             w=w,
             routes=routes,
@@ -2097,6 +2112,57 @@ RESTRICTION_WORLD = replace(
         ),
     ),
 )
+
+
+# Referrals: the coordinator refers her to the Part 2 programme for MOUD (its intake nurse accepts, starts and
+# completes it, with an outcome) and to the pantry, which accepts from its emailed link, under a consent that
+# lets her organisation send to both (for payment too: the programme's billing staff read the referral); the
+# OB clinician, on her team, refers her to the pantry without such a consent (a draft), then leaves the team
+# (her draft stays her organisation's record, but the family is no longer open to her). A stand-alone consent
+# lets the community organisation's contact and SUD-treatment records reach the court, which is on her team: the
+# court coordinator reads the referral to the programme, but not her pregnancy, which it sent a copy of.
+REFERRAL_CONSENT = replace(
+    TEAM_WIDE,
+    discloser_classes=(),
+    discloser_orgs=("community",),
+    recipient_classes=(),
+    recipient_orgs=("otp", "pantry"),
+    purposes=("care_coordination", "payment", "treatment"),
+    categories=("contact", "general_health", "social_needs", "sud_treatment"),
+)
+COURT_CONSENT = replace(
+    TEAM_WIDE,
+    discloser_classes=(),
+    discloser_orgs=("community",),
+    recipient_classes=(),
+    recipient_orgs=("court",),
+    purposes=("court_proceeding",),
+    categories=("contact", "sud_treatment"),
+    described=False,
+)
+REFERRAL_WORLD = replace(
+    COURT_ORDER_WORLD,
+    optional=("billing",),
+    team=("ob", "cps", "court"),
+    leavers=("ob",),
+    leave_by_self=True,
+    notes=(("coord", "social_needs", 2),),
+    consents=(TEAM_WIDE, REFERRAL_CONSENT, COURT_CONSENT),
+    order=None,
+    referrals=(
+        ReferralSpec("coord", "otp", FamilyNeed.MOUD, 1, "completed", "intake"),
+        ReferralSpec("coord", "pantry", FamilyNeed.FOOD, 1, "accepted", "intake"),
+        ReferralSpec("ob", "pantry", FamilyNeed.HOUSING, None, "requested", "intake"),
+    ),
+)
+
+
+def test_a_referral_page_shows_only_what_its_viewer_may_read(db):
+    """The referral page shows the referral (the referring organisation's record), her name, the copies of
+    what it sent (to the receiving organisation's staff) and the receiving side's answers, each only to whom the
+    door shows it; the link page only what was sent."""
+    leaks = canary(REFERRAL_WORLD)
+    assert not leaks, "the door let through:\n" + "\n".join(leaks)
 
 
 def test_the_accounting_names_no_consent_or_court_order_she_may_not_read(db):

@@ -355,7 +355,7 @@ def test_keyboard_only_sign_in_and_navigation(page: Any, browser_log: Any, shoot
 
     # From the top of the page, Tab walks: skip link, site name, then the primary navigation.
     order = []
-    for _ in range(6):
+    for _ in range(8):
         keyboard.press("Tab")
         order.append(focused())
     assert order == [
@@ -363,14 +363,16 @@ def test_keyboard_only_sign_in_and_navigation(page: Any, browser_log: Any, shoot
         "a: Kinfold",
         "a: My caseload",
         "a: New family",
+        "a: Directory",
+        "a: Referrals",
         "a: Organisations",
         "button: Log out",
     ]
     nav_links = page.get_by_role("navigation", name="Primary navigation").get_by_role("link")
-    expect(nav_links).to_have_text(["My caseload", "New family", "Organisations"])
+    expect(nav_links).to_have_text(["My caseload", "New family", "Directory", "Referrals", "Organisations"])
 
     # The skip link moves focus to main; the next Tab is the first control in the content.
-    for _ in range(5):
+    for _ in range(7):
         keyboard.press("Shift+Tab")
     assert focused() == "a: Skip to main content"
     keyboard.press("Enter")

@@ -174,7 +174,7 @@ def _orgs() -> list[Org]:
                     hours=("MO,TU,WE,TH,FR,SA,SU", "00:00", "23:59"),
                 ),
             ],
-            kinfold_org=RIVERSIDE,
+            # Not linked: it has no accounts in Kinfold, so referrals reach it by a one-time link to its intake email.
             intake_name="Family intake line",
             intake_email="intake@riverside-housing.example",
             website="https://riverside-housing.example",
@@ -659,7 +659,7 @@ def load_demo_directory(*, today: date | None = None) -> int:
     today = today or clock.today()
     rng = random.Random(SEED)
     terms = _terms()
-    linked = (HOPE, RIVERSIDE, HEALTH_DEPT, SECOND_WIND, BRIGHT_FUTURES, WOMENS_HEALTH)
+    linked = (HOPE, HEALTH_DEPT, SECOND_WIND, BRIGHT_FUTURES, WOMENS_HEALTH)
     kinfold_orgs = {o.name: o for o in Organization.objects.filter(name__in=linked)}
     count = 0
     phone_number = 100

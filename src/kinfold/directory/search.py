@@ -2,17 +2,20 @@
 the filters coordinators use, and whether each result fits one family. It only reads listings (never family
 records: the family's facts arrive as a ``FamilyFit``) and never writes.
 
-Free text, per database (the indexes are made by migration ``0002_search``):
+Free text (the indexes are made by migration ``0002_search``): every word must match, as the start of a word
+("pregnan" finds "pregnancy"). A word that starts no word of any listing is corrected against the listings' own
+words and searched as itself or its closest words ("bupernorphine" → "buprenorphine"), and the page says so:
 
-- PostgreSQL: each word must match the English full-text index (as a prefix: "pregnan" finds "pregnancy") or be
-  trigram-similar to a word of the listing (``pg_trgm`` ``<%``, so "bupernorphine" finds "buprenorphine").
-- SQLite: each word is an FTS5 prefix term; a word that is no prefix of any indexed word is corrected against
-  the index's own vocabulary (``fts5vocab``, the closest words by ``difflib``), and the page says so.
+- PostgreSQL: the English full-text index; the closest words come from the vocabulary table by ``pg_trgm``
+  trigram distance (a typo anywhere in the word), then ``difflib`` keeps the close ones.
+- SQLite: FTS5 prefix terms; the closest words are those of the FTS5 vocabulary that start with the same letter
+  and are about as long, kept by ``difflib``.
 
-Distance is the great-circle distance to a service's nearest location: a latitude/longitude box first (an index
-serves it), then the exact haversine distance in SQL, so the radius, the order and the count agree. Counts stop
-at ``COUNT_CAP``: past it a page says "more than 1,000" and asks to narrow the search, so no search counts
-100,000 rows.
+Distance is the great-circle (haversine) distance to a service's nearest location. With a radius: first the
+services with a location in the latitude/longitude box and within the radius (indexes alone), then those of them
+that match the words and filters. Results are nearest first, then by name. Without a place: named for the first
+word first (PostgreSQL) or by FTS5's bm25 (SQLite), then by name. Counts stop at ``COUNT_CAP``: past it the page
+says "more than 1,000" and asks to narrow the search, so no search counts or sorts 100,000 rows.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -32,7 +34,7 @@ from django.db import connection
 from django.db.models import Prefetch
 
 from kinfold.directory import geo
-from kinfold.directory.fit import BILLED_NEEDS, FamilyFit, FitResult, fits
+from kinfold.directory.fit import BILLED_NEEDS, FamilyFit, FitResult, fits, language_name
 from kinfold.directory.models import Moud, Need, Service, ServiceAtLocation, ServiceStatus
 
 COUNT_CAP = 1000
@@ -178,8 +180,6 @@ def compose_search_text(
 ) -> str:
     """The words a service is found by: its names and descriptions, its organisation, taxonomy terms, needs,
     medications (with their brand names), languages and towns."""
-    from kinfold.directory.fit import language_name
-
     needs = [Need(n).label for n in (service.needs or []) if n in Need.values]
     medications = [MOUD_WORDS[Moud(m)] for m in service.moud_offered]
     flags = [label for name, label in FLAG_FILTERS.items() if name != "accepting_new" and getattr(service, name)]
@@ -232,7 +232,7 @@ def query_words(query: str) -> list[str]:
 
 
 class _Dialect:
-    vendor = "other"
+    """SQL that differs between databases (this base: any database Kinfold does not index for)."""
 
     def json_any(self, column: str, condition: str) -> str:
         """SQL true when some element ``{v}`` of the JSON list ``column`` meets ``condition``."""
@@ -243,8 +243,6 @@ class _Dialect:
 
 
 class _Postgres(_Dialect):
-    vendor = "postgresql"
-
     def json_any(self, column: str, condition: str) -> str:
         array = f"CASE WHEN jsonb_typeof({column}) = 'array' THEN {column} ELSE '[]'::jsonb END"
         condition = condition.replace("{v}", "e.v")
@@ -252,8 +250,6 @@ class _Postgres(_Dialect):
 
 
 class _Sqlite(_Dialect):
-    vendor = "sqlite"
-
     def json_any(self, column: str, condition: str) -> str:
         return f"EXISTS (SELECT 1 FROM json_each({column}) AS e WHERE {condition.replace('{v}', 'e.value')})"
 
@@ -294,8 +290,12 @@ def _contains(d: _Dialect, where: _Where, column: str, value: str, *, fold_case:
 
 
 def _filter_conditions(d: _Dialect, filters: SearchFilters, where: _Where) -> None:
-    if filters.statuses:
-        where.add(f"s.status IN ({', '.join(['%s'] * len(filters.statuses))})", *filters.statuses)
+    others = [str(v) for v in ServiceStatus.values if v not in filters.statuses]
+    if filters.statuses and others:
+        # As the statuses left out: nine services in ten are active, and "status IN ('active')" had PostgreSQL read
+        # the index on status to AND it with the others, which only costs time ("<>" is never read from an index,
+        # and its estimate stays true).
+        where.add(f"s.status NOT IN ({', '.join(['%s'] * len(others))})", *others)
     if filters.need:
         _contains(d, where, "s.needs", filters.need)
     for name in FLAG_FILTERS:
@@ -384,11 +384,8 @@ def _vocabulary_near(cursor: Any, d: _Dialect, word: str) -> list[str]:
             f"SELECT term FROM {FTS_VOCAB} WHERE term >= %s AND term < %s AND length(term) BETWEEN %s AND %s",
             [word[0], _next_prefix(word[0]), len(word) - 2, len(word) + 3],
         )
-    else:  # pg_trgm: the trigram index of the vocabulary finds similar words wherever the typo is
-        cursor.execute(
-            f"SELECT word FROM {PG_WORDS} WHERE word %% %s ORDER BY similarity(word, %s) DESC, word LIMIT 25",
-            [word, word],
-        )
+    else:  # pg_trgm: the nearest words by trigrams, wherever the typo is, straight from the GiST index
+        cursor.execute(f"SELECT word FROM {PG_WORDS} ORDER BY word <-> %s LIMIT 10", [word])
     return [row[0] for row in cursor.fetchall()]
 
 
@@ -409,21 +406,106 @@ def corrections_for(words: list[str]) -> dict[str, list[str]]:
     return corrections
 
 
-def _text_match(d: _Dialect, words: list[str], corrections: dict[str, list[str]]) -> tuple[str, list[Any]]:
-    """A statement of the ids of the services whose words match every query word (as a prefix, or one of its
-    corrections)."""
+def _text_terms(d: _Dialect, words: list[str], corrections: dict[str, list[str]]) -> str:
+    """Every query word (as the start of a word, or one of its corrections), as a PostgreSQL ``tsquery`` or an
+    FTS5 query. The words hold letters and digits only, so nothing in them is query syntax."""
     if isinstance(d, _Postgres):
-        terms = [" | ".join([f"{w}:*", *corrections.get(w, [])]) for w in words]
-        query = " & ".join(f"({t})" for t in terms)
-        return (
-            "SELECT id FROM directory_service WHERE directory_service_vector(search_text) @@ to_tsquery('english', %s)",
-            [query],
+        return " & ".join("(" + " | ".join([f"{w}:*", *corrections.get(w, [])]) + ")" for w in words)
+    alternatives = ([f'"{_fold(w)}"*', *(f'"{t}"' for t in corrections.get(w, []))] for w in words)
+    return " AND ".join("(" + " OR ".join(a) + ")" for a in alternatives)
+
+
+@dataclass
+class _Query:
+    """The FROM extras, WHERE clauses and ORDER BY prefix of a search, with their parameters in order."""
+
+    joins: list[str] = field(default_factory=list)
+    join_params: list[Any] = field(default_factory=list)
+    where: _Where = field(default_factory=_Where)
+    relevance: str = ""
+    order_params: list[Any] = field(default_factory=list)
+
+
+def _query(
+    d: _Dialect,
+    *,
+    words: list[str],
+    corrections: dict[str, list[str]],
+    filters: SearchFilters,
+    fit: FamilyFit | None,
+    fits_only: bool,
+    ranked: bool,
+) -> _Query:
+    q = _Query()
+    if words:
+        terms = _text_terms(d, words, corrections)
+        if isinstance(d, _Postgres):
+            # On the row itself, so PostgreSQL can combine the full-text index with others (a bitmap AND).
+            q.where.add("directory_service_vector(s.search_text) @@ to_tsquery('english', %s)", terms)
+            if ranked:  # services named for the (first) word first: cheap, unlike ranking every match
+                q.relevance = "lower(s.name) LIKE %s DESC, "
+                q.order_params.append(f"%{corrections.get(words[0], [words[0]])[0]}%")
+        elif isinstance(d, _Sqlite):
+            if ranked:  # by FTS5's bm25
+                q.joins.append(f"JOIN {FTS_TABLE} ON {FTS_TABLE}.rowid = s.id AND {FTS_TABLE} MATCH %s")
+                q.join_params.append(terms)
+                q.relevance = f"{FTS_TABLE}.rank, "
+            else:
+                q.where.add(f"s.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)", terms)
+        else:
+            for w in words:
+                q.where.add("LOWER(s.search_text) LIKE %s", f"%{w}%")
+    _filter_conditions(d, filters, q.where)
+    if fits_only and fit is not None:
+        fit_conditions(fit, q.where, d)
+    return q
+
+
+def _distance_sql(d: _Dialect, near: geo.Point) -> tuple[str, list[Any]]:
+    """Miles from ``near`` to location ``l`` (haversine), and its parameters."""
+    lat0, lon0 = math.radians(near[0]), math.radians(near[1])
+    sql = (
+        # (PostgreSQL's LEAST ignores a NULL: a location without coordinates must stay without a distance.)
+        "CASE WHEN l.latitude IS NULL OR l.longitude IS NULL THEN NULL ELSE "
+        f"2 * {geo.EARTH_RADIUS_MILES} * ASIN({d.least()}(1.0, SQRT("
+        "POWER(SIN((RADIANS(l.latitude) - %s) / 2), 2) "
+        "+ %s * COS(RADIANS(l.latitude)) * POWER(SIN((RADIANS(l.longitude) - %s) / 2), 2)))) END"
+    )
+    return sql, [lat0, math.cos(lat0), lon0]
+
+
+def _within(d: _Dialect, near: geo.Point, radius_miles: float) -> dict[int, float]:
+    """Every service with a location within ``radius_miles`` of ``near``: id → miles to its nearest one. The
+    box first (the index on latitude and longitude), then the exact distance."""
+    distance, params = _distance_sql(d, near)
+    lat_min, lat_max, lon_min, lon_max = geo.bounding_box(near, radius_miles)
+    if isinstance(d, _Postgres):
+        # Each location's services from the (location, service) index, one location at a time ("OFFSET 0" keeps
+        # the planner from turning it into a hash join that reads every row of the table: its guess of how many
+        # locations a box holds is often a third of the truth in a city).
+        services = (
+            "CROSS JOIN LATERAL (SELECT x.service_id FROM directory_serviceatlocation x "
+            "WHERE x.location_id = l.id OFFSET 0) AS sal"
         )
-    terms = [" OR ".join([f'"{_fold(w)}"*', *(f'"{t}"' for t in corrections.get(w, []))]) for w in words]
-    return f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [" AND ".join(f"({t})" for t in terms)]
+    else:
+        services = "JOIN directory_serviceatlocation sal ON sal.location_id = l.id"
+    sql = (
+        f"SELECT sal.service_id, MIN({distance}) FROM directory_location l {services} "
+        "WHERE l.latitude BETWEEN %s AND %s AND l.longitude BETWEEN %s AND %s "
+        f"GROUP BY sal.service_id HAVING MIN({distance}) <= %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, lat_min, lat_max, lon_min, lon_max, *params, radius_miles])
+        return {int(sid): float(miles) for sid, miles in cursor.fetchall()}
 
 
-def _statement(
+def _ids_in(d: _Dialect, ids: Sequence[int]) -> tuple[str, list[Any]]:
+    if isinstance(d, _Postgres):  # one array literal: quicker to send than thousands of adapted integers
+        return "s.id = ANY(%s::bigint[])", ["{" + ",".join(str(int(i)) for i in ids) + "}"]
+    return "s.id IN (SELECT value FROM json_each(%s))", [json.dumps(list(ids))]
+
+
+def _matches(
     *,
     words: list[str],
     corrections: dict[str, list[str]],
@@ -432,76 +514,53 @@ def _statement(
     filters: SearchFilters,
     fit: FamilyFit | None,
     fits_only: bool,
-) -> tuple[str, list[Any]]:
-    """One statement for the ids (and distances) of the first ``COUNT_CAP + 1`` matches, in order: the page is
-    a slice of them and their number is the count, so nothing is searched twice."""
+) -> list[tuple[int, float | None]]:
+    """The ids (and distances) of the first ``COUNT_CAP + 1`` matches, in order: the page is a slice of them and
+    their number is the count, so nothing is searched twice."""
     d = _dialect()
-    where = _Where()
-    joins: list[str] = []
-    join_params: list[Any] = []
-    order_params: list[Any] = []
-    relevance = ""
-    if words:
-        if isinstance(d, _Postgres):
-            matched, matched_params = _text_match(d, words, corrections)
-            where.add(f"s.id IN ({matched})", *matched_params)
-            # Services named for the (first) word first, then by name: cheap, unlike ranking every match.
-            first = corrections.get(words[0], [words[0]])[0]
-            relevance = "lower(s.name) LIKE %s DESC, "
-            order_params.append(f"%{first}%")
-        elif isinstance(d, _Sqlite):
-            matched, matched_params = _text_match(d, words, corrections)
-            if near is None:  # ranked by FTS5's bm25
-                joins.append(f"JOIN {FTS_TABLE} ON {FTS_TABLE}.rowid = s.id AND {FTS_TABLE} MATCH %s")
-                join_params.extend(matched_params)
-                relevance = f"{FTS_TABLE}.rank, "
-            else:
-                where.add(f"s.id IN ({matched})", *matched_params)
-        else:
-            for w in words:
-                where.add("LOWER(s.search_text) LIKE %s", f"%{w}%")
-    _filter_conditions(d, filters, where)
-    if fits_only and fit is not None:
-        fit_conditions(fit, where, d)
 
-    base_from = "directory_service s " + " ".join(joins)
+    def query(*, ranked: bool) -> _Query:
+        return _query(
+            d, words=words, corrections=corrections, filters=filters, fit=fit, fits_only=fits_only, ranked=ranked
+        )
+
+    if near is not None and radius_miles is not None:
+        # Two steps: the services near enough (with their distance), then those of them that match. Each step
+        # uses its own index (and, on PostgreSQL, the second ANDs the id list with the full-text index), where
+        # one joined statement would test the words row by row for every service in a crowded city's box.
+        nearby = _within(d, near, radius_miles)
+        if not nearby:
+            return []
+        q = query(ranked=False)
+        ids_sql, ids_params = _ids_in(d, list(nearby))
+        q.where.add(ids_sql, *ids_params)
+        sql = f"SELECT s.id, s.name FROM directory_service s {' '.join(q.joins)} WHERE {q.where.sql()}"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*q.join_params, *q.where.params])
+            found = [(int(sid), str(name)) for sid, name in cursor.fetchall()]
+        found.sort(key=lambda row: (nearby[row[0]], row[1], row[0]))
+        return [(sid, nearby[sid]) for sid, _name in found[: COUNT_CAP + 1]]
+
+    q = query(ranked=near is None)
+    base_from = "directory_service s " + " ".join(q.joins)
     if near is None:
         sql = (
-            f"SELECT s.id, NULL FROM {base_from} WHERE {where.sql()} "
-            f"ORDER BY {relevance}s.name, s.id LIMIT {COUNT_CAP + 1}"
+            f"SELECT s.id, NULL FROM {base_from} WHERE {q.where.sql()} "
+            f"ORDER BY {q.relevance}s.name, s.id LIMIT {COUNT_CAP + 1}"
         )
-        return sql, [*join_params, *where.params, *order_params]
-
-    lat0, lon0 = math.radians(near[0]), math.radians(near[1])
-    distance = (
-        f"2 * {geo.EARTH_RADIUS_MILES} * ASIN({d.least()}(1.0, SQRT("
-        "POWER(SIN((RADIANS(l.latitude) - %s) / 2), 2) "
-        "+ %s * COS(RADIANS(l.latitude)) * POWER(SIN((RADIANS(l.longitude) - %s) / 2), 2))))"
-    )
-    distance_params = [lat0, math.cos(lat0), lon0]
-    if radius_miles is not None:
-        lat_min, lat_max, lon_min, lon_max = geo.bounding_box(near, radius_miles)
-        located = (
-            "JOIN directory_serviceatlocation sal ON sal.service_id = s.id "
-            "JOIN directory_location l ON l.id = sal.location_id"
+        params = [*q.join_params, *q.where.params, *q.order_params]
+    else:  # nearest first, at any distance (services without an address last)
+        distance, distance_params = _distance_sql(d, near)
+        sql = (
+            f"SELECT t.id, t.distance FROM (SELECT s.id AS id, s.name AS name, MIN({distance}) AS distance "
+            f"FROM {base_from} LEFT JOIN directory_serviceatlocation sal ON sal.service_id = s.id "
+            f"LEFT JOIN directory_location l ON l.id = sal.location_id WHERE {q.where.sql()} GROUP BY s.id, s.name) "
+            f"AS t ORDER BY t.distance IS NULL, t.distance, t.name, t.id LIMIT {COUNT_CAP + 1}"
         )
-        where.add("l.latitude BETWEEN %s AND %s AND l.longitude BETWEEN %s AND %s", lat_min, lat_max, lon_min, lon_max)
-        outer_where, outer_params = "WHERE t.distance <= %s", [radius_miles]
-    else:
-        located = (
-            "LEFT JOIN directory_serviceatlocation sal ON sal.service_id = s.id "
-            "LEFT JOIN directory_location l ON l.id = sal.location_id"
-        )
-        outer_where, outer_params = "", []
-    inner = (
-        f"SELECT s.id AS id, s.name AS name, MIN({distance}) AS distance FROM {base_from} {located} "
-        f"WHERE {where.sql()} GROUP BY s.id, s.name"
-    )
-    sql = (
-        f"SELECT t.id, t.distance FROM ({inner}) AS t {outer_where} "
-        f"ORDER BY t.distance IS NULL, t.distance, t.name, t.id LIMIT {COUNT_CAP + 1}"
-    )
-    return sql, [*distance_params, *join_params, *where.params, *outer_params]
+        params = [*distance_params, *q.join_params, *q.where.params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(int(r[0]), None if r[1] is None else float(r[1])) for r in cursor.fetchall()]
 
 
 def _validate(*, near: geo.Point | None, radius_miles: float | None, page: int, per_page: int) -> None:
@@ -529,7 +588,6 @@ def search_services(
     fits_only: bool = False,
     page: int = 1,
     per_page: int = 20,
-    today: date | None = None,
 ) -> SearchPage:
     """One page of services matching the words, within ``radius_miles`` of ``near`` (nearest first), and the
     filters; with ``fit``, each result says why it fits her or what rules it out (``fits_only``: only those that
@@ -539,7 +597,7 @@ def search_services(
     words = query_words(query)
     corrections = corrections_for(words)
 
-    sql, params = _statement(
+    matches = _matches(
         words=words,
         corrections=corrections,
         near=near,
@@ -548,9 +606,6 @@ def search_services(
         fit=fit,
         fits_only=fits_only,
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        matches = [(int(r[0]), None if r[1] is None else float(r[1])) for r in cursor.fetchall()]
     total = len(matches)
     number = min(page, max(1, math.ceil(min(total, COUNT_CAP) / per_page)))  # past the last page: the last
     rows = matches[(number - 1) * per_page : number * per_page]

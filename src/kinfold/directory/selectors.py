@@ -127,12 +127,26 @@ def _time(value: Any) -> str:
     return text
 
 
+def _days_words(byday: Any) -> str:
+    """ "MO,TU,WE,TH,FR" → "Monday to Friday"; every day → "Every day"; otherwise the days listed."""
+    codes = [d.strip().upper()[-2:] for d in str(byday or "").split(",") if d.strip()]
+    week = list(DAYS)
+    if sorted(set(codes)) == sorted(week):
+        return "Every day"
+    known = [c for c in codes if c in DAYS]
+    if len(known) == len(codes) >= 3:
+        positions = sorted(week.index(c) for c in set(known))
+        if positions == list(range(positions[0], positions[-1] + 1)):
+            return f"{DAYS[week[positions[0]]]} to {DAYS[week[positions[-1]]]}"
+    return ", ".join(DAYS.get(c, c) for c in codes)
+
+
 def _schedule_words(schedule: dict[str, Any], where: str = "") -> str:
-    codes = [d.strip() for d in str(schedule.get("byday") or "").split(",") if d.strip()]
-    days = [DAYS.get(code.upper()[-2:], code) for code in codes]
     opens, closes = _time(schedule.get("opens_at")), _time(schedule.get("closes_at"))
-    words = ", ".join(days)
-    if opens and closes:
+    words = _days_words(schedule.get("byday"))
+    if opens in ("0:00", "00:00") and closes in ("23:59", "24:00", "0:00"):
+        words = f"{words}, open 24 hours".strip(", ")
+    elif opens and closes:
         words = f"{words} {opens}\u2013{closes}".strip()  # an en dash between the hours
     description = str(schedule.get("description") or schedule.get("notes") or "").strip()
     words = "; ".join(w for w in (words, description) if w)

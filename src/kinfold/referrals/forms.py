@@ -7,9 +7,10 @@ from django import forms
 from kinfold import text_limits
 from kinfold.directory.models import Need
 from kinfold.referrals.models import Priority
+from kinfold.web.forms import UswdsFormMixin
 
 
-class ReferralForm(forms.Form):
+class ReferralForm(UswdsFormMixin, forms.Form):
     need = forms.ChoiceField(
         label="What she needs", choices=[("", "Choose one")] + [(n.value, n.label) for n in Need]
     )

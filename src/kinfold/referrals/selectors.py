@@ -83,6 +83,8 @@ def view_of(gate: RecordGate, referral: Referral, events: list[ReferralEvent]) -
     viewer = gate.viewer
     side = side_of(viewer, referral)
     shown = [e for e in events if gate.show(e, family_id=referral.family_id)]
+    for e in shown:
+        e.reason_words = REASONS.get(e.to_status, {}).get(e.reason_code, "")  # type: ignore[attr-defined]
     hidden = len(events) - len(shown)
     status = referral.status
     words = S(status).label

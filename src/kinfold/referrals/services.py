@@ -211,11 +211,12 @@ def plan_items(
         item.facts = facts_of(facts, family_id=family.pk)
         item.sent = decision.permitted
         item.consent_version_id = decision.consent_version_id
+        words = f"“{_kind_words(item.kind)}”, in her consent's words"
         item.why = (
-            f"her consent covers sending {_kind_words(item.kind)} to {receiving_org.name}"
+            f"her consent covers sending this to {receiving_org.name} ({words})"
             if decision.permitted
-            else f"no consent in force lets {_org_name(viewer)} send {_kind_words(item.kind)} to {receiving_org.name}"
-            f" for {Purpose(terms.purpose).label.lower()}"
+            else f"no consent in force lets {_org_name(viewer)} send this to {receiving_org.name}"
+            f" for {Purpose(terms.purpose).label.lower()} ({words})"
         )
         return item
 
@@ -242,10 +243,10 @@ def plan_items(
             )
         )
         items[-1].content = {
-            "name": parent.display_name,
-            "phone": parent.phone,
-            "preferred_language": parent.get_preferred_language_display(),
-            "postal_code": parent.postal_code,
+            "Name": parent.display_name,
+            "Phone": parent.phone,
+            "Preferred language": str(parent.get_preferred_language_display()),
+            "ZIP code": parent.postal_code,
         }
     pregnancy = (
         PregnancyEpisode.objects.filter(family=family, created_by_org_id=viewer.organization_id).order_by("-estimated_due_on").first()
@@ -253,15 +254,15 @@ def plan_items(
     if pregnancy is not None:
         item = decide(Item("pregnancy", "Her pregnancy (due date, birth)", "pregnancy", False, False), pregnancy)
         item.content = {
-            "estimated_due_on": f"{pregnancy.estimated_due_on:%-d %B %Y}",
-            "delivered_on": f"{pregnancy.delivered_on:%-d %B %Y}" if pregnancy.delivered_on else "",
+            "Due date": f"{pregnancy.estimated_due_on:%-d %B %Y}",
+            "Birth": f"{pregnancy.delivered_on:%-d %B %Y}" if pregnancy.delivered_on else "",
         }
         items.append(item)
     if note_ids:
         own_notes = Note.objects.filter(family=family, pk__in=note_ids, created_by_org_id=viewer.organization_id)
         for note in own_notes:
             item = decide(Item(f"note:{note.pk}", f"Note: {note.summary}", note.kind, False, False), note)
-            item.content = {"summary": note.summary, "body": note.body, "occurred_on": f"{note.occurred_on:%-d %B %Y}"}
+            item.content = {"Date": f"{note.occurred_on:%-d %B %Y}", "Summary": note.summary, "Note": note.body}
             items.append(item)
     return items
 
@@ -322,6 +323,8 @@ def _create_referral(
     if receiving.pk == referring.pk:
         raise ValidationError({"service": "This service is your own organisation's: no referral is needed."})
     terms = terms_for(need, referring_org=referring, receiving_org=receiving)
+    if gate is not None:  # an organisation made for the listing just now is not among the page's facts yet
+        gate.ctx.organizations.setdefault(receiving.pk, (receiving.type, receiving.is_part2_program))
     # The page's gate, when given, has read the family's facts already: the same facts, for the referral's purpose.
     gate = (
         RecordGate(viewer=viewer, purpose=terms.purpose, ctx=gate.ctx)

@@ -91,11 +91,12 @@ def referral_new(request: HttpRequest) -> HttpResponse:
         status = 400
     preview = None
     need = (form.data.get("need") if form.is_bound else initial["need"]) or "other"
-    if need in services.NEED_KIND or need in [n for n, _ in selectors.need_choices()]:
-        receiving = service.organization.organization
-        if receiving is not None and viewer.membership is not None:
-            terms = services.terms_for(need, referring_org=viewer.membership.organization, receiving_org=receiving)
-            preview = services.plan_items(viewer, family=family, terms=terms, receiving_org=receiving)
+    if need in [n for n, _ in selectors.need_choices()] and viewer.membership is not None:
+        # A listing without a Kinfold organisation gets one now (directory data, no family's), so the door can
+        # say what would go there.
+        receiving = services.receiving_organization(service=service, directory_org=service.organization)
+        terms = services.terms_for(need, referring_org=viewer.membership.organization, receiving_org=receiving)
+        preview = services.plan_items(viewer, family=family, terms=terms, receiving_org=receiving)
     return render(
         request,
         "referrals/referral_form.html",

@@ -3,8 +3,8 @@
 PostgreSQL: a GIN index on the English full-text vector of ``search_text`` (``to_tsvector('english', …)``
 through ``directory_service_vector``, see below), and the ``pg_trgm`` extension with
 the vocabulary a mistyped word is corrected against: ``directory_search_word`` (every word of every
-``search_text``, added by a trigger; words are never removed, so a word no listing uses any more may still be
-offered as a correction and simply match nothing) with a trigram GIN index. (A trigram index on ``search_text``
+``search_text`` with a letter in it, added by a trigger; words are never removed, so a word no listing uses any
+more may still be offered as a correction and simply match nothing) with a trigram GiST index. (A trigram index on ``search_text``
 itself was tried first: its matches must each be rechecked with ``word_similarity`` over the whole text, about
 100 µs a row, which made a search for a common word take over 200 ms with only 5,000 services.)
 
@@ -21,8 +21,15 @@ from django.db import migrations
 
 # Results without a place are in name order: an index lets the first thousand be read without sorting them all.
 NAME_INDEX = "CREATE INDEX IF NOT EXISTS directory_service_name ON directory_service (name, id)"
+# A search near a place reads (location → service) pairs in a box from indexes alone.
+PLACE_INDEX = (
+    "CREATE INDEX IF NOT EXISTS directory_serviceatlocation_place ON directory_serviceatlocation (location_id, service_id)"
+)
 PG_FORWARD = [
     NAME_INDEX,
+    PLACE_INDEX,
+    # SQLite's index on (latitude, longitude) holds the row id already; PostgreSQL's needs it included.
+    "CREATE INDEX IF NOT EXISTS directory_location_box ON directory_location (latitude, longitude) INCLUDE (id)",
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     # to_tsvector('english', search_text), wrapped so the planner is told what it costs: to_tsvector's own
     # estimate (COST 100) is ten times too low for a listing's text (~25 µs), so with a few thousand services
@@ -39,15 +46,16 @@ PG_FORWARD = [
     "CREATE INDEX IF NOT EXISTS directory_service_fulltext ON directory_service "
     "USING gin (directory_service_vector(search_text))",
     # Every word used in any listing ("C" collation: a prefix is a range of the primary key), with a trigram
-    # index: a mistyped word is corrected to its nearest words here, then searched in the full-text index.
+    # index: a mistyped word is corrected to its nearest words here (GiST: "ORDER BY word <-> typed LIMIT n"
+    # walks the index nearest first), then searched in the full-text index.
     "CREATE TABLE IF NOT EXISTS directory_search_word (word text COLLATE \"C\" PRIMARY KEY)",
-    "CREATE INDEX IF NOT EXISTS directory_search_word_trigram ON directory_search_word USING gin (word gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS directory_search_word_trigram ON directory_search_word USING gist (word gist_trgm_ops)",
     """
     CREATE OR REPLACE FUNCTION directory_search_words() RETURNS trigger AS $$
     BEGIN
         INSERT INTO directory_search_word (word)
         SELECT DISTINCT lexeme FROM unnest(to_tsvector('simple', NEW.search_text))
-        WHERE length(lexeme) BETWEEN 3 AND 40 AND lexeme ~ '^[[:alnum:]]+$'
+        WHERE length(lexeme) BETWEEN 3 AND 40 AND lexeme ~ '^[[:alnum:]]+$' AND lexeme ~ '[[:alpha:]]'
         ON CONFLICT DO NOTHING;
         RETURN NULL;
     END;
@@ -59,7 +67,7 @@ PG_FORWARD = [
     # Rows already there (a directory imported before this migration).
     "INSERT INTO directory_search_word (word) SELECT DISTINCT lexeme FROM directory_service, "
     "unnest(to_tsvector('simple', search_text)) WHERE length(lexeme) BETWEEN 3 AND 40 "
-    "AND lexeme ~ '^[[:alnum:]]+$' ON CONFLICT DO NOTHING",
+    "AND lexeme ~ '^[[:alnum:]]+$' AND lexeme ~ '[[:alpha:]]' ON CONFLICT DO NOTHING",
 ]
 PG_BACKWARD = [
     "DROP TRIGGER IF EXISTS directory_service_search_words ON directory_service",
@@ -68,10 +76,13 @@ PG_BACKWARD = [
     "DROP INDEX IF EXISTS directory_service_fulltext",
     "DROP FUNCTION IF EXISTS directory_service_vector(text)",
     "DROP INDEX IF EXISTS directory_service_name",
+    "DROP INDEX IF EXISTS directory_serviceatlocation_place",
+    "DROP INDEX IF EXISTS directory_location_box",
 ]
 
 SQLITE_FORWARD = [
     NAME_INDEX,
+    PLACE_INDEX,
     "CREATE VIRTUAL TABLE IF NOT EXISTS directory_service_fts USING fts5("
     "search_text, content='directory_service', content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
     "CREATE VIRTUAL TABLE IF NOT EXISTS directory_service_fts_vocab USING fts5vocab(directory_service_fts, 'row')",
@@ -97,6 +108,7 @@ SQLITE_BACKWARD = [
     "DROP TABLE IF EXISTS directory_service_fts_vocab",
     "DROP TABLE IF EXISTS directory_service_fts",
     "DROP INDEX IF EXISTS directory_service_name",
+    "DROP INDEX IF EXISTS directory_serviceatlocation_place",
 ]
 
 
