@@ -1,45 +1,61 @@
-"""The canary (issue 10): generated worlds, a unique marker in every record, every route of the site and the API.
+"""The canary (issues 10 and 12): generated worlds, a unique marker in every record, every route of the site and the
+API.
 
 Hypothesis builds a small world through the services (so the rules that refuse a write are exercised while
 the world is made): a community organisation that creates the family, a Part 2 opioid treatment programme, a
-CPS agency, a family treatment court, an obstetric clinic and an unrelated organisation; staff with roles
-(care coordinator, front desk, privacy officers, SUD counsellor, CPS caseworker, court coordinator, OB
-clinician, and sometimes billing, a judge, an inactive account, a superuser); a parent, her legal
+CPS agency, a family treatment court, an obstetric clinic, an unrelated organisation and a pantry without
+accounts; staff with roles (care coordinator, front desk, privacy officers, SUD counsellor, the programme's
+intake nurse, CPS caseworker, court coordinator, OB clinician, and sometimes billing, a judge, an inactive
+account, a superuser); a parent, her legal
 representative, another family member, a delivered pregnancy with its infant(s) and perhaps an ongoing one;
 care-team places (some since left, the coordinator role perhaps handed over); notes of several kinds by
 several organisations; consents (naming disclosers and recipients by name, by class or by person, some signed
 by her representative, some with a new version, some revoked, ended by their event or expired); a court order
 recorded by a privacy officer (perhaps with its 2.64(d) findings recorded later); restriction requests
 (requested, agreed, refused, ended by her or by the organisation); perhaps an emergency declared by a
-clinician (still open, or long closed). The world's past is written with the clock moved back (60 and 20
-days), not by editing rows. Only organisations, accounts and memberships are made with the ORM: they are the
-directory, which no service writes.
+clinician (still open, or long closed); one or two referrals (to the programme, listed in the service directory
+with its accounts, or to the pantry, listed without any), most under a consent made for them and the rest kept
+as drafts (``NotSent``), then answered: the programme in Kinfold (accepted by its intake nurse or another who
+may, declined, started, put on hold, completed or failed), the pantry from a one-time link, or cancelled by the
+referring side. The world's past is written with the clock moved back (60 and 20 days), not by editing rows.
+Only organisations, accounts, memberships and the service directory's listings are made with the ORM: they are
+the directory, which no service of a family writes.
 
 Every record carries a unique marker (``Mk000123x``) in its words: names, descriptions, summaries and bodies,
-titles, order references, restriction descriptions, reasons. A pregnancy has no words of its own, so its due
-date, as the pages render dates, is its marker. Without a marker of their own: the family and its care team
+titles, order references, restriction descriptions, reasons, a referral's reason and hand-off note, each
+answer's words (a closing answer's words are also the referral's outcome: they are judged as the answer, the
+receiving organisation's record). Her county is the parent's second marker (the directory's "fits this family"
+says where she lives). A pregnancy has no words of its own, so its due date, as the pages render dates, is its
+marker. What a referral sent (``sent_items``: copies of her name and contact, her pregnancy, notes) repeats their
+markers: the receiving organisation's staff who may read the referral may see those copies (ruling 5: they
+were disclosed to it when it was sent). Without a marker of their own: the family and its care team
 (their only words are the parent's name), care-team places (their only words are staff names: directory data,
 shown wherever a colleague is named) and timeline lines (Kinfold's own sentences, which repeat the markers of
 the records they tell about and are checked through those).
 
 Then, for every staff member of the world and every route discovered from the URL configuration (pages,
 forms, choice lists, exports and the API; only the admin site and signing in and out are skipped, see
-``SKIPPED``), plainly and with ``?purpose=`` (the example's two purposes, taken in turn by its viewers):
+``SKIPPED``), plainly and with ``?purpose=`` (the example's two purposes, taken in turn by its viewers), and
+with the family and service ids of ``FAMILY_QUERIES`` (the directory's "fits this family", the referral form):
 
 (a) **GET**: no response (nor the flash message it leaves for the next page) contains the marker of a record
     that ``access.rules.decide`` denies her, for her role's default purpose and for the purpose the request
     states; a 404 contains no marker at all, nor does a 403 (except the refusals in
     ``REFUSALS_SHOWING_THE_RECORD``, which show the record she asked about and may read); and reading changes
     no family record.
-(b) **POST** (every form under ``/families/<id>/…``, see ``PLANS``): when the policy denies an interaction the
-    form needs (create, change, retire; for break-the-glass, that she is a clinician), posting a plausible form
-    changes no family record (audit and accounting rows may grow), and its answer shows no marker she may
-    not read. The same form posted by a viewer the policy permits is reported as a Hypothesis event, so a plan
-    whose form never writes would show in ``--hypothesis-show-statistics``.
+(b) **POST** (every form under ``/families/<id>/…`` or ``/referrals/``, see ``PLANS``): when the policy denies an
+    interaction the form needs (create, change, retire; for break-the-glass, that she is a clinician), posting a
+    plausible form changes no family record nor one-time link (audit and accounting rows may grow), and its
+    answer shows no marker she may not read. The same form posted by a viewer the policy permits is reported as a
+    Hypothesis event, so a plan whose form never writes would show in ``--hypothesis-show-statistics``.
+(c) **One-time links** (``BEARER_ROUTES``, whose authority is a token, not the viewer): a link that works shows
+    what was sent with its referral and nothing else, to anyone who holds it (nobody signed in, and every
+    viewer); an altered, unknown or spent link shows no marker, and an answer posted to it changes nothing; an
+    answer posted twice from a link that works is taken once.
 
-A route whose path parameters the canary cannot fill, a form under a family it has no plan for, or an API path
-that writes, fails ``test_the_canary_covers_every_route_of_the_site_and_the_api`` by name: a new route is
-covered the day it is added.
+A route whose path parameters the canary cannot fill, a form under a family or a referral it has no plan for, or
+an API path that writes, fails ``test_the_canary_covers_every_route_of_the_site_and_the_api`` by name: a new
+route is covered the day it is added.
 
 Each example is built in a savepoint that is rolled back (as in ``test_policy_properties``); so is each post.
 """
@@ -91,7 +107,6 @@ from kinfold.consent.models import (
 from kinfold.directory.models import DirectoryOrganization, Service
 from kinfold.directory.models import Need as FamilyNeed
 from kinfold.families import services as family_services
-from kinfold.families.services import ConcurrentEditError
 from kinfold.families.models import (
     CareTeamMember,
     Family,
@@ -100,6 +115,7 @@ from kinfold.families.models import (
     PregnancyEpisode,
     Sensitivity,
 )
+from kinfold.families.services import ConcurrentEditError
 from kinfold.notes import services as note_services
 from kinfold.notes.models import NOTE_CATEGORY, Note, NoteKind
 from kinfold.organizations.models import HEALTH_CARE_PROVIDER_TYPES, Membership, Organization, OrganizationType, Role
@@ -276,7 +292,7 @@ def consents(draw: Any, staff: list[str], first: bool) -> ConsentSpec:
     court = draw(st.integers(0, 3)) == 0
     recipient_orgs = set(draw(st.sets(st.sampled_from(org_keys), max_size=2)))
     if court:
-        purposes: set[str] = {"court_proceeding"}
+        purposes = {"court_proceeding"}
         recipient_orgs.add("court")  # a court consent stands alone and names the court
     else:
         purposes = set(
@@ -331,14 +347,14 @@ REFERRAL_PATHS: dict[str, list[str]] = {
     "failed": [S.ACCEPTED, S.FAILED],
     "cancelled": [S.CANCELLED],
 }
-REFERRAL_REASONS = {
+REFERRAL_REASONS: dict[str, str] = {
     S.REJECTED: "no_capacity",
     S.FAILED: "could_not_reach",
     S.COMPLETED: "service_delivered",
     S.CANCELLED: "no_longer_needed",
     S.ON_HOLD: "waiting_list",
 }
-LINK_ACTIONS = {status: action for action, status in referral_links.ACTION_STATUS.items()}
+LINK_ACTIONS: dict[str, str] = {status: action for action, status in referral_links.ACTION_STATUS.items()}
 # Who at the programme may answer, in the order the world asks them.
 OTP_STAFF = ["intake", "counsellor", "otp_front", "otp_po", "billing"]
 
@@ -369,7 +385,10 @@ def referral_consents(draw: Any, referrer: str, to: str, need: str) -> ConsentSp
         recipient_orgs=_tuple({to} | ({referring} if back else set())),
         recipient_people=(),
         recipient_classes=(),
-        purposes=_tuple({terms.purpose} | draw(st.sets(st.sampled_from(CONSENTABLE), max_size=1))),
+        # Payment and operations reach the programme's billing and quality staff, who never handle the referral.
+        purposes=_tuple(
+            {terms.purpose} | draw(st.sets(st.sampled_from(["payment", "operations", *CONSENTABLE]), max_size=1))
+        ),
         categories=_tuple(
             {terms.category}
             | ({"contact"} if draw(st.integers(0, 4)) else set())
@@ -448,9 +467,7 @@ def worlds(draw: Any) -> WorldSpec:
         )
     # At most three consents in all: each adds its pages for every viewer.
     others = [draw(consents(active, first=False)) for _ in range(draw(st.integers(0, 2 - len(referral_consent_specs))))]
-    referrals = [
-        replace(r, consent=None if r.consent is None else 1 + len(others) + r.consent) for r in referrals
-    ]
+    referrals = [replace(r, consent=None if r.consent is None else 1 + len(others) + r.consent) for r in referrals]
     return WorldSpec(
         optional=optional,
         team=team,
@@ -566,9 +583,7 @@ class World:
     def mark(self, texts: str | tuple[str, ...], record: Any, label: str, **kwargs: Any) -> None:
         self.marked.append(Marked((texts,) if isinstance(texts, str) else texts, record, label, **kwargs))
 
-    def act(
-        self, first: str | None, what: str, write: Callable[[Viewer], Any], *, others: bool | list[str] = True
-    ) -> Any:
+    def act(self, first: str | None, what: str, write: Callable[..., Any], *, others: bool | list[str] = True) -> Any:
         """``write`` as the drawn actor; if the services refuse her (and ``others``), as the next staff member
         who may (of ``others``, when it names them). Returns the result, or ``None`` (and a Hypothesis event)
         when nobody may."""
@@ -813,8 +828,8 @@ def build(spec: WorldSpec) -> World:
         request_restriction(w, r)
     if spec.emergency is not None and spec.emergency[1] == "active":
         declare_emergency(w, spec.emergency[0])
-    for r in spec.referrals:
-        make_referral(w, r)
+    for referral_spec in spec.referrals:
+        make_referral(w, referral_spec)
 
     # Endings last, so the writes above still had the access these take away.
     for key in spec.leavers:
@@ -896,15 +911,27 @@ def list_services(w: World) -> None:
             intake_email=f"intake-{w.n}-{key}@example.org",
         )
         w.services[key] = Service.objects.create(
-            hsds_id=f"canary-{w.n}-{key}-service", organization=listing, name=f"K{w.n}{key} service", needs=needs, **attributes
+            hsds_id=f"canary-{w.n}-{key}-service",
+            organization=listing,
+            name=f"K{w.n}{key} service",
+            needs=needs,
+            **attributes,
         )
 
 
 def _refer(v: Viewer, *, family: Family, service: Service, need: str, reason: str, handoff_note: str = "") -> Referral:
-    """``create_referral``, keeping the draft it commits when her consent does not cover sending it."""
+    """``create_referral`` with every note her organisation wrote (each goes if her consent covers it), keeping
+    the draft it commits when her consent does not cover sending the referral."""
+    notes = list(Note.objects.filter(family=family, created_by_org_id=v.organization_id).values_list("pk", flat=True))
     try:
         return referral_services.create_referral(
-            viewer=v, family=family, need=need, service=service, reason=reason, handoff_note=handoff_note
+            viewer=v,
+            family=family,
+            need=need,
+            service=service,
+            reason=reason,
+            handoff_note=handoff_note,
+            note_ids=notes,
         )
     except referral_services.NotSent as not_sent:
         return not_sent.referral
@@ -961,7 +988,11 @@ def make_referral(w: World, spec: ReferralSpec) -> None:
         return
     referral.refresh_from_db()
     w.referrals.append(referral)
-    w.mark((reason, handoff), referral, f"referral {referral.pk} ({spec.need} to {spec.to}, made by {referral.created_by_org.name})")
+    w.mark(
+        (reason, handoff),
+        referral,
+        f"referral {referral.pk} ({spec.need} to {spec.to}, made by {referral.created_by_org.name})",
+    )
     tell(f"referral to {spec.to}: {'sent' if referral.sent_at else 'kept as a draft'}")
     token = None
     if spec.to == "pantry" and referral.status in OPEN_STATUSES:
@@ -974,12 +1005,11 @@ def make_referral(w: World, spec: ReferralSpec) -> None:
         words = new_marker() if to_status in REFERRAL_REASONS else ""
         said = f"Because {words}" if words else ""
         if to_status == S.CANCELLED:
-            done = w.act(
-                referring[0] if referring else None,
-                "cancel a referral",
-                lambda v, said=said: _change_referral(v, referral, S.CANCELLED, said),
-                others=referring,
-            )
+
+            def cancel(v: Viewer, said: str = said) -> Referral:
+                return _change_referral(v, referral, S.CANCELLED, said)
+
+            done = w.act(referring[0] if referring else None, "cancel a referral", cancel, others=referring)
         elif referral.status == S.DRAFT:
             break
         elif spec.to == "pantry":
@@ -987,7 +1017,9 @@ def make_referral(w: World, spec: ReferralSpec) -> None:
         else:
             answered: list[Viewer] = []
 
-            def answer(v: Viewer, to_status: str = to_status, said: str = said) -> Referral:
+            def answer(
+                v: Viewer, to_status: str = to_status, said: str = said, answered: list[Viewer] = answered
+            ) -> Referral:
                 answered.append(v)
                 return _change_referral(v, referral, to_status, said)
 
@@ -1253,7 +1285,6 @@ def _altered(token: str) -> str:
     return token[:-1] + ("B" if token[-1] == "A" else "A")
 
 
-
 def unfillable(routes: list[Route]) -> list[str]:
     return [
         f"route {r.name} ({r.pattern}) has path parameter {name!r}"
@@ -1284,7 +1315,7 @@ def instances(route: Route, w: World, values: dict[str, list[Any]]) -> list[str]
 DECOY_ROUTES = {"families:detail", "families:export", "consent:list", "api:get_family", "api:export_family"}
 
 # Requests a route answers differently, besides ``?purpose=``: a partial for htmx, a CSV, a template.
-VARIANTS: dict[str, list[tuple[str, dict[str, str]]]] = {
+VARIANTS: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "families:caseload": [("?scope=organization&sort=-activity", {"HTTP_HX_REQUEST": "true"})],
     "consent:new": [("?template=blank", {})],  # the capture form: her legal representatives offered as signers
     "consent:accounting": [("?format=csv", {})],
@@ -1378,14 +1409,15 @@ def leaks_in(
 
 
 def snapshot() -> dict[str, list[dict[str, Any]]]:
-    """Every family record (each registered type, its many-to-many links) and every emergency declaration."""
+    """Every family record (each registered type, its many-to-many links), every emergency declaration and every
+    one-time link (the actions taken from it)."""
     tables: dict[str, list[dict[str, Any]]] = {}
     # A one-time link's used actions too: opening its page spends none, and a refused answer none.
-    models = [rt.model for rt in registered()] + [EmergencyAccess, ReferralLink]
+    models: list[Any] = [rt.model for rt in registered()] + [EmergencyAccess, ReferralLink]
     for model in models:
         tables[model.__name__] = list(model._default_manager.order_by("pk").values())
         for m2m in model._meta.many_to_many:
-            through = m2m.remote_field.through  # type: ignore[union-attr]
+            through = m2m.remote_field.through
             tables[f"{model.__name__}.{m2m.name}"] = list(through.objects.order_by("pk").values())
     return tables
 
@@ -1552,7 +1584,12 @@ def _next_status(referral: Referral, *, referring: bool) -> str:
 def _change_plan(*, referring: bool) -> Plan:
     def data(w: World, referral: Referral) -> dict[str, Any]:
         to = _next_status(referral, referring=referring)
-        return {"status": to, "version": referral.version, "reason_code": REFERRAL_REASONS.get(to, ""), "words": "Posted"}
+        return {
+            "status": to,
+            "version": referral.version,
+            "reason_code": REFERRAL_REASONS.get(to, ""),
+            "words": "Posted",
+        }
 
     def needs(w: World, referral: Referral, v: Viewer) -> list[Need]:
         if referring:
@@ -1819,8 +1856,9 @@ def uncovered(routes: list[Route]) -> list[str]:
 # --- the test -------------------------------------------------------------------------------------------
 
 SETTINGS = settings(
-    # Each example is some 1000 requests (10 to 20 seconds). `make test` draws fewer on its PostgreSQL pass.
-    max_examples=int(os.environ.get("KINFOLD_CANARY_EXAMPLES", "15")),
+    # Each example is some 1200 requests and 100 posts (15 to 25 seconds on an idle machine); 12 of them take
+    # about as long as 15 did before referrals. `make test` draws fewer on its PostgreSQL pass.
+    max_examples=int(os.environ.get("KINFOLD_CANARY_EXAMPLES", "12")),
     deadline=None,
     # No shrinking or explaining: each re-runs a failing world dozens of times (minutes), and the failure
     # already names every leak (route, viewer, record) and prints the world that showed it.
@@ -1891,7 +1929,7 @@ def check_reads(run: Run) -> None:
         # The example's two purposes, taken in turn by its viewers (one each keeps an example near 20 seconds).
         stated = run.w.spec.purposes[i % len(run.w.spec.purposes)]
         for route in run.routes:
-            variants: list[tuple[str, dict[str, str]]] = [("", {})]
+            variants: list[tuple[str, dict[str, Any]]] = [("", {})]
             if seer.viewer.may_see_family_data and ("family_id" in route.parameters or route.name in FAMILY_LISTS):
                 variants += [(f"?purpose={stated}", {}), *VARIANTS.get(route.name, [])]
             if seer.viewer.may_see_family_data:
@@ -1979,10 +2017,12 @@ def check_links(run: Run) -> None:
             client = Client()  # nobody signed in
             sent = run.sent.get(token, set())
 
-            def shown(what: str, response: Any, client: Client = client, sent: set[Marked] = sent) -> None:
+            def shown(
+                what: str, response: Any, client: Client = client, sent: set[Marked] = sent, route: str = name
+            ) -> None:
                 assert response.status_code < 500, f"{what} without an account: {response.status_code}"
                 found = leaks_in(
-                    response, name, None, set(), run.pattern, run.by_text, pending_messages(client), sent=sent
+                    response, route, None, set(), run.pattern, run.by_text, pending_messages(client), sent=sent
                 )
                 run.leaks.extend(f"{what} without an account: {leak}" for leak in found)
 

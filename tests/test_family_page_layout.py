@@ -162,6 +162,7 @@ def test_every_section_has_a_jump_link_and_every_jump_link_reaches_a_heading_on_
         "Care team",
         "What is due",
         "Recent records",
+        "Referrals",
         "Family members",
         "Pregnancy",
         "All records",

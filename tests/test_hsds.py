@@ -748,3 +748,17 @@ def test_hsds_export_command_writes_json_and_tabular(tmp_path):
         assert "services.csv" in archive.namelist()
     copied = copy.deepcopy(read_csv(tmp_path / "package" / "services.csv"))
     assert copied[0]["name"] == "Community Counselling"
+
+
+def test_an_imported_211_export_is_found_by_words_with_a_spelling_mistake():
+    """Search reads what an import wrote (the search tables follow the rows, whoever writes them)."""
+    from kinfold.directory.search import search_services
+
+    report = hsds.import_path(LEGACY)
+    assert report.ok, report.errors
+    service = Service.objects.exclude(description="").order_by("pk").first()
+    assert service is not None
+    word = max(service.name.split(), key=len)
+    typo = word[:2] + word[3] + word[2] + word[4:] if len(word) > 5 else word
+    found = search_services(query=typo)
+    assert service.pk in [r.service.pk for r in found.results]

@@ -35,11 +35,22 @@ def listing(org, *, name="Housing help", needs=("housing",), email="intake@examp
         intake_contact_name=contact,
         intake_email=email,
     )
-    service = Service.objects.create(hsds_id=f"svc-{directory_org.pk}", organization=directory_org, name=name, needs=list(needs))
+    service = Service.objects.create(
+        hsds_id=f"svc-{directory_org.pk}", organization=directory_org, name=name, needs=list(needs)
+    )
     return service
 
 
-def consent_to(family, *, by, recipients, kinds=None, categories=("contact", "social_needs", "general_health"), purposes=("care_coordination", "treatment"), disclosers=None):
+def consent_to(
+    family,
+    *,
+    by,
+    recipients,
+    kinds=None,
+    categories=("contact", "social_needs", "general_health"),
+    purposes=("care_coordination", "treatment"),
+    disclosers=None,
+):
     return consent_services.consent_record(
         viewer=viewer_of(by),
         family=family,
@@ -147,14 +158,18 @@ def test_bad_input_is_refused_with_a_message_and_leaves_nothing(coordinator, fam
 
 def test_someone_who_may_not_open_the_family_cannot_refer_her(outsider, family, housing_org):
     with pytest.raises(Refused):
-        services.create_referral(viewer=viewer_of(outsider), family=family, need=Need.HOUSING, service=listing(housing_org))
+        services.create_referral(
+            viewer=viewer_of(outsider), family=family, need=Need.HOUSING, service=listing(housing_org)
+        )
     assert not Referral.objects.exists()
 
 
 # --- who reaches the family while it is open --------------------------------------------------------------------
 
 
-def test_intake_staff_reach_her_while_the_referral_is_open_and_not_after(coordinator, family, housing_org, housing_intake):
+def test_intake_staff_reach_her_while_the_referral_is_open_and_not_after(
+    coordinator, family, housing_org, housing_intake
+):
     billing = staff(housing_org, Role.BILLING)
     assert not may_open_family(viewer_of(housing_intake), family.pk)
     consent_to(family, by=coordinator, recipients=[housing_org], kinds=["identity", "social_needs"])
@@ -182,8 +197,11 @@ def test_once_assigned_only_the_assigned_person_reaches_her(coordinator, family,
     referral = refer(coordinator, family, listing(housing_org))
     referral.refresh_from_db()
     services.change_status(
-        viewer=viewer_of(housing_intake), referral_id=referral.pk, family_id=family.pk,
-        to_status=S.ACCEPTED, expected_version=referral.version,
+        viewer=viewer_of(housing_intake),
+        referral_id=referral.pk,
+        family_id=family.pk,
+        to_status=S.ACCEPTED,
+        expected_version=referral.version,
     )
     assert may_open_family(viewer_of(housing_intake), family.pk)
     assert not may_open_family(viewer_of(colleague), family.pk)
@@ -194,9 +212,15 @@ def test_once_assigned_only_the_assigned_person_reaches_her(coordinator, family,
 
 def _referral_in(status, *, coordinator, family, receiving_org):
     referral = Referral.objects.create(
-        family=family, need=Need.HOUSING, kind="social_needs", purpose="care_coordination",
-        receiving_org=receiving_org, status=status, sensitivity="social_needs",
-        created_by=coordinator.user, created_by_org=coordinator.organization,
+        family=family,
+        need=Need.HOUSING,
+        kind="social_needs",
+        purpose="care_coordination",
+        receiving_org=receiving_org,
+        status=status,
+        sensitivity="social_needs",
+        created_by=coordinator.user,
+        created_by_org=coordinator.organization,
         sent_at=None if status == S.DRAFT else clock.now(),
         closed_at=clock.now() if status in (S.COMPLETED, S.FAILED, S.REJECTED, S.CANCELLED) else None,
     )
@@ -214,8 +238,13 @@ def test_every_change_is_allowed_only_to_its_side(frm, to, coordinator, family, 
         referral = _referral_in(frm, coordinator=coordinator, family=family, receiving_org=housing_org)
         reason = next(iter(services.REASONS.get(to, {"": ""})))
         attempt = dict(
-            viewer=viewer_of(member), referral_id=referral.pk, family_id=family.pk, to_status=to,
-            expected_version=referral.version, reason_code=reason, words="Because.",
+            viewer=viewer_of(member),
+            referral_id=referral.pk,
+            family_id=family.pk,
+            to_status=to,
+            expected_version=referral.version,
+            reason_code=reason,
+            words="Because.",
         )
         if who == side:
             if to == S.REQUESTED:
@@ -242,8 +271,13 @@ def test_a_rejection_must_say_why(coordinator, family, housing_org, housing_inta
     for code, words in (("", "Full."), ("no_capacity", "  ")):
         with pytest.raises(ValidationError):
             services.change_status(
-                viewer=viewer_of(housing_intake), referral_id=referral.pk, family_id=family.pk,
-                to_status=S.REJECTED, expected_version=referral.version, reason_code=code, words=words,
+                viewer=viewer_of(housing_intake),
+                referral_id=referral.pk,
+                family_id=family.pk,
+                to_status=S.REJECTED,
+                expected_version=referral.version,
+                reason_code=code,
+                words=words,
             )
     referral.refresh_from_db()
     assert referral.status == S.REQUESTED
@@ -255,13 +289,21 @@ def test_a_change_on_a_stale_version_is_refused_and_nothing_is_lost(coordinator,
     referral.refresh_from_db()
     seen = referral.version
     services.change_status(
-        viewer=viewer_of(housing_intake), referral_id=referral.pk, family_id=family.pk,
-        to_status=S.ACCEPTED, expected_version=seen,
+        viewer=viewer_of(housing_intake),
+        referral_id=referral.pk,
+        family_id=family.pk,
+        to_status=S.ACCEPTED,
+        expected_version=seen,
     )
     with pytest.raises(ConcurrentEditError):
         services.change_status(
-            viewer=viewer_of(coordinator), referral_id=referral.pk, family_id=family.pk,
-            to_status=S.CANCELLED, expected_version=seen, reason_code="no_longer_needed", words="She moved.",
+            viewer=viewer_of(coordinator),
+            referral_id=referral.pk,
+            family_id=family.pk,
+            to_status=S.CANCELLED,
+            expected_version=seen,
+            reason_code="no_longer_needed",
+            words="She moved.",
         )
     referral.refresh_from_db()
     assert referral.status == S.ACCEPTED
@@ -277,16 +319,25 @@ def test_a_part2_answer_reaches_the_referrer_only_under_her_consent(coordinator,
     referral = refer(coordinator, family, service, need=Need.MOUD)
     referral.refresh_from_db()
     services.change_status(
-        viewer=viewer_of(nurse), referral_id=referral.pk, family_id=family.pk,
-        to_status=S.REJECTED, expected_version=referral.version, reason_code="not_eligible", words="Outside our area.",
+        viewer=viewer_of(nurse),
+        referral_id=referral.pk,
+        family_id=family.pk,
+        to_status=S.REJECTED,
+        expected_version=referral.version,
+        reason_code="not_eligible",
+        words="Outside our area.",
     )
     page = selectors.referral_page(viewer=viewer_of(coordinator), family_id=family.pk, referral_id=referral.pk)
     assert page.view.status == selectors.WITHHELD and "42 CFR Part 2" in page.view.withheld_why
     assert all(e.created_by_org_id != treatment_org.pk for e in page.view.events)
     # Her consent for the programme to tell the coordinator's organisation what happened.
     consent_to(
-        family, by=coordinator, recipients=[coordinator.organization], kinds=["medication"],
-        disclosers=[treatment_org], purposes=("care_coordination",),
+        family,
+        by=coordinator,
+        recipients=[coordinator.organization],
+        kinds=["medication"],
+        disclosers=[treatment_org],
+        purposes=("care_coordination",),
     )
     page = selectors.referral_page(viewer=viewer_of(coordinator), family_id=family.pk, referral_id=referral.pk)
     assert page.view.status == S.REJECTED
@@ -298,8 +349,13 @@ def test_a_community_organisations_answer_reaches_the_referrer(coordinator, fami
     referral = refer(coordinator, family, listing(housing_org))
     referral.refresh_from_db()
     services.change_status(
-        viewer=viewer_of(housing_intake), referral_id=referral.pk, family_id=family.pk,
-        to_status=S.REJECTED, expected_version=referral.version, reason_code="no_capacity", words="Full until March.",
+        viewer=viewer_of(housing_intake),
+        referral_id=referral.pk,
+        family_id=family.pk,
+        to_status=S.REJECTED,
+        expected_version=referral.version,
+        reason_code="no_capacity",
+        words="Full until March.",
     )
     gate = RecordGate.open(viewer_of(coordinator), [family.pk])
     event = ReferralEvent.objects.get(to_status=S.REJECTED)
@@ -317,7 +373,9 @@ def test_an_organisation_without_accounts_answers_once_from_its_link(coordinator
     referral = refer(coordinator, family, listing(housing_org, contact="Rosa Intake"))
     link = referral.links.get()
     token = links.issue_link(referral, "intake@example.org").rsplit("/", 2)[-2]
-    answered = services.answer_from_link(token=token, action="reject", reason_code="no_capacity", words="No family units.")
+    answered = services.answer_from_link(
+        token=token, action="reject", reason_code="no_capacity", words="No family units."
+    )
     assert answered is not None and answered.status == S.REJECTED
     event = answered.events.last()
     assert event.via_link and event.actor_name == "Rosa Intake" and event.created_by_org_id == housing_org.pk

@@ -29,6 +29,7 @@ JUMP_LINKS = [
     ("Care team", "team-heading"),
     ("What is due", "due-heading"),
     ("Recent records", "recent-records-heading"),
+    ("Referrals", "referrals-heading"),
     ("Family members", "members-heading"),
     ("Pregnancy", "pregnancy-heading"),
     ("All records", "records-heading"),

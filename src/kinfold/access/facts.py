@@ -247,8 +247,8 @@ class PolicyContext:
             families[family_id].court_orders.append(order)
         for family_id, restriction in _agreed_restrictions(ids):
             families[family_id].restrictions.append(restriction)
-        for family_id, window in _handling_windows(ids):
-            families[family_id].handling.append(window)
+        for family_id, handling in _handling_windows(ids):
+            families[family_id].handling.append(handling)
         # Only a clinician's own declared emergency opens anything (rule 4): nobody else's is read.
         if viewer.is_clinician and viewer.user_id is not None:
             for family_id, emergency in _emergency_windows(ids, viewer.user_id):
@@ -419,6 +419,7 @@ def _handling_windows(family_ids: list[int]) -> list[tuple[int, HandlingWindow]]
     return [
         (family_id, HandlingWindow(org_id, assigned_id, purpose, sent_at, closed_at))
         for family_id, org_id, assigned_id, purpose, sent_at, closed_at in rows
+        if sent_at is not None
     ]
 
 

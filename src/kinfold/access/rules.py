@@ -343,7 +343,14 @@ def _read(ctx: PolicyContext, facts: RecordFacts, purpose: str, at: datetime, rt
     if read_rule == ANSWERS:
         # A receiving organisation's answer to a referral is seen by the organisation that referred, unless a
         # Part 2 programme made it: then only as her consent allows (CONSENT-RULES, "Referrals").
-        answers_her = facts.subject_org_id is not None and facts.subject_org_id == viewer.organization_id
+        # As her own organisation's records are (rule 1): only roles that may see its category.
+        access = role_access(viewer.role)
+        answers_her = (
+            facts.subject_org_id is not None
+            and facts.subject_org_id == viewer.organization_id
+            and access is not None
+            and facts.category in access.categories
+        )
         if answers_her and not _part2(ctx, facts) and opens_family(ctx, facts.family_id, at):
             return _permit("A", "an answer to her organisation's referral")
         return decision

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from kinfold.demo.referrals import load_demo_referrals
 from kinfold.demo.synthetic import NamedOrganization, NamedStaff, RegionSummary, generate_region
 from kinfold.directory.demo import load_demo_directory
 from kinfold.organizations.models import OrganizationType as OT
@@ -128,7 +129,7 @@ WHO = {
     "jo.martin": "peer recovery coach",
     "priya.shah": "privacy officer at Hope Recovery Center",
     "lena.brooks": "programme lead: organisations in the region and their staff",
-    "sam.ortiz": "staff of an unrelated organisation: sees no family at all",
+    "sam.ortiz": "housing navigator: answers the referrals sent to Riverside Housing Alliance (Referrals)",
 }
 
 
@@ -187,5 +188,6 @@ def load_demo(*, families: int = DEMO_FAMILIES, seed: int = DEMO_SEED) -> Region
         families=families, seed=seed, region="Lakeview County", organizations=ORGANIZATIONS, staff=STAFF
     )
     load_demo_directory()
+    load_demo_referrals()
     reset_passwords()
     return summary

@@ -164,8 +164,15 @@ class Service(models.Model):
 
     @property
     def moud_offered(self) -> list[str]:
-        return [m for m, on in ((Moud.METHADONE, self.moud_methadone), (Moud.BUPRENORPHINE, self.moud_buprenorphine),
-                                (Moud.NALTREXONE, self.moud_naltrexone)) if on]
+        return [
+            m
+            for m, on in (
+                (Moud.METHADONE, self.moud_methadone),
+                (Moud.BUPRENORPHINE, self.moud_buprenorphine),
+                (Moud.NALTREXONE, self.moud_naltrexone),
+            )
+            if on
+        ]
 
     def is_stale(self, today: object = None) -> bool:
         """Not assured for six months (or never)."""
@@ -210,3 +217,6 @@ class ServiceAtLocation(models.Model):
 
     class Meta:
         ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} at {self.location_id}"

@@ -282,6 +282,9 @@ def _contains(d: _Dialect, where: _Where, column: str, value: str, *, fold_case:
     """Rows whose JSON list ``column`` holds ``value``."""
     if isinstance(d, _Postgres) and not fold_case:
         where.add(f"{column} @> %s::jsonb", json.dumps([value]))
+    elif isinstance(d, _Sqlite) and not fold_case and value.isascii() and '"' not in value and "\\" not in value:
+        # The JSON text holds each code quoted ("housing"): finding that is ten times quicker than json_each.
+        where.add(f"instr({column}, %s) > 0", json.dumps(value))
     elif isinstance(d, _Postgres | _Sqlite):
         condition = "lower(trim({v})) = %s" if fold_case else "{v} = %s"
         where.add(d.json_any(column, condition), value.strip().lower() if fold_case else value)
@@ -376,17 +379,22 @@ def _vocabulary_has_prefix(cursor: Any, d: _Dialect, word: str) -> bool:
     return cursor.fetchone() is not None
 
 
-def _vocabulary_near(cursor: Any, d: _Dialect, word: str) -> list[str]:
-    """Indexed words that may be what ``word`` was meant to be (``difflib`` picks among them)."""
-    if isinstance(d, _Sqlite):
-        # The typo is rarely in the first letter: read only the words that start with it, of a similar length.
+def _closest(cursor: Any, d: _Dialect, word: str) -> list[str]:
+    """The indexed words ``word`` was most likely meant to be (at most three, by ``difflib``)."""
+    if isinstance(d, _Postgres):  # pg_trgm: the nearest words by trigrams, wherever the typo is (GiST index)
+        cursor.execute(f"SELECT word FROM {PG_WORDS} ORDER BY word <-> %s LIMIT 10", [word])
+        return difflib.get_close_matches(word, [row[0] for row in cursor.fetchall()], n=3, cutoff=FUZZY_CUTOFF)
+    # FTS5's vocabulary counts each word's rows as it reads it, so read few: the words that start with the same
+    # two letters, then (if none is close) the same first letter; of a similar length either way.
+    for start in (word[:2], word[:1]):
         cursor.execute(
             f"SELECT term FROM {FTS_VOCAB} WHERE term >= %s AND term < %s AND length(term) BETWEEN %s AND %s",
-            [word[0], _next_prefix(word[0]), len(word) - 2, len(word) + 3],
+            [start, _next_prefix(start), len(word) - 2, len(word) + 3],
         )
-    else:  # pg_trgm: the nearest words by trigrams, wherever the typo is, straight from the GiST index
-        cursor.execute(f"SELECT word FROM {PG_WORDS} ORDER BY word <-> %s LIMIT 10", [word])
-    return [row[0] for row in cursor.fetchall()]
+        close = difflib.get_close_matches(word, [row[0] for row in cursor.fetchall()], n=3, cutoff=FUZZY_CUTOFF)
+        if close:
+            return close
+    return []
 
 
 def corrections_for(words: list[str]) -> dict[str, list[str]]:
@@ -400,7 +408,7 @@ def corrections_for(words: list[str]) -> dict[str, list[str]]:
             key = _fold(word) if isinstance(d, _Sqlite) else word
             if len(key) < 4 or key.isdigit() or _vocabulary_has_prefix(cursor, d, key):
                 continue
-            close = difflib.get_close_matches(key, _vocabulary_near(cursor, d, key), n=3, cutoff=FUZZY_CUTOFF)
+            close = _closest(cursor, d, key)
             if close:
                 corrections[word] = close
     return corrections

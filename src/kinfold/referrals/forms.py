@@ -11,9 +11,7 @@ from kinfold.web.forms import UswdsFormMixin
 
 
 class ReferralForm(UswdsFormMixin, forms.Form):
-    need = forms.ChoiceField(
-        label="What she needs", choices=[("", "Choose one")] + [(n.value, n.label) for n in Need]
-    )
+    need = forms.ChoiceField(label="What she needs", choices=[("", "Choose one")] + [(n.value, n.label) for n in Need])
     priority = forms.ChoiceField(label="How soon", choices=Priority.choices, initial=Priority.ROUTINE)
     reason = forms.CharField(
         label="What she is hoping for",
@@ -38,8 +36,10 @@ class ReferralForm(UswdsFormMixin, forms.Form):
     request_key = forms.CharField(widget=forms.HiddenInput)
 
     def __init__(self, *args: object, note_choices: list[tuple[str, str]] | None = None, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["notes"].choices = note_choices or []
+        super().__init__(*args, **kwargs)
+        notes = self.fields["notes"]
+        assert isinstance(notes, forms.MultipleChoiceField)
+        notes.choices = note_choices or []
         if not note_choices:
             del self.fields["notes"]
 

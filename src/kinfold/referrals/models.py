@@ -140,6 +140,9 @@ class ReferralLink(models.Model):
     used_actions = models.JSONField(default=list, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"One-time link for referral {self.referral_id}"
+
 
 class CountyHoliday(models.Model):
     """A county's own holiday (beyond US federal ones), as data: deadlines skip it."""
@@ -151,6 +154,9 @@ class CountyHoliday(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["county", "day"], name="county_holiday_once")]
         ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.county}, {self.day})"
 
 
 class ReferralNotice(models.Model):
@@ -169,3 +175,6 @@ class ReferralNotice(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["recipient", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.subject

@@ -38,7 +38,8 @@ def declare() -> None:
 
 
 def _describe_referral(referral: Referral) -> str:
-    return f"Referral for {referral.get_need_display().lower()} ({referral.created_at:%-d %b %Y})"
+    need = str(referral.get_need_display())
+    return f"Referral for {need[:1].lower()}{need[1:]} ({referral.created_at:%-d %b %Y})"
 
 
 def _describe_event(event: ReferralEvent) -> str:

@@ -115,7 +115,7 @@ class IllegalChange(Exception):
 class NotSent(Exception):
     """Her consent does not cover sending the referral or her contact details: nothing was sent."""
 
-    def __init__(self, referral: Referral, left_out: list[dict[str, str]]) -> None:
+    def __init__(self, referral: Referral, left_out: list[dict[str, Any]]) -> None:
         super().__init__("Her consent does not cover sending this referral there.")
         self.referral = referral
         self.left_out = left_out
@@ -233,7 +233,12 @@ def plan_items(
             subject_org_id=to,
         )
     )
-    items.append(decide(Item("referral", "The referral (need, priority, dates, who referred)", terms.kind, True, False), referral_facts))
+    items.append(
+        decide(
+            Item("referral", "The referral (need, priority, dates, who referred)", terms.kind, True, False),
+            referral_facts,
+        )
+    )
     parent = family.parent
     if parent is not None:
         items.append(
@@ -249,7 +254,9 @@ def plan_items(
             "ZIP code": parent.postal_code,
         }
     pregnancy = (
-        PregnancyEpisode.objects.filter(family=family, created_by_org_id=viewer.organization_id).order_by("-estimated_due_on").first()
+        PregnancyEpisode.objects.filter(family=family, created_by_org_id=viewer.organization_id)
+        .order_by("-estimated_due_on")
+        .first()
     )
     if pregnancy is not None:
         item = decide(Item("pregnancy", "Her pregnancy (due date, birth)", "pregnancy", False, False), pregnancy)
@@ -265,6 +272,11 @@ def plan_items(
             item.content = {"Date": f"{note.occurred_on:%-d %B %Y}", "Summary": note.summary, "Note": note.body}
             items.append(item)
     return items
+
+
+def _lower_first(words: str) -> str:
+    """ "Medication for opioid use disorder (MOUD)" in running text, keeping its acronym."""
+    return words[:1].lower() + words[1:]
 
 
 def _org_name(viewer: Viewer) -> str:
@@ -369,7 +381,7 @@ def _create_referral(
         record=referral,
         action=Action.CREATE,
         verb="referral_made",
-        summary=f"Referral for {Need(need).label.lower()} to {receiving.name}",
+        summary=f"Referral for {_lower_first(str(Need(need).label))} to {receiving.name}",
         category=terms.category,
         kind=terms.kind,
         at=now,
@@ -395,7 +407,9 @@ def send_referral(
     terms = Terms(referral.kind, referral.sensitivity, referral.sensitivity, referral.purpose)
     gate = gate or RecordGate.open(viewer, [family.pk], referral.purpose)
     require(viewer, Interaction.CHANGE, referral, gate=gate)
-    items = plan_items(viewer, family=family, terms=terms, receiving_org=receiving, referral=referral, note_ids=note_ids, gate=gate)
+    items = plan_items(
+        viewer, family=family, terms=terms, receiving_org=receiving, referral=referral, note_ids=note_ids, gate=gate
+    )
     left_out = [{"label": i.label, "why": i.why, "required": i.required} for i in items if not i.sent]
     sent = [i for i in items if i.sent]
     referral.left_out = left_out
@@ -403,9 +417,7 @@ def send_referral(
         Referral.objects.filter(pk=referral.pk).update(left_out=left_out)
         raise NotSent(referral, left_out)
     now = clock.now()
-    referral.sent_items = [
-        {"key": i.key, "label": i.label, "kind": i.kind, "content": i.content or {}} for i in sent
-    ]
+    referral.sent_items = [{"key": i.key, "label": i.label, "kind": i.kind, "content": i.content or {}} for i in sent]
     county = family.parent.county if family.parent is not None else ""
     referral.due_at = deadlines.response_due(now, referral.need, county=county)
     referral.sent_at = now
@@ -449,11 +461,12 @@ def _email_link(referral_id: int, email: str, path: str, *, reminder: bool = Fal
     body = (
         f"{referral.created_by_org.name} has sent {referral.receiving_org.name} a referral through Kinfold.\n\n"
         f"Open it here (the link works for {settings.KINFOLD_REFERRAL_LINK_DAYS} days, once for each answer):\n"
-        f"{settings.KINFOLD_SITE_URL}{path}\n\n"
-        + (f"Please answer by {due:%A %-d %B %Y, %-I:%M %p}.\n" if due else "")
+        f"{settings.KINFOLD_SITE_URL}{path}\n\n" + (f"Please answer by {due:%A %-d %B %Y, %-I:%M %p}.\n" if due else "")
     )
     try:
-        subject = "Reminder: a referral is waiting for your answer" if reminder else "A referral is waiting for your answer"
+        subject = (
+            "Reminder: a referral is waiting for your answer" if reminder else "A referral is waiting for your answer"
+        )
         send_mail(subject, body, None, [email])
     except OSError:  # the referral stands; the coordinator sees the link was not emailed
         import logging
@@ -809,7 +822,6 @@ def escalate_overdue(*, at: datetime | None = None) -> int:
         .values_list("pk", flat=True)
     )
     return sum(_escalate_one(pk, at) for pk in list(waiting))
-
 
 
 def is_awaiting_answer(referral: Referral) -> bool:

@@ -15,15 +15,10 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.utils import dateformat, translation
 from django_tasks import TaskResult, TaskResultStatus, task
 from django_tasks_db.models import DBTaskResult
 
 from kinfold import clock
-from kinfold.audit.models import Action
-from kinfold.audit.services import record_event
-from kinfold.organizations.models import Membership
-from kinfold.referrals.models import AWAITING_ANSWER, Referral
 from kinfold.referrals.notify import email_unsent
 from kinfold.referrals.services import escalate_overdue, escalation_message
 

@@ -70,7 +70,7 @@ def referral_new(request: HttpRequest) -> HttpResponse:
                 gate=gate,
             )
         except services.NotSent as not_sent:
-            left_out = not_sent.left_out  # type: ignore[assignment]
+            left_out = not_sent.left_out
             messages.warning(
                 request,
                 "Nothing was sent: her consent does not cover sending this referral there. It is kept as a draft.",
@@ -108,7 +108,9 @@ def referral_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
     viewer = viewer_for(request)
-    page = selectors.referral_page(viewer=viewer, family_id=selectors.family_id_of(referral_id), referral_id=referral_id)
+    page = selectors.referral_page(
+        viewer=viewer, family_id=selectors.family_id_of(referral_id), referral_id=referral_id
+    )
     return render(request, "referrals/referral_detail.html", {"page": page, "r": page.referral, "v": page.view})
 
 

@@ -1,12 +1,13 @@
 """The free-text indexes of the directory search (``kinfold.directory.search``), per database.
 
 PostgreSQL: a GIN index on the English full-text vector of ``search_text`` (``to_tsvector('english', …)``
-through ``directory_service_vector``, see below), and the ``pg_trgm`` extension with
-the vocabulary a mistyped word is corrected against: ``directory_search_word`` (every word of every
-``search_text`` with a letter in it, added by a trigger; words are never removed, so a word no listing uses any
-more may still be offered as a correction and simply match nothing) with a trigram GiST index. (A trigram index on ``search_text``
-itself was tried first: its matches must each be rechecked with ``word_similarity`` over the whole text, about
-100 µs a row, which made a search for a common word take over 200 ms with only 5,000 services.)
+through ``directory_service_vector``, see below), and the ``pg_trgm`` extension with the vocabulary a mistyped
+word is corrected against: ``directory_search_word`` (every word with a letter in it of every ``search_text``,
+added by a trigger; words are never removed, so a word no listing uses any more may still be offered as a
+correction and simply match nothing) with a trigram GiST index. (A trigram index on ``search_text`` itself was
+tried first: its matches must each be rechecked with ``word_similarity`` over the whole text, about 100 µs a
+row, which made a search for a common word take over 200 ms with only 5,000 services.) Indexes that let a
+search near a place read (location, service) pairs from indexes alone, and one on (name, id).
 
 SQLite: an FTS5 table over ``search_text`` (external content: the words stay in ``directory_service``), kept in
 step by triggers, and an ``fts5vocab`` table over it (the words the search corrects a typing mistake to).
@@ -23,7 +24,8 @@ from django.db import migrations
 NAME_INDEX = "CREATE INDEX IF NOT EXISTS directory_service_name ON directory_service (name, id)"
 # A search near a place reads (location → service) pairs in a box from indexes alone.
 PLACE_INDEX = (
-    "CREATE INDEX IF NOT EXISTS directory_serviceatlocation_place ON directory_serviceatlocation (location_id, service_id)"
+    "CREATE INDEX IF NOT EXISTS directory_serviceatlocation_place "
+    "ON directory_serviceatlocation (location_id, service_id)"
 )
 PG_FORWARD = [
     NAME_INDEX,

@@ -16,4 +16,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         queued = ensure_daily_scheduled()
-        self.stdout.write("Daily referral escalation queued." if queued else "Daily referral escalation already queued.")
+        self.stdout.write(
+            "Daily referral escalation queued." if queued else "Daily referral escalation already queued."
+        )
