@@ -382,3 +382,68 @@ def test_an_organisation_without_accounts_answers_once_from_its_link(coordinator
     assert services.answer_from_link(token=token, action="reject", reason_code="no_capacity", words="Again") is None
     assert services.answer_from_link(token=token[:-1] + ("A" if token[-1] != "A" else "B"), action="accept") is None
     assert link.pk  # the first link, issued at sending, is kept hashed
+
+
+# --- where loops are seen: the inbox, the caseload, the network ------------------------------------------------
+
+
+def test_the_inbox_caseload_and_network_show_each_loops_state(coordinator, family, housing_org, housing_intake):
+    consent_to(family, by=coordinator, recipients=[housing_org], kinds=["identity", "social_needs"])
+    referral = refer(coordinator, family, listing(housing_org))
+    rows = selectors.waiting_on_us(viewer_of(housing_intake))
+    assert [r.referral.pk for r in rows] == [referral.pk] and rows[0].family_name == "Maria Lopez"
+    assert not rows[0].overdue
+    assert selectors.sent_by_us_counts(viewer_of(coordinator), [family.pk]) == {family.pk: {"open": 1, "overdue": 0}}
+    # Past its deadline: overdue in both places.
+    Referral.objects.filter(pk=referral.pk).update(due_at=clock.now() - timedelta(hours=1))
+    assert selectors.waiting_on_us(viewer_of(housing_intake))[0].overdue
+    assert selectors.sent_by_us_counts(viewer_of(coordinator), [family.pk])[family.pk]["overdue"] == 1
+    # A role that may not see the referral's category counts nothing (rule 1).
+    assert selectors.sent_by_us_counts(viewer_of(staff(coordinator.organization, Role.FRONT_DESK)), [family.pk]) == {}
+    referral.refresh_from_db()
+    services.change_status(
+        viewer=viewer_of(housing_intake),
+        referral_id=referral.pk,
+        family_id=family.pk,
+        to_status=S.ACCEPTED,
+        expected_version=referral.version,
+    )
+    referral.refresh_from_db()
+    services.change_status(
+        viewer=viewer_of(housing_intake),
+        referral_id=referral.pk,
+        family_id=family.pk,
+        to_status=S.COMPLETED,
+        expected_version=referral.version,
+        reason_code="service_started",
+        words="She moved into a family unit.",
+    )
+    assert selectors.waiting_on_us(viewer_of(housing_intake)) == []
+    [pair] = selectors.network_health()
+    assert (pair.referring, pair.receiving, pair.sent, pair.accepted, pair.answered) == (
+        coordinator.organization.name,
+        housing_org.name,
+        1,
+        1,
+        1,
+    )
+    assert pair.acceptance_rate == 1.0 and pair.closed_share == 1.0 and pair.median_hours_to_first_response >= 0
+    # The referrer was told of each answer, in Kinfold.
+    assert coordinator.user.referral_notices.count() == 2
+
+
+def test_cancelling_tells_the_receiving_side_and_ends_its_reach(coordinator, family, housing_org, housing_intake):
+    consent_to(family, by=coordinator, recipients=[housing_org], kinds=["identity", "social_needs"])
+    referral = refer(coordinator, family, listing(housing_org))
+    referral.refresh_from_db()
+    services.change_status(
+        viewer=viewer_of(coordinator),
+        referral_id=referral.pk,
+        family_id=family.pk,
+        to_status=S.CANCELLED,
+        expected_version=referral.version,
+        reason_code="no_longer_needed",
+        words="She found a place with family.",
+    )
+    assert housing_intake.user.referral_notices.filter(subject__contains="cancelled").count() == 1
+    assert not may_open_family(viewer_of(housing_intake), family.pk)

@@ -1579,8 +1579,13 @@ def _write(dataset: _Dataset, report: ImportReport, *, by: Any) -> None:
             actor=by,
             action=Action.UPDATE,
             record_type="directory_import",
-            record_id=report.source[:100],
-            detail={"form": report.form, "created": report.created_by_kind, "updated": report.updated_by_kind},
+            record_id=report.source[:64],
+            detail={
+                "form": report.form,
+                "source": report.source[:500],
+                "created": report.created_by_kind,
+                "updated": report.updated_by_kind,
+            },
         )
 
 

@@ -9,4 +9,6 @@ urlpatterns = [
     path("services/<int:service_id>/", views.service_detail, name="service"),
     path("services/<int:service_id>/edit/", views.service_edit, name="edit"),
     path("services/<int:service_id>/assure/", views.service_assure, name="assure"),
+    path("import/", views.hsds_import, name="import"),
+    path("export/", views.hsds_export, name="export"),
 ]

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -167,3 +167,58 @@ def our_listings(request: HttpRequest) -> HttpResponse:
             "organizations": list(selectors.listing_organizations_of(user=request.user)),
         },
     )
+
+
+# --- HSDS import and export --------------------------------------------------------------------------------
+
+# Who keeps the region's directory: a programme lead (the role that manages organisations in the region).
+DIRECTORY_KEEPERS = frozenset({"programme_lead"})
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+@login_required
+def hsds_import(request: HttpRequest) -> HttpResponse:
+    """Upload an HSDS export (3.0 JSON, a 3.0 data package as .zip or its CSV files, or a 211's older CSVs):
+    every row is checked, and a file with a bad row imports nothing and lists each problem."""
+    from kinfold.directory import hsds
+
+    membership = getattr(request.user, "membership", None)
+    if membership is None or not membership.is_active or membership.role not in DIRECTORY_KEEPERS:
+        raise PermissionDenied("Only a programme lead imports the region's directory.")
+    report = None
+    error = ""
+    if request.method == "POST":
+        uploads = request.FILES.getlist("files")
+        if not uploads:
+            error = "Choose the file or files of the export to import."
+        elif sum(f.size or 0 for f in uploads) > MAX_UPLOAD_BYTES:
+            error = "These files are over 50 MB together. Import them from the command line (kinfold hsds_import)."
+        else:
+            files = {f.name or "upload": f.read() for f in uploads}
+            source = ", ".join(sorted(files))[:200]
+            report = hsds.import_files(files, source=source, by=request.user)
+            if report.ok:
+                messages.success(request, f"Imported: {report.created} new and {report.updated} updated.")
+    return render(
+        request,
+        "directory/hsds_import.html",
+        {"report": report, "error": error},
+        status=400 if error or (report is not None and not report.ok) else 200,
+    )
+
+
+@login_required
+def hsds_export(request: HttpRequest) -> HttpResponse:
+    """The whole directory as HSDS 3.0: ``?format=json`` (service objects) or ``zip`` (the CSV data package)."""
+    import json
+
+    from kinfold.directory import hsds
+
+    if request.GET.get("format") == "zip":
+        response = HttpResponse(hsds.export_zip(), content_type="application/zip")
+        response["Content-Disposition"] = 'attachment; filename="kinfold-directory-hsds3.zip"'
+        return response
+    body = json.dumps(hsds.export_json(), indent=2, default=str, ensure_ascii=False)
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="kinfold-directory-hsds3.json"'
+    return response
