@@ -2,13 +2,14 @@
 and their roles, care teams that people join and leave, notes of every kind, a child, consent histories
 (versions, delayed effect, expiry instants and events, revocations, missing elements, minor parents),
 restrictions (some since ended), court orders (each recorded by a privacy officer of the organisation
-whose records it opens) and emergencies, and the timeline lines Kinfold writes beside them.
+whose records it opens) and emergencies, referrals sent to an organisation (its assigned or intake staff
+handle them while they are open), and the timeline lines Kinfold writes beside them.
 
 (a) Nobody sees a record no rule permits: an independent oracle, written here from CONSENT-RULES.md
     without calling the policy, must agree with ``decide`` and with what the family page shows. Notes,
     people, court orders and timeline lines are read by rules 0 to 5; consents (directives, versions and
     the lines about them) by rule C; restriction requests and care-team places by rules 0 to 5 and then
-    rule A; "last activity" is the newest line the viewer may read.
+    rule A; referrals by rules 0 to 5; "last activity" is the newest line the viewer may read.
 (b) A revocation denies everything under its directive from its instant, and changes nothing before.
 (c) An expiry (an instant, or an event when it is recorded) likewise.
 (d) A record's decision is the same through the caseload list, the family page, search, the API and exports.
@@ -38,12 +39,13 @@ from kinfold.access.facts import PolicyContext
 from kinfold.access.registry import facts_of
 from kinfold.access.rules import decide
 from kinfold.access.viewer import Viewer
-from kinfold.access.vocabulary import ROLE_TABLE_PATH
+from kinfold.access.vocabulary import ROLE_TABLE_PATH, default_kind
 from kinfold.consent.models import ConsentDirective, ConsentVersion, CourtOrder, EmergencyAccess, Restriction
 from kinfold.families import selectors
 from kinfold.families.models import CareTeam, CareTeamMember, Family, FamilyActivity, FamilyRelationship, Person
 from kinfold.notes.models import Note
 from kinfold.organizations.models import Membership, Organization
+from kinfold.referrals.models import Referral
 
 pytestmark = pytest.mark.django_db
 
@@ -57,6 +59,7 @@ STATED_PURPOSES = {role: frozenset(spec["purposes"]) for role, spec in _TABLE.it
 PAYMENT_ROLES = {role for role, spec in _TABLE.items() if spec.get("payment")}
 OPERATIONS_ROLES = {role for role, spec in _TABLE.items() if spec.get("operations")}
 CLINICIAN_ROLES = {role for role, spec in _TABLE.items() if spec.get("clinician")}
+INTAKE_ROLES = {role for role, spec in _TABLE.items() if spec.get("intake")}
 
 ORG_TYPES = [
     "child_welfare",
@@ -177,6 +180,21 @@ class EmergencySpec:
 
 
 @dataclass(frozen=True)
+class ReferralSpec:
+    """A referral one organisation sent another (CONSENT-RULES, "Referrals"): while it is open, the person
+    assigned at the receiving organisation (before assignment, its staff in an intake role) counts as handling
+    a referral for the family under rule 2, for the referral's purpose."""
+
+    by: int  # the referring organisation, whose record it is
+    to: int  # the receiving organisation
+    purpose: str
+    category: str
+    sent: int
+    closed: int | None  # completed, failed, declined or cancelled at this hour
+    assigned: int | None  # a staff member of the receiving organisation
+
+
+@dataclass(frozen=True)
 class WorldSpec:
     orgs: tuple[OrgSpec, ...]
     staff: tuple[StaffSpec, ...]
@@ -188,6 +206,7 @@ class WorldSpec:
     emergencies: tuple[EmergencySpec, ...]
     parent_is_minor: bool
     minor_signs_alone: bool
+    referrals: tuple[ReferralSpec, ...] = ()
 
 
 # --- generating worlds -------------------------------------------------------------------------------
@@ -380,6 +399,25 @@ def worlds(draw: Any, min_directives: int = 0, ending: bool = False) -> WorldSpe
         clinicians = [i for i, s in enumerate(staff) if s.role in CLINICIAN_ROLES]
         by = draw(st.sampled_from(clinicians) | staff_ids) if clinicians else draw(staff_ids)
         emergencies.append(EmergencySpec(by, draw(st.integers(-8, 2)), draw(st.integers(1, 6))))
+    referrals = []
+    for _ in range(draw(st.integers(0, 2))):
+        # Sent to an organisation with staff, for the purpose its staff's pages read for (mostly).
+        to = draw(st.sampled_from(sorted({s.org for s in staff})))
+        receivers = [i for i, s in enumerate(staff) if s.org == to]
+        sent = draw(st.integers(-250, 100))
+        referrals.append(
+            ReferralSpec(
+                by=draw(st.sampled_from(authors) | org_ids),
+                to=to,
+                purpose=draw(
+                    st.sampled_from([DEFAULT_PURPOSE[staff[i].role] for i in receivers]) | st.sampled_from(CONSENTABLE)
+                ),
+                category="sud_treatment" if orgs[to].part2 else draw(st.sampled_from(written)),
+                sent=sent,
+                closed=draw(st.none() | st.integers(sent + 1, 250)),
+                assigned=draw(st.none() | st.sampled_from(receivers)),
+            )
+        )
     return WorldSpec(
         orgs=orgs,
         staff=tuple(staff),
@@ -391,6 +429,7 @@ def worlds(draw: Any, min_directives: int = 0, ending: bool = False) -> WorldSpe
         emergencies=tuple(emergencies),
         parent_is_minor=draw(st.integers(0, 4)) == 0,
         minor_signs_alone=draw(st.booleans()),
+        referrals=tuple(referrals),
     )
 
 
@@ -472,6 +511,19 @@ class Oracle:
         joined, left = self.t(team[0]), self.t(team[1])
         assert joined is not None
         return joined <= at and (left is None or at < left)
+
+    def handles(self, staff: int, purpose: str, at: datetime) -> bool:
+        """She handles an open referral to her organisation for this purpose: the one assigned to it, or, before
+        anyone is, any of its staff in an intake role. From the instant it closes, no more."""
+        s = self.spec.staff[staff]
+        for r in self.spec.referrals:
+            sent, closed = self.t(r.sent), self.t(r.closed)
+            assert sent is not None
+            if r.to != s.org or r.purpose != purpose or at < sent or (closed is not None and at >= closed):
+                continue
+            if (r.assigned == staff) if r.assigned is not None else s.role in INTAKE_ROLES:
+                return True
+        return False
 
     def classes(self, org: int, at: datetime) -> set[str]:
         o = self.spec.orgs[org]
@@ -627,12 +679,16 @@ class Oracle:
                         continue
                     if not (named or org_named or v.recipient_classes & self.classes(s.org, at)):
                         continue
+                    handling = not on_team and self.handles(viewer, purpose, at)
                     reaches = (
                         named
                         or on_team
+                        or handling
                         or (org_named and purpose == "payment" and s.role in PAYMENT_ROLES)
                         or (org_named and purpose == "operations" and s.role in OPERATIONS_ROLES)
                     )
+                    if handling and not named:
+                        self.events.add("handling an open referral reached a record")
                     if reaches and self.restricted(viewer, rec, purpose, at):
                         self.events.add("a restriction denied rule 2")
                     elif reaches:
@@ -687,6 +743,7 @@ class Built:
     restrictions: list[tuple[Restriction, Rec]]
     orders: list[tuple[CourtOrder, Rec]]
     lines: list[tuple[FamilyActivity, Rec]]  # the timeline: what "last activity" is derived from
+    referrals: list[tuple[Referral, Rec]]
 
     def viewer(self, i: int) -> Viewer:
         user = get_user_model().objects.select_related("membership__organization").get(pk=self.staff[i].user_id)
@@ -697,7 +754,7 @@ class Built:
         if self.child is not None:
             person, relationship, rec = self.child
             out += [(person, replace(rec, created=person.created_at)), (relationship, rec)]
-        return [*out, *self.places, *self.consents, *self.restrictions, *self.orders, *self.lines]
+        return [*out, *self.places, *self.consents, *self.restrictions, *self.orders, *self.lines, *self.referrals]
 
 
 def build(spec: WorldSpec, base: datetime) -> Built:
@@ -926,6 +983,22 @@ def build(spec: WorldSpec, base: datetime) -> Built:
             declared_at=declared,
             expires_at=declared + timedelta(hours=e.hours),
         )
+    referrals = []
+    for k, ref in enumerate(spec.referrals):
+        referral = Referral.objects.create(
+            family=fam,
+            need="other",
+            kind=default_kind(ref.category),
+            purpose=ref.purpose,
+            receiving_org=orgs[ref.to],
+            status="completed" if ref.closed is not None else ("accepted" if ref.assigned is not None else "requested"),
+            sent_at=at(ref.sent),
+            closed_at=at(ref.closed),
+            assigned_to=staff[ref.assigned] if ref.assigned is not None else None,
+            created_by_org=orgs[ref.by],
+            sensitivity=ref.category,
+        )
+        referrals.append((referral, Rec(ref.by, ref.category, f"referral {k} to org {ref.to}", referral.created_at)))
     fam.refresh_from_db()
     return Built(
         spec=spec,
@@ -944,6 +1017,7 @@ def build(spec: WorldSpec, base: datetime) -> Built:
         restrictions=restrictions,
         orders=orders,
         lines=lines,
+        referrals=referrals,
     )
 
 
@@ -971,6 +1045,8 @@ def boundaries(spec: WorldSpec) -> list[int]:
         hs |= {o.valid_from, o.valid_until}
     for e in spec.emergencies:
         hs |= {e.declared, e.declared + e.hours}
+    for ref in spec.referrals:
+        hs |= {h for h in (ref.sent, ref.closed) if h is not None}
     return sorted(hs)
 
 
@@ -1066,6 +1142,8 @@ def test_a_decide_and_the_family_page_agree_with_an_independent_oracle(db, spec:
                 access = page.data["access"]
                 assert {o.pk for o in access["court_orders"]} == permitted(w.orders), f"{label}: court orders"
                 assert {r.pk for r in access["restrictions"]} == permitted(w.restrictions), f"{label}: restrictions"
+                shown_referrals = {v.referral.pk for v in page.data["referrals"]["referrals"]}
+                assert shown_referrals == permitted(w.referrals), f"{label}: referrals"
                 # The timeline, and the last activity derived from it: a hidden line moves nothing she sees.
                 assert {a.pk for a in page.timeline} == permitted(w.lines), f"{label}: timeline"
                 newest = max(

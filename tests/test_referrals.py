@@ -447,3 +447,17 @@ def test_cancelling_tells_the_receiving_side_and_ends_its_reach(coordinator, fam
     )
     assert housing_intake.user.referral_notices.filter(subject__contains="cancelled").count() == 1
     assert not may_open_family(viewer_of(housing_intake), family.pk)
+
+
+def test_the_menu_counts_unread_notices_until_she_opens_the_referral(coordinator, family, housing_org, housing_intake):
+    from django.test import Client
+
+    consent_to(family, by=coordinator, recipients=[housing_org], kinds=["identity", "social_needs"])
+    referral = refer(coordinator, family, listing(housing_org))
+    client = Client()
+    client.force_login(housing_intake.user)
+    page = client.get("/families/").content.decode()
+    assert 'data-testid="referral-notice-count"' in page and ">1<" in page
+    opened = client.get(f"/referrals/{referral.pk}/")
+    assert opened.status_code == 200 and "Maria Lopez" in opened.content.decode()
+    assert 'data-testid="referral-notice-count"' not in client.get("/families/").content.decode()

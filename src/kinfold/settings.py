@@ -95,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "kinfold.web.context_processors.kinfold",
+                "kinfold.referrals.context_processors.referral_notices",
             ],
         },
     },

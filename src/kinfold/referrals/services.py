@@ -824,5 +824,11 @@ def escalate_overdue(*, at: datetime | None = None) -> int:
     return sum(_escalate_one(pk, at) for pk in list(waiting))
 
 
+def notices_seen(*, user: Any, referral_id: int) -> int:
+    """Her unread notices about a referral, once she has opened it: read."""
+    ids = notices.unread_notices(user).filter(referral_id=referral_id).values_list("pk", flat=True)
+    return notices.mark_read(user, list(ids))
+
+
 def is_awaiting_answer(referral: Referral) -> bool:
     return referral.status in AWAITING_ANSWER

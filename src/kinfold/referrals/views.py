@@ -111,6 +111,7 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
     page = selectors.referral_page(
         viewer=viewer, family_id=selectors.family_id_of(referral_id), referral_id=referral_id
     )
+    services.notices_seen(user=request.user, referral_id=referral_id)  # she has now seen what they told her
     return render(request, "referrals/referral_detail.html", {"page": page, "r": page.referral, "v": page.view})
 
 
