@@ -461,3 +461,13 @@ def test_the_menu_counts_unread_notices_until_she_opens_the_referral(coordinator
     opened = client.get(f"/referrals/{referral.pk}/")
     assert opened.status_code == 200 and "Maria Lopez" in opened.content.decode()
     assert 'data-testid="referral-notice-count"' not in client.get("/families/").content.decode()
+
+
+def test_a_service_that_is_closed_takes_no_referrals(coordinator, family, housing_org):
+    consent_to(family, by=coordinator, recipients=[housing_org], kinds=["identity", "social_needs"])
+    service = listing(housing_org)
+    service.status = "temporarily closed"
+    service.save()
+    with pytest.raises(ValidationError) as raised:
+        refer(coordinator, family, service)
+    assert "temporarily closed" in str(raised.value) and not Referral.objects.exists()

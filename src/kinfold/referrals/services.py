@@ -23,7 +23,7 @@ from kinfold.access.vocabulary import Interaction, Purpose, category_of_kind, de
 from kinfold.audit.models import Action
 from kinfold.audit.services import atomic_write, record_event
 from kinfold.consent.models import Disclosure
-from kinfold.directory.models import DirectoryOrganization, Need, Service
+from kinfold.directory.models import DirectoryOrganization, Need, Service, ServiceStatus
 from kinfold.families.models import Family, PregnancyEpisode, Sensitivity
 from kinfold.families.services import ConcurrentEditError
 from kinfold.families.timeline import record_written
@@ -327,6 +327,10 @@ def _create_referral(
     text_limits.refuse_long_text(
         reason=(reason, text_limits.NOTE_BODY), handoff_note=(handoff_note, text_limits.NOTE_BODY)
     )
+    if service is not None and service.status != ServiceStatus.ACTIVE:
+        raise ValidationError(
+            {"service": f"This service is listed as {service.get_status_display().lower()}: it takes no referrals now."}
+        )
     if service is not None and directory_org is None:
         directory_org = service.organization
     receiving = receiving_organization(service=service, directory_org=directory_org)
