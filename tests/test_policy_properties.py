@@ -400,22 +400,31 @@ def worlds(draw: Any, min_directives: int = 0, ending: bool = False) -> WorldSpe
         by = draw(st.sampled_from(clinicians) | staff_ids) if clinicians else draw(staff_ids)
         emergencies.append(EmergencySpec(by, draw(st.integers(-8, 2)), draw(st.integers(1, 6))))
     referrals = []
+    # Mostly to the organisation of someone off her team (whom only handling it would reach her records), for
+    # a purpose a consent naming that organisation has or her role's own; else to any organisation with staff.
+    off_team = [i for i, s in enumerate(staff) if s.team is None and s.status == "active"]
     for _ in range(draw(st.integers(0, 2))):
-        # Sent to an organisation with staff, for the purpose its staff's pages read for (mostly).
-        to = draw(st.sampled_from(sorted({s.org for s in staff})))
-        receivers = [i for i, s in enumerate(staff) if s.org == to]
+        if off_team and draw(st.integers(0, 3)):
+            handler = draw(st.sampled_from(off_team))
+            to = staff[handler].org
+            named = {p for d in directives for v in d.versions if to in v.recipient_orgs for p in v.purposes}
+            purpose = draw(st.sampled_from(sorted(named | {DEFAULT_PURPOSE[staff[handler].role]})))
+            # Assigned to her, or to nobody yet (then her organisation's intake staff handle it).
+            assigned = draw(st.sampled_from([None, handler])) if staff[handler].role in INTAKE_ROLES else handler
+        else:
+            to = draw(st.sampled_from(sorted({s.org for s in staff})))
+            purpose = draw(st.sampled_from([DEFAULT_PURPOSE[s.role] for s in staff if s.org == to]))
+            assigned = draw(st.none() | st.sampled_from([i for i, s in enumerate(staff) if s.org == to]))
         sent = draw(st.integers(-250, 100))
         referrals.append(
             ReferralSpec(
                 by=draw(st.sampled_from(authors) | org_ids),
                 to=to,
-                purpose=draw(
-                    st.sampled_from([DEFAULT_PURPOSE[staff[i].role] for i in receivers]) | st.sampled_from(CONSENTABLE)
-                ),
+                purpose=purpose,
                 category="sud_treatment" if orgs[to].part2 else draw(st.sampled_from(written)),
                 sent=sent,
                 closed=draw(st.none() | st.integers(sent + 1, 250)),
-                assigned=draw(st.none() | st.sampled_from(receivers)),
+                assigned=assigned,
             )
         )
     return WorldSpec(

@@ -55,6 +55,7 @@ class ReferralView:
     withheld_why: str = ""
     events: list[ReferralEvent] = field(default_factory=list)
     hidden_events: int = 0
+    outcome: str = ""  # the closing answer's words, only when she may read that answer
 
     @property
     def overdue(self) -> bool:
@@ -99,7 +100,9 @@ def view_of(gate: RecordGate, referral: Referral, events: list[ReferralEvent]) -
                 f"{referral.receiving_org.name} answered. What it said is protected by federal law (42 CFR Part 2); "
                 "her consent does not let it reach your organisation."
             )
-    return ReferralView(referral, side, status, words, why, shown, hidden)
+    closing = [e for e in events if e.to_status in (S.COMPLETED, S.FAILED)]
+    outcome = referral.outcome if closing and closing[-1] in shown else ""
+    return ReferralView(referral, side, status, words, why, shown, hidden, outcome)
 
 
 def _events_by_referral(referral_ids: list[int]) -> dict[int, list[ReferralEvent]]:
