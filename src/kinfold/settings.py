@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "kinfold.audit.middleware.AuditContextMiddleware",
+    "kinfold.referrals.context_processors.NoticeCountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Parent mode (the tablet in her hands): only its own pages, and its own shorter idle sign-out, read first.
     "kinfold.parentmode.middleware.ParentModeMiddleware",
