@@ -75,7 +75,7 @@ test-sqlite: install
 test-postgres: install
 	@if $(PY) python -c "import sys, psycopg; psycopg.connect('$(PG_URL)'.rsplit('/', 1)[0] + '/postgres', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "== PostgreSQL: $(PG_URL)"; \
-		KINFOLD_TESTING=1 KINFOLD_CANARY_EXAMPLES=4 KINFOLD_DATABASE_URL=$(PG_URL) $(PY) pytest $(PYTEST_ARGS) -m "not browser"; \
+		KINFOLD_TESTING=1 KINFOLD_CANARY_EXAMPLES=3 KINFOLD_DATABASE_URL=$(PG_URL) $(PY) pytest $(PYTEST_ARGS) -m "not browser"; \
 	elif [ -n "$$CI" ]; then \
 		echo "FAIL: CI is set and PostgreSQL is unreachable at $(PG_URL)"; exit 1; \
 	else \

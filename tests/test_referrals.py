@@ -5,7 +5,6 @@ the accounting of what was sent, and answering from a one-time link. Real databa
 from __future__ import annotations
 
 from datetime import timedelta
-from itertools import product
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -230,38 +229,39 @@ def _referral_in(status, *, coordinator, family, receiving_org):
 ALL = [s.value for s in S]
 
 
-@pytest.mark.parametrize(("frm", "to"), [(f, t) for f, t in product(ALL, ALL) if f != t])
-def test_every_change_is_allowed_only_to_its_side(frm, to, coordinator, family, housing_org, housing_intake):
+@pytest.mark.parametrize("frm", ALL)
+def test_every_change_is_allowed_only_to_its_side(frm, coordinator, family, housing_org, housing_intake):
+    """From each status, every other status, tried by each side: only the allowed side's change is made."""
     consent_to(family, by=coordinator, recipients=[housing_org], kinds=["identity", "social_needs"])
-    who = services.TRANSITIONS.get((frm, to))
-    for side, member in ((services.REFERRER, coordinator), (services.RECEIVER, housing_intake)):
-        referral = _referral_in(frm, coordinator=coordinator, family=family, receiving_org=housing_org)
-        reason = next(iter(services.REASONS.get(to, {"": ""})))
-        attempt = dict(
-            viewer=viewer_of(member),
-            referral_id=referral.pk,
-            family_id=family.pk,
-            to_status=to,
-            expected_version=referral.version,
-            reason_code=reason,
-            words="Because.",
-        )
-        if who == side:
-            if to == S.REQUESTED:
+    for to in [t for t in ALL if t != frm]:
+        who = services.TRANSITIONS.get((frm, to))
+        for side, member in ((services.REFERRER, coordinator), (services.RECEIVER, housing_intake)):
+            referral = _referral_in(frm, coordinator=coordinator, family=family, receiving_org=housing_org)
+            reason = next(iter(services.REASONS.get(to, {"": ""})))
+            attempt = dict(
+                viewer=viewer_of(member),
+                referral_id=referral.pk,
+                family_id=family.pk,
+                to_status=to,
+                expected_version=referral.version,
+                reason_code=reason,
+                words="Because.",
+            )
+            if who == side:
                 services.change_status(**attempt)
+                referral.refresh_from_db()
+                assert referral.status == to, (frm, to, side)
+                event = referral.events.last()
+                assert event is not None and event.to_status == to
+                assert event.created_by_org_id == member.organization_id
+                closed = to in (S.COMPLETED, S.FAILED, S.REJECTED, S.CANCELLED)
+                assert (referral.closed_at is not None) == closed, (frm, to, side)
             else:
-                services.change_status(**attempt)
-            referral.refresh_from_db()
-            assert referral.status == to
-            event = referral.events.last()
-            assert event is not None and event.to_status == to and event.created_by_org_id == member.organization_id
-            assert (referral.closed_at is not None) == (to in (S.COMPLETED, S.FAILED, S.REJECTED, S.CANCELLED))
-        else:
-            with pytest.raises((services.IllegalChange, Refused, ValidationError)) as raised:
-                services.change_status(**attempt)
-            referral.refresh_from_db()
-            assert referral.status == frm
-            assert str(raised.value)  # a clear message
+                with pytest.raises((services.IllegalChange, Refused, ValidationError)) as raised:
+                    services.change_status(**attempt)
+                referral.refresh_from_db()
+                assert referral.status == frm, (frm, to, side)
+                assert str(raised.value)  # a clear message
 
 
 def test_a_rejection_must_say_why(coordinator, family, housing_org, housing_intake):
