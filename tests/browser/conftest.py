@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -227,16 +228,10 @@ def browser_log(live_server: Any) -> BrowserLog:
     return BrowserLog(origin=_origin(live_server.url))
 
 
-@pytest.fixture
-def page(
-    _audit_triggers_off_for_flush: None,
-    browser: Any,
-    live_server: Any,
-    transactional_db: None,
-    browser_log: BrowserLog,
-    request: pytest.FixtureRequest,
-) -> Iterator[Any]:
-    """A fresh browser context (no cookies) per test, with base_url pointing at the live server."""
+@contextmanager
+def watched_page(browser: Any, live_server: Any, browser_log: BrowserLog) -> Iterator[Any]:
+    """A page in a new browser context (no cookies) whose requests, console, script errors and CSP violations
+    all go to ``browser_log``: the test's own page, or a second person's (someone opening an emailed link)."""
     context = browser.new_context(
         base_url=live_server.url,
         viewport={"width": 1280, "height": 900},
@@ -257,6 +252,20 @@ def page(
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(
+    _audit_triggers_off_for_flush: None,
+    browser: Any,
+    live_server: Any,
+    transactional_db: None,
+    browser_log: BrowserLog,
+    request: pytest.FixtureRequest,
+) -> Iterator[Any]:
+    """A fresh browser context (no cookies) per test, with base_url pointing at the live server."""
+    with watched_page(browser, live_server, browser_log) as page:
+        yield page
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.passed and not browser_log.checked:
         browser_log.assert_clean()

@@ -37,7 +37,7 @@ from kinfold.directory.services import service_refresh_search_text
 from kinfold.families.models import Family, Insurance
 from kinfold.organizations.models import Membership, Organization, OrganizationType, Role
 from kinfold.referrals.models import Referral, ReferralEvent, ReferralLink, ReferralStatus
-from tests.browser.conftest import CSP_LISTENER, DEFAULT_TIMEOUT_MS
+from tests.browser.conftest import DEFAULT_TIMEOUT_MS, watched_page
 from tests.browser.test_consent_journey import log_out
 from tests.browser.test_coordinator_journey import UNLABELLED_CONTROLS_JS, sign_in
 from tests.factories import make_family, staff, viewer_of
@@ -146,32 +146,6 @@ def consent(family: Family, *, by: Membership, title: str, **terms: Any) -> None
 
 
 # --- the browser -------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def fresh_browser(browser: Any, live_server: Any, browser_log: Any) -> Iterator[Any]:
-    """A second browser context with no cookies (someone outside Kinfold, opening an emailed link), watched by the
-    same log as the test's own page: foreign requests, CSP violations, console and script errors all count."""
-    context = browser.new_context(
-        base_url=live_server.url,
-        viewport={"width": 1280, "height": 900},
-        locale="en-US",
-        timezone_id="America/New_York",
-        service_workers="block",
-    )
-    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-    context.on("request", browser_log.on_request)
-    context.on("requestfailed", browser_log.on_request_failed)
-    context.on("response", browser_log.on_response)
-    context.expose_binding("__kinfoldCspViolation", browser_log.on_csp_violation)
-    context.add_init_script(CSP_LISTENER)
-    other = context.new_page()
-    other.on("console", browser_log.on_console)
-    other.on("pageerror", browser_log.on_page_error)
-    try:
-        yield other
-    finally:
-        context.close()
 
 
 @contextmanager
@@ -501,7 +475,7 @@ def test_coordinator_refers_to_a_buprenorphine_provider_and_a_housing_agency_and
     link = found_link.group(0)
     assert link.startswith(live_server.url)
 
-    with fresh_browser(browser, live_server, browser_log) as outside, shooting(shoot, outside):
+    with watched_page(browser, live_server, browser_log) as outside, shooting(shoot, outside):
         assert outside.context.cookies() == []  # no session: whoever holds the link
         outside.goto(link)
         expect(outside.get_by_role("heading", level=1)).to_have_text("A referral for Bluegrass Family Housing Partners")

@@ -277,27 +277,22 @@ def network_health() -> list[PairHealth]:
     """For each pair of organisations: referrals sent, acceptance rate (of those answered), median time to
     the first response, and the share closed with an outcome. Counts only: no family is named."""
     names = dict(Organization.objects.values_list("pk", "name"))
-    pairs: dict[tuple[int, int], list[tuple[str, datetime | None, datetime | None, str]]] = defaultdict(list)
-    for ref_org, rec_org, status, sent_at, first, outcome in Referral.objects.filter(sent_at__isnull=False).values_list(
-        "created_by_org_id", "receiving_org_id", "status", "sent_at", "first_response_at", "outcome"
-    ):
-        pairs[(ref_org, rec_org)].append((status, sent_at, first, outcome))
+    pairs: dict[tuple[int, int], list[tuple[int, str, datetime | None, datetime | None, str]]] = defaultdict(list)
+    for pk, ref_org, rec_org, status, sent_at, first, outcome in Referral.objects.filter(
+        sent_at__isnull=False
+    ).values_list("pk", "created_by_org_id", "receiving_org_id", "status", "sent_at", "first_response_at", "outcome"):
+        pairs[(ref_org, rec_org)].append((pk, status, sent_at, first, outcome))
     accepted_ever = set(ReferralEvent.objects.filter(to_status=S.ACCEPTED).values_list("referral_id", flat=True))
-    ids_by_pair: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for pk, ref_org, rec_org in Referral.objects.filter(sent_at__isnull=False).values_list(
-        "pk", "created_by_org_id", "receiving_org_id"
-    ):
-        ids_by_pair[(ref_org, rec_org)].append(pk)
     result = []
     for (ref_org, rec_org), rows in pairs.items():
         waits = [
             (first - sent).total_seconds() / 3600
-            for _, sent, first, _ in rows
+            for _, _, sent, first, _ in rows
             if first is not None and sent is not None
         ]
-        answered = sum(1 for _, _, first, _ in rows if first is not None)
-        accepted = sum(1 for pk in ids_by_pair[(ref_org, rec_org)] if pk in accepted_ever)
-        closed = sum(1 for status, _, _, outcome in rows if status in (S.COMPLETED, S.FAILED) and outcome)
+        answered = sum(1 for _, _, _, first, _ in rows if first is not None)
+        accepted = sum(1 for pk, *_ in rows if pk in accepted_ever)
+        closed = sum(1 for _, status, _, _, outcome in rows if status in (S.COMPLETED, S.FAILED) and outcome)
         result.append(
             PairHealth(
                 names.get(ref_org, "?"),
