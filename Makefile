@@ -35,8 +35,9 @@ demo: migrate
 
 # PORT=8100 make run (or make run PORT=8100) serves on another port; 8000 by default.
 # The background-task worker (django-tasks, database backend) runs beside the web server and stops with it.
+# The demo's logins sign in with a password only (KINFOLD_REQUIRE_MFA=0); staff may still set up an app.
 run: demo
-	export KINFOLD_SECRET_KEY=$$(cat $(VAR)/secret_key); \
+	export KINFOLD_SECRET_KEY=$$(cat $(VAR)/secret_key) KINFOLD_REQUIRE_MFA=$${KINFOLD_REQUIRE_MFA:-0}; \
 	$(PY) kinfold schedule_jobs; \
 	$(PY) kinfold db_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
@@ -75,7 +76,9 @@ test-sqlite: install
 test-postgres: install
 	@if $(PY) python -c "import sys, psycopg; psycopg.connect('$(PG_URL)'.rsplit('/', 1)[0] + '/postgres', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "== PostgreSQL: $(PG_URL)"; \
-		KINFOLD_TESTING=1 KINFOLD_CANARY_EXAMPLES=3 KINFOLD_DATABASE_URL=$(PG_URL) $(PY) pytest $(PYTEST_ARGS) -m "not browser"; \
+		KINFOLD_TESTING=1 KINFOLD_CANARY_EXAMPLES=3 KINFOLD_DATABASE_URL=$(PG_URL) $(PY) pytest $(PYTEST_ARGS) -m "not browser and not crash" && \
+		echo "== PostgreSQL: the crash drill (kill -9 the server, restart PostgreSQL under load), on its own" && \
+		KINFOLD_TESTING=1 KINFOLD_DATABASE_URL=$(PG_URL) $(PY) pytest -p no:xdist -m crash tests/test_crash_safety.py; \
 	elif [ -n "$$CI" ]; then \
 		echo "FAIL: CI is set and PostgreSQL is unreachable at $(PG_URL)"; exit 1; \
 	else \

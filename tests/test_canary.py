@@ -1277,6 +1277,11 @@ FILLERS: dict[str, Callable[[World], list[Any]]] = {
     "referral_id": lambda w: [r.pk for r in w.referrals] + ([w.decoy_referral.pk] if w.decoy_referral else []),
     # The links issued, one of them altered by a character, and a token issued to nobody.
     "token": lambda w: [*w.tokens, *(_altered(t) for t in w.tokens[:1]), UNKNOWN_TOKEN],
+    # A lead's staff pages tell places, not records: the staff of the world's organisations, and an invitation
+    # and a password-reset user that do not exist.
+    "membership_id": lambda w: sorted(m.pk for m in w.staff.values())[:3],
+    "invitation_id": lambda w: [0],
+    "uidb64": lambda w: ["MQ"],
 }
 UNKNOWN_TOKEN = "A" * 43  # shaped like a token
 

@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "ninja",
     "django_tasks",
     "django_tasks_db",
@@ -59,6 +62,7 @@ INSTALLED_APPS = [
     "kinfold.directory",
     "kinfold.referrals",
     "kinfold.parentmode",
+    "kinfold.staff",
     "kinfold.web",
     "kinfold.demo",
 ]
@@ -71,6 +75,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # The second sign-in step (kinfold.staff): until it is passed, every page leads to it.
+    "kinfold.staff.middleware.SecondFactorMiddleware",
     "kinfold.audit.middleware.AuditContextMiddleware",
     "kinfold.referrals.context_processors.NoticeCountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -134,6 +141,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+
+# Multi-factor sign-in (kinfold.staff): every staff account gives a code from an authenticator app (or a
+# recovery code) after her password. On by default; `make run` turns it off for the demo's logins, and the test
+# suite starts with it off (the tests of the second step turn it on).
+KINFOLD_REQUIRE_MFA = env_bool(
+    "KINFOLD_REQUIRE_MFA", not (os.environ.get("KINFOLD_TESTING") or os.environ.get("PYTEST_VERSION"))
+)
+OTP_TOTP_ISSUER = os.environ.get("KINFOLD_OTP_ISSUER", "Kinfold")
+# A password-reset link works once, for this many hours (2 by default).
+PASSWORD_RESET_TIMEOUT = int(float(os.environ.get("KINFOLD_PASSWORD_RESET_HOURS", "2")) * 3600)
+# An invitation to join an organisation works once, for this many days (7 by default).
+KINFOLD_INVITATION_DAYS = int(os.environ.get("KINFOLD_INVITATION_DAYS", "7"))
 LOGIN_REDIRECT_URL = "families:caseload"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -170,7 +189,8 @@ SECURE_HSTS_SECONDS = int(os.environ.get("KINFOLD_HSTS_SECONDS", "0"))
 AXES_FAILURE_LIMIT = int(os.environ.get("KINFOLD_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("KINFOLD_LOCKOUT_HOURS", "0.25"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
+# Reset only once she is fully signed in (password and second factor): see kinfold.staff.mfa.signed_in.
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 

@@ -5,14 +5,16 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from kinfold.api.routes import api
+from kinfold.staff import views as staff_views
 from kinfold.web import views as web_views
 
 urlpatterns = [
     path("", web_views.home, name="home"),
     # Browsers ask for /favicon.ico on pages that link none (JSON, CSV): send them to the vendored icon.
     path("favicon.ico", RedirectView.as_view(url=static("kinfold/favicon.ico"), permanent=True), name="favicon"),
-    path("accounts/login/", web_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", staff_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("kinfold.staff.urls")),
     path("families/", include("kinfold.families.urls")),
     path("families/<int:family_id>/", include("kinfold.consent.urls")),
     path("families/<int:family_id>/notes/", include("kinfold.notes.urls")),

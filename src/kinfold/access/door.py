@@ -35,6 +35,7 @@ AUDIT_ACTION: dict[str, str] = {
     Interaction.CHANGE: Action.UPDATE,
     Interaction.RETIRE: Action.DELETE,
     Interaction.DISCLOSE_TO: Action.EXPORT,
+    Interaction.HAND_OVER: Action.UPDATE,
 }
 
 

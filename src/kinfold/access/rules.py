@@ -505,6 +505,8 @@ def decide(
         return _read(ctx, facts, purpose, at, rt)
     if interaction == DISCLOSE_TO:
         return _disclose_to(ctx, facts, purpose, at, to_organization_id)
+    if interaction == Interaction.HAND_OVER:
+        return _hand_over(ctx, facts, at)
     if not opens_family(ctx, facts.family_id, at):
         return _deny("W5", "she may not open this family")
     if interaction == CREATE:
@@ -512,6 +514,22 @@ def decide(
     if interaction in WRITES:
         return _change(ctx, facts, interaction, at)
     return _deny("5", f"unknown interaction {interaction!r}")
+
+
+def _hand_over(ctx: PolicyContext, facts: RecordFacts, at: datetime) -> Decision:
+    """Rule H: a lead of the organisation a team place's holder works for hands that place to a colleague
+    (staff who leave or change role). A staffing decision: it reads none of the family's records, so it asks
+    neither consent nor whether she may open the family; the successor reaches the family only as the
+    consent and rules reach her."""
+    viewer = ctx.viewer
+    access = role_access(viewer.role)
+    if access is None or not access.staff_lead:
+        return _deny("H", "only a lead of her organisation hands over a colleague's families")
+    holder = facts.holder_membership_id
+    place = next((p for p in ctx.family(facts.family_id).team if p.membership_id == holder and p.active(at)), None)
+    if place is None or place.organization_id != viewer.organization_id:
+        return _deny("H", "only a lead of the holder's own organisation hands her place over")
+    return _permit("H", "a lead of her organisation hands over a colleague's place")
 
 
 def may_open_family(viewer: Viewer, family_id: int, at: datetime | None = None) -> bool:

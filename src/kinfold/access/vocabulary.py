@@ -42,6 +42,9 @@ class Interaction(models.TextChoices):
     CHANGE = "change", "Change"
     RETIRE = "retire", "Retire or remove"  # a change that ends a record (a team place, a restriction)
     DISCLOSE_TO = "disclose_to", "Send to another organisation"
+    # An organisation's lead hands a leaving (or changing) colleague's team place to another colleague: a
+    # staffing decision about her own organisation's people, taken without reading the family's records.
+    HAND_OVER = "hand_over", "Hand over to a colleague"
 
 
 TPO = frozenset({Purpose.TREATMENT, Purpose.PAYMENT, Purpose.OPERATIONS})
@@ -97,6 +100,8 @@ class RoleAccess(BaseModel):
     # Staff who take in referrals before one is assigned (CONSENT-RULES, "Referrals").
     intake: bool = False
     clinician: bool = False
+    # Leads who manage their organisation's staff: invite, change roles, hand over and close accounts.
+    staff_lead: bool = False
 
     @field_validator("categories")
     @classmethod

@@ -30,14 +30,19 @@ from kinfold.access.viewer import Viewer
 from kinfold.families import selectors
 from kinfold.families.models import CareTeamMember, Family
 from kinfold.families.selectors import CaseloadScope
+from kinfold.staff import mfa
 from kinfold.text_limits import TextLimit
 
 
 class BasicAuth(HttpBasicAuth):
-    """HTTP Basic for API clients; goes through the same lock-out as the sign-in page."""
+    """HTTP Basic for API clients; goes through the same lock-out as the sign-in page. Refused for an account that
+    must give a second factor (KINFOLD_REQUIRE_MFA, or her own app): a session signed in with both works."""
 
     def authenticate(self, request: HttpRequest, username: str, password: str) -> Any:
         user = authenticate(request, username=username, password=password)
+        if user is not None and mfa.second_factor_required(user):
+            # A password alone is one factor: where a second is required, use a session signed in with both.
+            return None
         if user is not None and user.is_active:
             request.user = user
             return user

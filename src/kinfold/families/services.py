@@ -73,6 +73,7 @@ LINE_KINDS = {
     "team_member_added": "care_team",
     "team_member_removed": "care_team",
     "coordinator_changed": "care_team",
+    "team_handed_over": "care_team",
 }
 
 
@@ -570,3 +571,84 @@ def coordinator_handover(*, viewer: Viewer, family: Family, to_member: CareTeamM
         f"({to_member.membership.organization.name})",
     )
     return to_member
+
+
+def team_places_held(membership: Membership) -> list[CareTeamMember]:
+    """Every family where this staff member holds a team place now, coordinator places first. For her own
+    organisation's lead, who hands them over (rule H); it tells the places, not the families' records."""
+    return list(
+        CareTeamMember.objects.active()
+        .filter(membership=membership)
+        .select_related("care_team", "membership__organization", "membership__user")
+        .order_by("-is_coordinator", "care_team__family_id")
+    )
+
+
+@atomic_write
+def team_place_hand_over(
+    *, viewer: Viewer, place: CareTeamMember, to_membership: Membership | None, why: str
+) -> CareTeamMember | None:
+    """A lead of the holder's organisation hands her place on a family's team to a colleague (rule H):
+    the colleague takes the place (and the coordinator role, if she held it) and the holder leaves the team.
+    With no colleague named, the holder's place ends; a coordinator's place always needs a successor, so no
+    family is left without a coordinator. ``why`` says on the timeline why (she left, her role changed).
+    Returns the successor's place, or None."""
+    require(viewer, Interaction.HAND_OVER, place)
+    team = CareTeam.objects.select_for_update().get(pk=place.care_team_id)
+    family = team.family
+    place.refresh_from_db()
+    if place.left_at is not None:
+        raise ValidationError(f"{place.membership.display_name} has already left this family's care team.")
+    holder = place.membership
+    if to_membership is None:
+        if place.is_coordinator:
+            raise ValidationError(
+                f"{holder.display_name} coordinates family {family.pk}: choose a colleague to take over."
+            )
+    elif (
+        to_membership.pk == holder.pk
+        or to_membership.organization_id != holder.organization_id
+        or not to_membership.is_active
+        or not to_membership.user.is_active
+    ):
+        raise ValidationError("Choose an active colleague of the same organisation to take over.")
+    category = category_naming([holder.organization])
+    at = clock.now()
+    _bump_version(CareTeamMember, place.pk, None, left_at=at, is_coordinator=False)
+    successor: CareTeamMember | None = None
+    if to_membership is not None:
+        successor = CareTeamMember.objects.active().filter(care_team=team, membership=to_membership).first()
+        if successor is None:
+            successor = CareTeamMember.objects.create(
+                care_team=team,
+                membership=to_membership,
+                role=place.role,
+                is_coordinator=place.is_coordinator,
+                **_provenance(viewer, category),
+            )
+        elif place.is_coordinator:
+            _bump_version(CareTeamMember, successor.pk, None, is_coordinator=True)
+            successor.refresh_from_db()
+    place.refresh_from_db()
+    lead = viewer.membership.display_name if viewer.membership else "her organisation"
+    if successor is not None:
+        what = "coordinator role and team place" if successor.is_coordinator else "team place"
+        summary = (
+            f"{lead} handed {holder.display_name}'s {what} to {to_membership.display_name if to_membership else ''} "
+            f"({holder.organization.name}): {why}"
+        )
+        record: CareTeamMember = successor
+    else:
+        summary = f"{holder.display_name} ({holder.organization.name}) left the care team: {why}"
+        record = place
+    _log(
+        viewer=viewer,
+        family=family,
+        verb="team_handed_over",
+        action=Action.UPDATE,
+        record=record,
+        sensitivity=category,
+        summary=summary,
+        detail={"from_membership": holder.pk, "to_membership": to_membership.pk if to_membership else None},
+    )
+    return successor

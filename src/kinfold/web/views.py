@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 
-from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import loader
@@ -23,10 +22,6 @@ API_NOT_FOUND = {"detail": "Not Found"}
 
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("families:caseload" if request.user.is_authenticated else "login")
-
-
-class LoginView(auth_views.LoginView):
-    redirect_authenticated_user = True
 
 
 def api_home(request: HttpRequest) -> HttpResponse:
