@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from datetime import timedelta
 
 import pytest
@@ -350,3 +351,25 @@ def test_caseload_shows_the_part2_notice_only_where_a_part2_name_is_shown_outsid
     own = client.get(reverse("families:caseload")).content.decode()
     assert "Hannah Reyes" in own
     assert 'data-testid="redisclosure-notice"' not in own
+
+
+def test_a_write_saved_before_the_database_went_away_asks_her_to_check_not_to_retry(rf: Any) -> None:
+    """Django answers 400 when the session cannot be saved after the view ran (SessionInterrupted, seen in the crash
+    drill as PostgreSQL restarted): her write may be saved, so the page says to check before entering it again."""
+    from django.contrib.sessions.exceptions import SessionInterrupted
+
+    from kinfold.web.views import bad_request
+
+    interrupted = bad_request(rf.post("/families/new/"), SessionInterrupted())
+    assert interrupted.status_code == 503 and b"Check that it was saved" in interrupted.content
+    plain = bad_request(rf.get("/families/"), ValueError())
+    assert plain.status_code == 400 and b"could not read that request" in plain.content
+    api = bad_request(rf.post("/api/families"), SessionInterrupted())
+    assert api.status_code == 503 and b"saved" in api.content
+
+
+@pytest.mark.django_db
+def test_pages_without_a_session_are_not_stored_either(client: Any) -> None:
+    # A one-time link's page (no session) shows what a referral carried: it must not stay in a shared cache.
+    for path in ("/accounts/login/", "/accounts/join/" + "A" * 43 + "/", "/referrals/answer/" + "A" * 43 + "/"):
+        assert "no-store" in client.get(path).headers["Cache-Control"], path

@@ -27,6 +27,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "kinfold.web.views.bad_request"
 handler403 = "kinfold.web.views.permission_denied"
 handler404 = "kinfold.web.views.page_not_found"
 handler500 = "kinfold.web.views.server_error"

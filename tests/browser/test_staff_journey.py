@@ -377,4 +377,3 @@ def test_lead_invites_a_coach_who_enrols_her_second_factor_then_leaves_and_her_f
     (to_tamara,) = FamilyActivity.objects.filter(family=jasmine, verb="team_handed_over")
     assert "Tamara Quinn" in to_tamara.summary
     assert Invitation.objects.get(email=PIA_EMAIL).accepted_user_id == pia.user_id
-

@@ -116,6 +116,14 @@ STAFF = (
         Role.PROGRAMME_LEAD,
         "Perinatal programme lead",
     ),
+    NamedStaff(
+        "tess.morgan",
+        "Tess",
+        "Morgan",
+        "Bright Futures Family Network",
+        Role.PROGRAMME_LEAD,
+        "Programme director",
+    ),
     NamedStaff("sam.ortiz", "Sam", "Ortiz", "Riverside Housing Alliance", Role.CARE_COORDINATOR, "Housing navigator"),
 )
 
@@ -129,6 +137,7 @@ WHO = {
     "jo.martin": "peer recovery coach",
     "priya.shah": "privacy officer at Hope Recovery Center",
     "lena.brooks": "programme lead: organisations in the region and their staff",
+    "tess.morgan": "programme lead at Bright Futures: Staff (invite, change roles, hand over, close accounts)",
     "sam.ortiz": "housing navigator: answers the referrals sent to Riverside Housing Alliance (Referrals)",
 }
 

@@ -30,9 +30,9 @@ class SecurityHeadersMiddleware:
         policy = API_DOCS_POLICY if request.path.startswith("/api/docs") else CONTENT_SECURITY_POLICY
         response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if request.user.is_authenticated if hasattr(request, "user") else False:
-            # Family data must not linger in shared caches or the back button of a shared tablet.
-            response.headers.setdefault("Cache-Control", "no-store")
+        # Family data must not linger in shared caches or the back button of a shared tablet: no page is stored,
+        # signed in or not (a one-time link's page shows what a referral carried). Static files keep whitenoise's.
+        response.headers.setdefault("Cache-Control", "no-store")
         return response
 
 

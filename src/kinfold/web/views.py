@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from django.contrib.sessions.exceptions import SessionInterrupted
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import loader
@@ -55,6 +56,17 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     if _is_api(request):
         return _json(API_NOT_FOUND, status=404)
     return render(request, "404.html", status=404)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """400, or 503 when the database went away after her write was saved but before her session was (Django's
+    ``SessionInterrupted``): she is told to check before entering it again. Rendered like the 500 page."""
+    interrupted = isinstance(exception, SessionInterrupted)
+    status = 503 if interrupted else 400
+    if _is_api(request):
+        words = "Check whether your change was saved before sending it again." if interrupted else "Bad request"
+        return _json({"detail": words}, status=status)
+    return HttpResponse(loader.get_template("400.html").render({"interrupted": interrupted}), status=status)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
