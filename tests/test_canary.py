@@ -163,6 +163,8 @@ OPTIONAL_STAFF: dict[str, tuple[str, str, str]] = {
     "ob_front": ("ob", Role.FRONT_DESK, "active"),
     "inactive": ("cps", Role.CPS_CASEWORKER, "inactive"),  # rule 0
     "root": ("community", Role.CARE_COORDINATOR, "superuser"),  # rule 0
+    # The Part 2 programme's lead manages its staff (rule H): her staff pages name places, never records.
+    "lead": ("otp", Role.PROGRAMME_LEAD, "active"),
 }
 ALL_STAFF = {**STAFF, **OPTIONAL_STAFF}
 # Who may join her team (the coordinator is on it from the start; the outsider and rule-0 accounts never).
@@ -1279,7 +1281,7 @@ FILLERS: dict[str, Callable[[World], list[Any]]] = {
     "token": lambda w: [*w.tokens, *(_altered(t) for t in w.tokens[:1]), UNKNOWN_TOKEN],
     # A lead's staff pages tell places, not records: the staff of the world's organisations, and an invitation
     # and a password-reset user that do not exist.
-    "membership_id": lambda w: sorted(m.pk for m in w.staff.values())[:3],
+    "membership_id": lambda w: [w.staff[k].pk for k in ("coord", "counsellor", "intake") if k in w.staff],
     "invitation_id": lambda w: [0],
     "uidb64": lambda w: ["MQ"],
 }

@@ -241,6 +241,7 @@ def test_password_change_ends_her_other_sessions(coordinator: Membership) -> Non
     assert elsewhere.get("/families/")["Location"].startswith("/accounts/login/")
     short = here.post("/accounts/password/", {"old_password": new, "new_password1": "short", "new_password2": "short"})
     assert "too short" in text(short)
+    assert AuditEvent.objects.filter(actor_id=coordinator.user_id, detail__event="password_changed").count() == 1
 
 
 def test_password_reset_answers_alike_for_real_and_unknown_addresses(smtp_server: Any, coordinator: Membership) -> None:
@@ -268,6 +269,7 @@ def test_a_reset_link_works_once_and_still_asks_for_the_second_factor(
     new = "a-brand-new-long-passphrase-42"
     done = client.post(form.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
     assert done["Location"] == "/accounts/password/reset/done/"
+    assert AuditEvent.objects.filter(actor_id=coordinator.user_id, detail__event="password_reset").exists()
     assert "This link does not work" in text(Client().get(link, follow=True))  # spent
     signed = Client()
     signed.post("/accounts/login/", {"username": coordinator.user.username, "password": new})

@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path, reverse_lazy
+from django.urls import path
 
 from kinfold.staff import views
 
@@ -12,9 +12,7 @@ account_urlpatterns = [
     path("accounts/security/recovery-codes/", views.new_recovery_codes, name="recovery_codes"),
     path(
         "accounts/password/",
-        auth_views.PasswordChangeView.as_view(
-            template_name="staff/password_change.html", success_url=reverse_lazy("staff:password_changed")
-        ),
+        views.PasswordChangeView.as_view(),
         name="password_change",
     ),
     path(
@@ -30,9 +28,7 @@ account_urlpatterns = [
     ),
     path(
         "accounts/password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            template_name="staff/password_reset_confirm.html", success_url=reverse_lazy("staff:password_reset_complete")
-        ),
+        views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(

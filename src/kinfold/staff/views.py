@@ -17,6 +17,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from kinfold.access.http import viewer_for
+from kinfold.audit.models import Action
+from kinfold.audit.services import record_event
 from kinfold.organizations.models import Role, role_words
 from kinfold.staff import mfa, selectors, services
 from kinfold.staff.forms import CodeForm, EnrolForm, InviteForm, JoinForm, RoleForm
@@ -112,9 +114,6 @@ def new_recovery_codes(request: HttpRequest) -> HttpResponse:
     if not request.user.is_verified():  # type: ignore[union-attr]
         raise PermissionDenied("Sign in with your second factor first.")
     codes = mfa.new_recovery_codes(request.user)
-    from kinfold.audit.models import Action
-    from kinfold.audit.services import record_event
-
     record_event(actor=request.user, action=Action.UPDATE, detail={"event": "recovery_codes_renewed"})
     return render(request, "staff/recovery_codes.html", {"codes": codes, "next": reverse("staff:account")})
 
@@ -338,3 +337,28 @@ class PasswordResetView(auth_views.PasswordResetView):
     @property
     def extra_email_context(self) -> dict[str, Any]:
         return {"site_url": settings.KINFOLD_SITE_URL}
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        # Audited without saying whether the address has an account (the page answers alike).
+        record_event(actor=None, action=Action.UPDATE, detail={"event": "password_reset_requested"})
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "staff/password_reset_confirm.html"
+    success_url = reverse_lazy("staff:password_reset_complete")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        record_event(actor=form.user, action=Action.UPDATE, detail={"event": "password_reset"})
+        return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "staff/password_change.html"
+    success_url = reverse_lazy("staff:password_changed")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        record_event(actor=form.user, action=Action.UPDATE, detail={"event": "password_changed"})
+        return response
