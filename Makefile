@@ -34,13 +34,15 @@ demo: migrate
 	KINFOLD_SECRET_KEY=$$(cat $(VAR)/secret_key) $(PY) kinfold demo
 
 # PORT=8100 make run (or make run PORT=8100) serves on another port; 8000 by default.
-# The background-task worker (django-tasks, database backend) runs beside the web server and stops with it.
+# The background-task worker (django-tasks, database backend) and the audit sealer (which chains the audit events
+# requests append) run beside the web server and stop with it.
 # The demo's logins sign in with a password only (KINFOLD_REQUIRE_MFA=0); staff may still set up an app.
 run: demo
 	export KINFOLD_SECRET_KEY=$$(cat $(VAR)/secret_key) KINFOLD_REQUIRE_MFA=$${KINFOLD_REQUIRE_MFA:-0}; \
 	$(PY) kinfold schedule_jobs; \
 	$(PY) kinfold db_worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(PY) kinfold audit seal --follow & sealer=$$!; \
+	trap 'kill $$worker $$sealer 2>/dev/null' EXIT INT TERM; \
 	$(PY) kinfold runserver 127.0.0.1:$(or $(PORT),8000)
 
 # The production server: gunicorn with 2 x cores + 1 sync workers (WORKERS=n to choose), the same settings and
@@ -50,7 +52,8 @@ serve: migrate
 	export KINFOLD_SECRET_KEY=$$(cat $(VAR)/secret_key); \
 	$(PY) kinfold schedule_jobs; \
 	$(PY) kinfold db_worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(PY) kinfold audit seal --follow & sealer=$$!; \
+	trap 'kill $$worker $$sealer 2>/dev/null' EXIT INT TERM; \
 	$(PY) gunicorn kinfold.wsgi --workers $(or $(WORKERS),$$(( 2 * $$(nproc) + 1 ))) --bind 127.0.0.1:$(or $(PORT),8000)
 
 lint: install

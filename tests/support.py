@@ -14,7 +14,7 @@ from typing import Any
 from django.db import connection
 from django.test import Client
 
-_AUDIT_TRIGGERS = importlib.import_module("kinfold.audit.migrations.0002_append_only_triggers")
+_AUDIT_TRIGGERS = importlib.import_module("kinfold.audit.migrations.0003_sealed_by_the_sealer")
 
 
 def set_audit_triggers(*, enabled: bool) -> None:

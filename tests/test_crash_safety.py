@@ -399,6 +399,8 @@ def test_nothing_acknowledged_is_lost_when_the_server_dies(
     writes = _writes(clients)
     state = _read_database(postgres, drill_database)
     problems = _check(writes, state, blank_marker=blank, today=today)
+    # The drill's server ran without the sealer: its events are the chain's unsealed tail until sealed now.
+    sealed = _kinfold(env, "audit", "seal")
     verified = _kinfold(env, "audit", "verify")
 
     outcomes = Counter((w.kind, w.outcome) for w in writes)
@@ -419,6 +421,7 @@ def test_nothing_acknowledged_is_lost_when_the_server_dies(
         "why_unacknowledged": dict(Counter(_why(w) for w in writes if w.outcome != "acknowledged")),
         "families_in_database": len(state.families),
         "lost_writes_kept": state.lost_kept,
+        "audit_sealed": sealed.stdout.strip() or sealed.stderr.strip()[-300:],
         "audit_verify": verified.stdout.strip() or verified.stderr.strip()[-300:],
         "wall_s": round(time.monotonic() - began, 1),
     }
@@ -434,6 +437,7 @@ def test_nothing_acknowledged_is_lost_when_the_server_dies(
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "Audit chain intact" in verified.stdout, verified.stdout
+    assert sealed.returncode == 0 and "not sealed yet" not in verified.stdout, sealed.stderr + verified.stdout
 
 
 def _why(write: Write) -> str:

@@ -212,6 +212,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# The audit sealer (`kinfold audit seal --follow`, started by `make run` and `make serve`) chains new audit events
+# this often: requests append their events without waiting on one another, and the chain follows seconds later.
+KINFOLD_AUDIT_SEAL_SECONDS = float(os.environ.get("KINFOLD_AUDIT_SEAL_SECONDS", "2"))
 
 EMAIL_HOST = os.environ.get("KINFOLD_EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = int(os.environ.get("KINFOLD_EMAIL_PORT", "1025"))

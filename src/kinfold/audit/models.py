@@ -61,8 +61,13 @@ class AuditEvent(models.Model):
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.SUCCESS)
     client_address = models.GenericIPAddressField(null=True, blank=True)
     detail = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    # Sealing: a request appends its event freely (no lock); the sealer (``services.seal_pending``) later gives it
+    # its place in the chain (``seal_seq``, 1, 2, 3… in the order sealed) and its link and hash, once. Until then
+    # the three are empty and the event is the chain's "unsealed tail". The database refuses any other change.
+    # NULL, not "", while unsealed: the hash is unique, and many events wait unsealed at once.
+    prev_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    seal_seq = models.BigIntegerField(unique=True, null=True, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -82,11 +87,13 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """A single row holding the latest hash; locking it serialises appends so the chain never forks."""
+    """A single row holding the chain's newest link; only the sealer locks it (never a request), so the chain
+    never forks and the site's requests never wait on one another for it."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_hash = models.CharField(max_length=64)
     last_event_id = models.BigIntegerField(null=True)
+    last_seq = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return self.last_hash

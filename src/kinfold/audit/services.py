@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from kinfold.audit.models import Action, AuditChainHead, AuditEvent, Outcome
@@ -94,13 +94,41 @@ def record_event(
         client_address=client_address or getattr(_request_context.get(), "client_address", None),
         detail=json.loads(json.dumps(detail or {}, default=str)),
     )
-    with transaction.atomic():
-        head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1, defaults={"last_hash": GENESIS_HASH})
-        event.prev_hash = head.last_hash
-        event.hash = compute_hash(event, head.last_hash)
-        event.save(force_insert=True)
-        AuditChainHead.objects.filter(id=1).update(last_hash=event.hash, last_event_id=event.pk)
+    # Appended freely: no lock, so requests never wait on one another here. The sealer chains it moments later.
+    event.save(force_insert=True)
     return event
+
+
+def seal_pending(*, batch_size: int = 2000) -> int:
+    """Seal the unsealed events, oldest first, into the hash chain: each gets the next place (``seal_seq``), a
+    link to the one before and its hash. One sealer at a time (it alone locks the chain head); a batch is one
+    transaction, so a sealer killed mid-batch leaves that batch unsealed for the next run, never half-sealed,
+    and an event is sealed once only (the database refuses a second seal). Returns how many it sealed."""
+    sealed = 0
+    while True:
+        with transaction.atomic():
+            head, _ = AuditChainHead.objects.select_for_update().get_or_create(
+                id=1, defaults={"last_hash": GENESIS_HASH}
+            )
+            batch = list(AuditEvent.objects.filter(seal_seq__isnull=True).order_by("pk")[:batch_size])
+            if not batch:
+                return sealed
+            prev, seq, rows = head.last_hash, head.last_seq, []
+            for event in batch:
+                seq += 1
+                digest = compute_hash(event, prev)
+                rows.append((prev, digest, seq, event.pk))
+                prev = digest
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    "UPDATE audit_auditevent SET prev_hash = %s, hash = %s, seal_seq = %s "
+                    "WHERE id = %s AND seal_seq IS NULL",
+                    rows,
+                )
+            AuditChainHead.objects.filter(id=1).update(last_hash=prev, last_event_id=batch[-1].pk, last_seq=seq)
+            sealed += len(batch)
+        if len(batch) < batch_size:
+            return sealed
 
 
 @dataclass(frozen=True)
@@ -108,6 +136,9 @@ class VerifyResult:
     checked: int
     first_broken_id: int | None = None
     reason: str = ""
+    # The unsealed tail: events appended and not yet chained (the sealer runs every few seconds).
+    unsealed: int = 0
+    oldest_unsealed_at: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -115,26 +146,34 @@ class VerifyResult:
 
 
 def verify_chain(*, batch_size: int = 5000) -> VerifyResult:
-    """Walk the chain from the first event; name the first event whose link or content does not match."""
+    """Walk the chain in the order it was sealed; name the first event whose place, link or content does not
+    match, and say how long the unsealed tail is."""
+    head = AuditChainHead.objects.filter(id=1).first()
+    tail = AuditEvent.objects.filter(seal_seq__isnull=True)
+    unsealed = tail.count()
+    oldest = tail.order_by("occurred_at").values_list("occurred_at", flat=True).first()
     prev = GENESIS_HASH
     checked = 0
-    last_pk = 0
     while True:
-        batch = list(AuditEvent.objects.filter(pk__gt=last_pk).order_by("pk")[:batch_size])
+        batch = list(AuditEvent.objects.filter(seal_seq__gt=checked).order_by("seal_seq")[:batch_size])
         if not batch:
             break
         for event in batch:
+            if event.seal_seq != checked + 1:
+                return VerifyResult(
+                    checked, event.pk, "the event before it is missing from the chain", unsealed, oldest
+                )
             if event.prev_hash != prev:
-                return VerifyResult(checked, event.pk, "its link to the previous event does not match")
+                return VerifyResult(
+                    checked, event.pk, "its link to the previous event does not match", unsealed, oldest
+                )
             if compute_hash(event, prev) != event.hash:
-                return VerifyResult(checked, event.pk, "its content no longer matches its hash")
+                return VerifyResult(checked, event.pk, "its content no longer matches its hash", unsealed, oldest)
             prev = event.hash
             checked += 1
-            last_pk = event.pk
-    head = AuditChainHead.objects.filter(id=1).first()
-    if head is not None and head.last_hash != prev:
-        return VerifyResult(checked, head.last_event_id, "the newest event is missing from the chain")
-    return VerifyResult(checked)
+    if head is not None and (head.last_hash != prev or head.last_seq != checked):
+        return VerifyResult(checked, head.last_event_id, "the newest event is missing from the chain", unsealed, oldest)
+    return VerifyResult(checked, unsealed=unsealed, oldest_unsealed_at=oldest)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
