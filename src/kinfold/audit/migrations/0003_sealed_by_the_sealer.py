@@ -91,6 +91,14 @@ def drop_old_triggers(apps, schema_editor):
     _execute(schema_editor, OLD_PG_BACKWARD, SQLITE_BACKWARD)
 
 
+def recreate_old_triggers(apps, schema_editor):
+    """Back to 0002: its triggers again (refusing every UPDATE)."""
+    import importlib
+
+    old = importlib.import_module("kinfold.audit.migrations.0002_append_only_triggers")
+    old.forward(apps, schema_editor)
+
+
 def number_sealed_events(apps, schema_editor):
     """The events so far were chained in id order when written: that order is their place in the chain."""
     schema_editor.execute(
@@ -116,7 +124,7 @@ class Migration(migrations.Migration):
     dependencies = [("audit", "0002_append_only_triggers")]
 
     operations = [
-        migrations.RunPython(drop_old_triggers, migrations.RunPython.noop),
+        migrations.RunPython(drop_old_triggers, recreate_old_triggers),
         migrations.AddField(model_name="auditchainhead", name="last_seq", field=models.BigIntegerField(default=0)),
         migrations.AddField(
             model_name="auditevent", name="seal_seq", field=models.BigIntegerField(blank=True, null=True, unique=True)

@@ -45,7 +45,8 @@ class Command(BaseCommand):
         tail = ""
         if result.unsealed and result.oldest_unsealed_at is not None:
             tail = (
-                f" {result.unsealed} newer events are not sealed yet (the oldest from "
+                f" {result.unsealed} newer {'event is' if result.unsealed == 1 else 'events are'} not sealed yet "
+                "(the oldest from "
                 f"{result.oldest_unsealed_at:%Y-%m-%d %H:%M:%S %Z}); the sealer chains them within seconds, "
                 "or run `kinfold audit seal`."
             )
