@@ -74,7 +74,7 @@ def record_event(
     at: datetime | None = None,
     client_address: str | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain. ``actor`` is a user (or None for the system)."""
+    """Append one event (the sealer chains it, ``seal_pending``). ``actor`` is a user (or None for the system)."""
     actor_id = getattr(actor, "pk", None) if actor is not None else None
     username = actor.get_username() if actor is not None and actor_id is not None else ""
     membership = getattr(actor, "membership", None) if actor_id is not None else None

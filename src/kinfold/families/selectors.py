@@ -622,3 +622,14 @@ def family_export(*, viewer: Viewer, family_id: int, purpose: str | None = None)
             exported |= section.export(d.data[section.name], notice)
     exported["redisclosure_notice"] = REDISCLOSURE_NOTICE_TEXT if d.shows_redisclosure_notice else None
     return exported
+
+
+def team_places_held(membership: Membership) -> list[CareTeamMember]:
+    """Every family where this staff member holds a team place now, coordinator places first. For her own
+    organisation's lead, who hands them over (rule H); it tells the places, not the families' records."""
+    return list(
+        CareTeamMember.objects.active()
+        .filter(membership=membership)
+        .select_related("care_team", "membership__organization", "membership__user")
+        .order_by("-is_coordinator", "care_team__family_id")
+    )

@@ -573,17 +573,6 @@ def coordinator_handover(*, viewer: Viewer, family: Family, to_member: CareTeamM
     return to_member
 
 
-def team_places_held(membership: Membership) -> list[CareTeamMember]:
-    """Every family where this staff member holds a team place now, coordinator places first. For her own
-    organisation's lead, who hands them over (rule H); it tells the places, not the families' records."""
-    return list(
-        CareTeamMember.objects.active()
-        .filter(membership=membership)
-        .select_related("care_team", "membership__organization", "membership__user")
-        .order_by("-is_coordinator", "care_team__family_id")
-    )
-
-
 @atomic_write
 def team_place_hand_over(
     *, viewer: Viewer, place: CareTeamMember, to_membership: Membership | None, why: str
@@ -634,7 +623,7 @@ def team_place_hand_over(
     if successor is not None:
         what = "coordinator role and team place" if successor.is_coordinator else "team place"
         summary = (
-            f"{lead} handed {holder.display_name}'s {what} to {to_membership.display_name if to_membership else ''} "
+            f"{lead} handed {holder.display_name}'s {what} to {successor.membership.display_name} "
             f"({holder.organization.name}): {why}"
         )
         record: CareTeamMember = successor

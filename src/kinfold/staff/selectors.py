@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q
 
-from kinfold.access.rules import may_open_family
+from kinfold.access.gate import RecordGate
 from kinfold.access.viewer import Viewer
 from kinfold.families.models import CareTeamMember
-from kinfold.families.services import team_places_held
+from kinfold.families.selectors import team_places_held
 from kinfold.organizations.models import Membership
 from kinfold.staff.services import require_lead
 
@@ -44,7 +44,10 @@ def staff_of(viewer: Viewer, organization_id: int) -> list[Membership]:
 
 def places_to_hand_over(viewer: Viewer, membership: Membership) -> list[PlaceRow]:
     require_lead(viewer, membership.organization_id)
+    places = team_places_held(membership)
+    # One gate over all her families: the policy's facts load once, not once per family.
+    gate = RecordGate.open(viewer, [p.care_team.family_id for p in places])
     return [
-        PlaceRow(place=p, family_id=p.care_team.family_id, opens=may_open_family(viewer, p.care_team.family_id))
-        for p in team_places_held(membership)
+        PlaceRow(place=p, family_id=p.care_team.family_id, opens=gate.opens_family(p.care_team.family_id))
+        for p in places
     ]

@@ -30,7 +30,8 @@ from kinfold.access.vocabulary import role_access
 from kinfold.audit.models import Action
 from kinfold.audit.services import atomic_write, record_event
 from kinfold.families.models import CareTeamMember
-from kinfold.families.services import team_place_hand_over, team_places_held
+from kinfold.families.selectors import team_places_held
+from kinfold.families.services import team_place_hand_over
 from kinfold.organizations.models import Membership, Role, role_words
 from kinfold.staff import mfa
 from kinfold.staff.models import Invitation

@@ -3,7 +3,11 @@ order sealed (``seal_seq``), by one sealer at a time. The database still refuses
 every UPDATE except the one that seals an unsealed event: setting its ``prev_hash``, ``hash`` and ``seal_seq``,
 once, with nothing else changed."""
 
+import importlib
+
 from django.db import migrations, models
+
+_0002 = importlib.import_module("kinfold.audit.migrations.0002_append_only_triggers")
 
 CONTENT = [
     "id",
@@ -71,11 +75,6 @@ SQLITE_BACKWARD = [
     "DROP TRIGGER IF EXISTS audit_auditevent_no_update;",
     "DROP TRIGGER IF EXISTS audit_auditevent_no_delete;",
 ]
-OLD_PG_BACKWARD = """
-DROP TRIGGER IF EXISTS audit_auditevent_append_only ON audit_auditevent;
-DROP TRIGGER IF EXISTS audit_auditevent_no_truncate ON audit_auditevent;
-DROP FUNCTION IF EXISTS kinfold_audit_append_only();
-"""
 
 
 def _execute(schema_editor, pg: str, sqlite: list[str]) -> None:
@@ -88,15 +87,12 @@ def _execute(schema_editor, pg: str, sqlite: list[str]) -> None:
 
 
 def drop_old_triggers(apps, schema_editor):
-    _execute(schema_editor, OLD_PG_BACKWARD, SQLITE_BACKWARD)
+    _0002.backward(apps, schema_editor)
 
 
 def recreate_old_triggers(apps, schema_editor):
     """Back to 0002: its triggers again (refusing every UPDATE)."""
-    import importlib
-
-    old = importlib.import_module("kinfold.audit.migrations.0002_append_only_triggers")
-    old.forward(apps, schema_editor)
+    _0002.forward(apps, schema_editor)
 
 
 def number_sealed_events(apps, schema_editor):
