@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "kinfold.consent",
     "kinfold.directory",
     "kinfold.referrals",
+    "kinfold.screening",
     "kinfold.parentmode",
     "kinfold.staff",
     "kinfold.web",
@@ -223,6 +224,10 @@ DEFAULT_FROM_EMAIL = os.environ.get("KINFOLD_FROM_EMAIL", "kinfold@localhost")
 KINFOLD_SITE_URL = os.environ.get("KINFOLD_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # How long a referral's one-time link works (days).
 KINFOLD_REFERRAL_LINK_DAYS = int(os.environ.get("KINFOLD_REFERRAL_LINK_DAYS", "14"))
+# How long a screening's one-time link (sent to the parent's phone) works (days); it also dies once she submits.
+KINFOLD_SCREENING_LINK_DAYS = int(os.environ.get("KINFOLD_SCREENING_LINK_DAYS", "3"))
+# More screening instrument files (an organisation's licensed instruments), directories separated by ":".
+KINFOLD_SCREENING_INSTRUMENT_DIRS = [p for p in os.environ.get("KINFOLD_SCREENING_INSTRUMENT_DIRS", "").split(":") if p]
 
 # A routine denial (a 403 refusal, a 404 from the door) is one line in the log; a real error (5xx) keeps its
 # traceback. The audit trail, not the log, records who was refused what.

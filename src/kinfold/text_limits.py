@@ -57,6 +57,11 @@ NOTE_BODY = TextLimit(10_000, "the note")
 # Organisations (organizations.Partnership): what each party of a memorandum of understanding does.
 PARTNERSHIP_RESPONSIBILITIES = TextLimit(10_000, "the responsibilities")
 
+# Screening (screening.SafetyAlert): what was done about a critical answer.
+ALERT_NOTE = TextLimit(2_000, "what was done")
+# An organisation's safety protocol, shown with every safety alert.
+SAFETY_PROTOCOL = TextLimit(4_000, "the safety protocol")
+
 # A search box (the caseload, the staff picker, the organisations list).
 SEARCH = TextLimit(100, "the search")
 

@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from kinfold.api.routes import api
+from kinfold.screening import views as screening_views
 from kinfold.staff import views as staff_views
 from kinfold.web import views as web_views
 
@@ -22,6 +23,9 @@ urlpatterns = [
     path("parent/", include("kinfold.parentmode.urls")),
     path("directory/", include("kinfold.directory.urls")),
     path("referrals/", include("kinfold.referrals.urls")),
+    path("screening/", include("kinfold.screening.urls")),
+    # A parent's one-time screening link: short, so it can be typed from a text message; it names nothing.
+    path("s/<str:token>/", screening_views.link, name="screening_link"),
     path("api/", web_views.api_home, name="api_home"),
     path("api/", api.urls),
     path("admin/", admin.site.urls),

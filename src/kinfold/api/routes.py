@@ -30,6 +30,7 @@ from kinfold.access.viewer import Viewer
 from kinfold.families import selectors
 from kinfold.families.models import CareTeamMember, Family
 from kinfold.families.selectors import CaseloadScope
+from kinfold.screening import selectors as screening_selectors
 from kinfold.staff import mfa
 from kinfold.text_limits import TextLimit
 
@@ -360,3 +361,30 @@ def get_family(request: HttpRequest, family_id: int) -> dict[str, Any]:
             for a in d.timeline
         ],
     }
+
+
+# --- FHIR R4: screening (the first piece of Kinfold's FHIR interface) ---------------------------------------------
+
+
+@api.get(
+    "/fhir/Questionnaire/{key}",
+    tags=["fhir"],
+    summary="A screening instrument as a FHIR R4 Questionnaire",
+)
+def fhir_questionnaire(request: HttpRequest, key: str) -> HttpResponse:
+    _viewer(request)
+    try:
+        resource = screening_selectors.questionnaire(key)
+    except KeyError as missing:
+        raise HttpError(404, "No such questionnaire.") from missing
+    return HttpResponse(resource, content_type="application/fhir+json")
+
+
+@api.get(
+    "/fhir/QuestionnaireResponse/{response_id}",
+    tags=["fhir"],
+    summary="A screening response as a FHIR R4 QuestionnaireResponse (decided by the door, audited)",
+)
+def fhir_questionnaire_response(request: HttpRequest, response_id: int) -> HttpResponse:
+    resource = screening_selectors.questionnaire_response(viewer=_viewer(request), response_id=response_id)
+    return HttpResponse(resource, content_type="application/fhir+json")

@@ -50,10 +50,78 @@ def record_written(
 
     A kind always belongs to the line's category: a line filed more strictly than its kind (it names a Part 2
     programme) is that category's default kind ("that you are in a treatment programme")."""
+    assert viewer.membership is not None
+    return _write(
+        actor=viewer.user,
+        organization_id=viewer.membership.organization_id,
+        purpose=viewer.default_purpose,
+        family_id=family_id,
+        record=record,
+        action=action,
+        verb=verb,
+        summary=summary,
+        category=category,
+        detail=detail,
+        record_type=record_type,
+        at=at,
+        consent_directive_id=consent_directive_id,
+        kind=kind,
+    )
+
+
+def record_written_from_link(
+    *,
+    organization_id: int,
+    purpose: str,
+    family_id: int,
+    record: Any,
+    action: str,
+    verb: str,
+    summary: str,
+    category: str,
+    kind: str = "",
+    detail: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> FamilyActivity:
+    """The line and audit event of a write made from a one-time link, by someone without an account (the parent
+    answering a screening on her phone): the line is the organisation's that sent the link; the event has no
+    actor and says so (``via_link``)."""
+    return _write(
+        actor=None,
+        organization_id=organization_id,
+        purpose=purpose,
+        family_id=family_id,
+        record=record,
+        action=action,
+        verb=verb,
+        summary=summary,
+        category=category,
+        detail={"via_link": True, **(detail or {})},
+        at=at,
+        kind=kind,
+    )
+
+
+def _write(
+    *,
+    actor: Any,
+    organization_id: int,
+    purpose: str,
+    family_id: int,
+    record: Any,
+    action: str,
+    verb: str,
+    summary: str,
+    category: str,
+    detail: dict[str, Any] | None,
+    at: datetime | None,
+    record_type: str | None = None,
+    consent_directive_id: int | None = None,
+    kind: str = "",
+) -> FamilyActivity:
     at = at or clock.now()
     if not kind or category_of_kind(kind) != category:
         kind = default_kind(category)
-    assert viewer.membership is not None
     line = FamilyActivity.objects.create(
         family_id=family_id,
         occurred_at=at,
@@ -63,16 +131,16 @@ def record_written(
         sensitivity=category,
         kind=kind,
         consent_directive_id=consent_directive_id,
-        created_by=viewer.user,
-        created_by_org_id=viewer.membership.organization_id,
+        created_by=actor,
+        created_by_org_id=organization_id,
     )
     record_event(
-        actor=viewer.user,
+        actor=actor,
         action=action,
         record_type=record_type or type(record).__name__,
         record_id=getattr(record, "pk", ""),
         family_id=family_id,
-        purpose=viewer.default_purpose,
+        purpose=purpose,
         detail={"verb": verb, **(detail or {})},
         at=at,
     )

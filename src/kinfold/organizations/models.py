@@ -52,6 +52,9 @@ class Organization(models.Model):
     )
     phone = models.CharField(max_length=40, blank=True)
     address = models.CharField(max_length=300, blank=True)
+    # What its staff do when a screening answer is critical (shown with every safety alert). Blank: Kinfold's
+    # general protocol (screening.services.DEFAULT_SAFETY_PROTOCOL).
+    safety_protocol = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -80,10 +80,16 @@ class ParentMode:
     # A consent waiting for her signature: the terms the staff member filled in (the capture form's fields, as
     # posted), the directive a new version belongs to, and the template it started from.
     capture: dict[str, Any] | None = None
+    # A screening the staff member handed her the tablet to answer (screening.ScreeningResponse id).
+    screening_id: int | None = None
 
     @property
     def awaits_signature(self) -> bool:
         return self.capture is not None
+
+    @property
+    def awaits_screening(self) -> bool:
+        return self.screening_id is not None
 
 
 def parent_mode_of(session: SessionBase) -> ParentMode | None:
@@ -123,6 +129,7 @@ def parent_mode_start(
     reader_person_id: int | None = None,
     language: str | None = None,
     capture: dict[str, Any] | None = None,
+    screening_id: int | None = None,
 ) -> ParentMode:
     """Hand her the tablet: only someone who may open the family (else ``FamilyNotFound``, a 404, audited).
     The pages speak the reader's preferred language unless ``language`` says otherwise."""
@@ -158,6 +165,7 @@ def parent_mode_start(
         last_seen=time.time(),
         reader_person_id=reader.pk,
         capture=capture,
+        screening_id=screening_id,
     )
     _save(session, mode)
     record_event(
@@ -171,6 +179,7 @@ def parent_mode_start(
             "language": mode.language,
             "reader": "parent" if reader is parent else "legal_representative",
             "to_sign": capture is not None,
+            "to_screen": screening_id is not None,
         },
     )
     return mode
@@ -195,6 +204,13 @@ def parent_mode_signature_done(*, session: SessionBase) -> None:
     mode = parent_mode_of(session)
     if mode is not None:
         _save(session, replace(mode, capture=None))
+
+
+def parent_mode_screening_done(*, session: SessionBase) -> None:
+    """The screening waiting for her is sent: the tablet goes back to her own pages."""
+    mode = parent_mode_of(session)
+    if mode is not None:
+        _save(session, replace(mode, screening_id=None))
 
 
 def parent_mode_end(*, request: HttpRequest, reason: str) -> None:

@@ -34,7 +34,7 @@ from kinfold.parentmode.services import (
     parent_mode_start,
 )
 
-PAGES = ("home", "team", "accounting", "leave", "sign")
+PAGES = ("home", "team", "accounting", "leave", "sign", "screening")
 ParentView = Callable[..., HttpResponse]
 
 
@@ -71,6 +71,7 @@ def layout(mode: ParentMode, current: str, her: HerFamily | None = None, **more:
         "current": current,
         "her": her,
         "awaits_signature": mode.awaits_signature,
+        "awaits_screening": mode.awaits_screening,
         **more,
     }
 
