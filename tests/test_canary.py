@@ -122,6 +122,7 @@ from kinfold.organizations.models import HEALTH_CARE_PROVIDER_TYPES, Membership,
 from kinfold.referrals import links as referral_links
 from kinfold.referrals import services as referral_services
 from kinfold.referrals.models import OPEN_STATUSES, Referral, ReferralEvent, ReferralLink, ReferralStatus
+from kinfold.screening.models import SafetyAlert, ScreeningResponse
 from tests.factories import make_family
 
 pytestmark = pytest.mark.django_db
@@ -262,6 +263,8 @@ class WorldSpec:
     emergency: tuple[str, str] | None  # (clinician, "active" | "expired")
     purposes: tuple[str, ...]  # the purposes the pages are also asked for
     referrals: tuple[ReferralSpec, ...] = ()
+    # Screenings (issue 13): (who gives it, instrument, critical?, who closes its alert or None)
+    screenings: tuple[tuple[str, str, bool, str | None], ...] = ()
 
 
 def _tuple(values: Any) -> tuple[str, ...]:
@@ -470,6 +473,15 @@ def worlds(draw: Any) -> WorldSpec:
     # At most three consents in all: each adds its pages for every viewer.
     others = [draw(consents(active, first=False)) for _ in range(draw(st.integers(0, 2 - len(referral_consent_specs))))]
     referrals = [replace(r, consent=None if r.consent is None else 1 + len(others) + r.consent) for r in referrals]
+    screenings = tuple(
+        (
+            draw(st.sampled_from(["coord", "counsellor", "ob", "cps"])),
+            draw(st.sampled_from(["phq9", "audit_c", "ahc_hrsn"])),
+            draw(st.booleans()),
+            draw(st.none() | st.sampled_from(["coord", "counsellor", "ob"])),
+        )
+        for _ in range(draw(st.integers(0, 2)))
+    )
     return WorldSpec(
         optional=optional,
         team=team,
@@ -490,6 +502,7 @@ def worlds(draw: Any) -> WorldSpec:
         emergency=emergency,
         purposes=_tuple(draw(st.sets(st.sampled_from(PURPOSES), min_size=2, max_size=2))),
         referrals=tuple(referrals),
+        screenings=screenings,
     )
 
 
@@ -576,6 +589,8 @@ class World:
     referrals: list[Referral] = field(default_factory=list)
     decoy_referral: Referral | None = None
     tokens: list[str] = field(default_factory=list)  # the one-time links issued, as their tokens
+    screenings: list[Any] = field(default_factory=list)  # screening.ScreeningResponse
+    alerts: list[Any] = field(default_factory=list)  # screening.SafetyAlert
     lost: list[str] = field(default_factory=list)  # what no actor could write (Hypothesis events)
 
     def viewer(self, key: str) -> Viewer:
@@ -832,6 +847,8 @@ def build(spec: WorldSpec) -> World:
         declare_emergency(w, spec.emergency[0])
     for referral_spec in spec.referrals:
         make_referral(w, referral_spec)
+    for screening_spec in spec.screenings:
+        make_screening(w, *screening_spec)
 
     # Endings last, so the writes above still had the access these take away.
     for key in spec.leavers:
@@ -967,6 +984,60 @@ def _answer_from_link(token: str, to_status: str, words: str) -> Referral | None
             )
     except (ValidationError, referral_services.IllegalChange):
         return None
+
+
+CRITICAL_ANSWERS = {
+    "phq9": ({**{f"q{n}": 1 for n in range(1, 10)}, "q10": 1}, {**{f"q{n}": 1 for n in range(1, 9)}, "q9": 0}),
+    "audit_c": ({"q1": 4, "q2": 4, "q3": 4}, {"q1": 0}),
+}
+
+
+def make_screening(w: World, giver: str, instrument: str, critical: bool, closer: str | None) -> None:
+    """A screening given through the services (in the giver's organisation's name, filed as its file says for
+    that organisation's type), completed; a critical one raises its alert, closed by ``closer`` with words that
+    carry a marker (the alert's own record: read by those who may read the response)."""
+    from kinfold.screening import services as screening_services
+    from kinfold.screening.instruments import get_instrument
+
+    def give(v: Viewer) -> Any:
+        response = screening_services.start_screening(
+            viewer=v, family=w.family, instrument_key=instrument, language="en", how_given="with_staff"
+        )
+        if instrument in CRITICAL_ANSWERS:
+            answers = CRITICAL_ANSWERS[instrument][0 if critical else 1]
+        else:  # the first answer to each question; a critical one where the question has one
+            spec = get_instrument(instrument)
+            answers = {}
+            for item in spec.items:
+                if item.type == "number":
+                    continue
+                first = spec.options_of(item)[0].value
+                value = item.critical[-1] if critical and item.critical else first
+                answers[item.key] = [value] if item.type == "multiple" else value
+        response = screening_services.save_answers(viewer=v, response=response, raw=answers, version=response.version)
+        return screening_services.complete(viewer=v, response=response, version=response.version)
+
+    response = w.act(giver, f"give {instrument}", give)
+    if response is None:
+        return
+    w.screenings.append(response)
+    alert = getattr(response, "alert", None) if response.critical else None
+    if alert is None:
+        return
+    w.alerts.append(alert)
+    if closer is None:
+        return
+    marker = new_marker()
+    closed = w.act(
+        closer,
+        "close a safety alert",
+        lambda v: screening_services.resolve_alert(
+            viewer=v, alert=alert, action="safety_plan", note=f"Plan made {marker}", version=alert.version
+        ),
+        others=[],
+    )
+    if closed is not None:
+        w.mark(marker, closed, f"safety alert {closed.pk} (closed by {closer})")
 
 
 def make_referral(w: World, spec: ReferralSpec) -> None:
@@ -1284,6 +1355,10 @@ FILLERS: dict[str, Callable[[World], list[Any]]] = {
     "membership_id": lambda w: [w.staff[k].pk for k in ("coord", "counsellor", "intake") if k in w.staff],
     "invitation_id": lambda w: [0],
     "uidb64": lambda w: ["MQ"],
+    # Screening (issue 13): her responses and their alerts; the API's questionnaires hold no family data.
+    "response_id": lambda w: [r.pk for r in w.screenings] or [0],
+    "alert_id": lambda w: [a.pk for a in w.alerts] or [0],
+    "key": lambda w: ["phq9"],
 }
 UNKNOWN_TOKEN = "A" * 43  # shaped like a token
 
@@ -1795,6 +1870,45 @@ PLANS: dict[str, list[Plan]] = {
     # The referring side's next change (send a draft, else cancel) and the receiving side's (accept, else
     # complete, else decline): whoever the policy refuses may post either, and nothing changes.
     "referrals:change": [_change_plan(referring=True), _change_plan(referring=False)],
+    # Screening (issue 13): giving one (a record of her organisation, of the kind its file names for the
+    # organisation's type); answering, a new link and withdrawing change the response; closing an alert changes it.
+    "screening:start": [
+        Plan(
+            "screening:start",
+            None,
+            lambda w, _: {"instrument": "phq9", "language": "en", "how_given": "with_staff"},
+            lambda w, _, v: [
+                (Interaction.CREATE, _new(ScreeningResponse, w, v, "mental_health", kind="mental_health_screen"))
+            ],
+        )
+    ],
+    "screening:fill": [
+        Plan(
+            "screening:fill",
+            "response_id",
+            lambda w, r: {"answer-q1": "2", "shown": ["q1"], "go": "review", "version": r.version},
+            lambda w, r, v: [(Interaction.CHANGE, r)],
+        )
+    ],
+    "screening:new_link": [
+        Plan("screening:new_link", "response_id", lambda w, r: {}, lambda w, r, v: [(Interaction.CHANGE, r)])
+    ],
+    "screening:withdraw": [
+        Plan(
+            "screening:withdraw",
+            "response_id",
+            lambda w, r: {"version": r.version},
+            lambda w, r, v: [(Interaction.CHANGE, r)],
+        )
+    ],
+    "screening:close_alert": [
+        Plan(
+            "screening:close_alert",
+            "alert_id",
+            lambda w, a: {"version": a.version, "action": "safety_plan", "note": "Posted"},
+            lambda w, a, v: [(Interaction.CHANGE, a)],
+        )
+    ],
 }
 # API paths whose writing methods the canary posts (none yet: the API only reads).
 API_PLANNED: dict[str, set[str]] = {}
@@ -1808,9 +1922,12 @@ READ_ONLY = {
     "referrals:detail": "one referral (its form posts to referrals:change)",
     "referrals:inbox": "the referrals sent to her organisation",
     "referrals:network": "counts of referrals between organisations, naming no family",
+    "screening:detail": "one screening (its forms post to screening:fill, new_link, withdraw, close_alert)",
+    "screening:alerts": "the open safety alerts she was told of",
+    "screening:alert": "an alert's address: redirects to its screening",
 }
 # Routes whose pages hold a family's records: each needs a POST plan or a reason in READ_ONLY.
-FAMILY_RECORD_ROUTES = ("families/<int:family_id>/", "referrals/")
+FAMILY_RECORD_ROUTES = ("families/<int:family_id>/", "referrals/", "screening/")
 # Routes that write but are not about an existing family's records.
 NOT_A_FAMILY_RECORD = {
     "families:create": "creates a new family in her own organisation's name (any role that reads contact may)",
@@ -1824,6 +1941,8 @@ PLAN_TARGETS: dict[str | None, Callable[[World], list[Any]]] = {
     "restriction_id": lambda w: list(Restriction.objects.filter(family=w.family).order_by("pk")),
     "order_id": lambda w: list(CourtOrder.objects.filter(family=w.family).order_by("pk")),
     "referral_id": lambda w: list(Referral.objects.filter(family=w.family).order_by("pk")),
+    "response_id": lambda w: list(ScreeningResponse.objects.filter(family=w.family).order_by("pk")),
+    "alert_id": lambda w: list(SafetyAlert.objects.filter(family=w.family).order_by("pk")),
 }
 
 

@@ -369,7 +369,7 @@ def test_new_version_is_signed_again_and_keeps_the_old_version_intact(world, coo
     versions = list(directive.versions.order_by("number"))
     assert [v.number for v in versions] == [1, 2]
     assert versions[1].categories == ["general_health", "sud_treatment"]
-    assert versions[1].kinds == ["medication", "pregnancy", "prenatal_visit", "treatment_attendance"]
+    assert versions[1].kinds == ["medication", "pregnancy", "prenatal_visit", "substance_use_screen", "treatment_attendance"]
     assert versions[1].signature_typed == "maría   LÓPEZ"
     assert versions[1].signer_person_id == family.parent_id and versions[1].signer_name == "Maria Lopez"
     assert ConsentVersion.objects.filter(pk=v1.pk).values().get() == v1_before  # never an edit
@@ -687,8 +687,9 @@ def test_blank_consent_in_english_with_groups_and_an_end_event(world, coordinato
     )
     preview = text(client.post(url, {**data, "action": "preview"}))
     assert (
-        "My substance use treatment programmes may share your mental health care (like therapy notes) with "
-        "Tess Moreno, for your treatment, until my baby is one year old." in preview
+        "My substance use treatment programmes may share your mental health care (like therapy notes), your "
+        "answers to questionnaires about your mood and worries and your answers about hard things that happened "
+        "in your childhood with Tess Moreno, for your treatment, until my baby is one year old." in preview
     )
     assert client.post(url, data).status_code == 302
     version = ConsentVersion.objects.get(directive__family=family, directive__title="Consent")

@@ -82,12 +82,14 @@ def record_written_from_link(
     kind: str = "",
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
+    sent_by: Any = None,
 ) -> FamilyActivity:
     """The line and audit event of a write made from a one-time link, by someone without an account (the parent
-    answering a screening on her phone): the line is the organisation's that sent the link; the event has no
-    actor and says so (``via_link``)."""
+    answering a screening on her phone): the line is the organisation's that sent the link, shown under the name
+    of the person who sent it (``sent_by``); the audit event has no actor and says so (``via_link``)."""
     return _write(
         actor=None,
+        line_author=sent_by,
         organization_id=organization_id,
         purpose=purpose,
         family_id=family_id,
@@ -105,6 +107,7 @@ def record_written_from_link(
 def _write(
     *,
     actor: Any,
+    line_author: Any = None,
     organization_id: int,
     purpose: str,
     family_id: int,
@@ -131,7 +134,7 @@ def _write(
         sensitivity=category,
         kind=kind,
         consent_directive_id=consent_directive_id,
-        created_by=actor,
+        created_by=line_author if line_author is not None else actor,
         created_by_org_id=organization_id,
     )
     record_event(

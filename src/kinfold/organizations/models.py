@@ -54,7 +54,7 @@ class Organization(models.Model):
     address = models.CharField(max_length=300, blank=True)
     # What its staff do when a screening answer is critical (shown with every safety alert). Blank: Kinfold's
     # general protocol (screening.services.DEFAULT_SAFETY_PROTOCOL).
-    safety_protocol = models.TextField(blank=True)
+    safety_protocol = models.TextField(blank=True, validators=[MaxLengthValidator(text_limits.SAFETY_PROTOCOL.chars)])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

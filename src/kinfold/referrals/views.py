@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from kinfold.access.http import viewer_for
-from kinfold.directory.models import Service
+from kinfold.directory.models import Need, Service
 from kinfold.families.selectors import access_family
 from kinfold.families.services import ConcurrentEditError
 from kinfold.referrals import selectors, services
@@ -50,7 +50,10 @@ def referral_new(request: HttpRequest) -> HttpResponse:
     note_choices = [
         (str(n.pk), f"{n.occurred_on:%-d %b %Y} — {n.summary}") for n in selectors.notes_to_attach(gate, family)
     ]
-    initial = {"request_key": uuid.uuid4().hex, "need": service.needs[0] if service.needs else ""}
+    # The need a screening's next step named (``?need=``), else the service's first.
+    wanted = request.GET.get("need", "")
+    need_initial = wanted if wanted in Need.values else (service.needs[0] if service.needs else "")
+    initial = {"request_key": uuid.uuid4().hex, "need": need_initial}
     form = ReferralForm(request.POST if request.method == "POST" else None, note_choices=note_choices, initial=initial)
     left_out: list[dict[str, object]] = []
     status = 200

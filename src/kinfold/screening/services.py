@@ -374,9 +374,10 @@ def complete_from_link(*, token: str) -> ScreeningResponse | None:
         record=response,
         action=Action.UPDATE,
         verb="screening_completed",
-        summary=_summary(response) + " (on her phone)",
+        summary=_summary(response) + " (she answered on her phone, from the link sent)",
         category=response.sensitivity,
         kind=response.kind,
+        sent_by=response.created_by,
     )
     if response.critical:
         _raise_alert(response)
@@ -419,7 +420,7 @@ def _raise_alert(response: ScreeningResponse) -> SafetyAlert:
     items = response.results.get("critical_items", [])
     scales = response.results.get("critical_scales", [])
     reasons = [f"question {_item_number(instrument, key)}" for key in items]
-    reasons += [f"the {instrument.scale(key).title.en.lower()}" for key in scales]
+    reasons += [f"the {instrument.scale(key).title.en.lower()} score" for key in scales]
     alert = SafetyAlert.objects.create(
         family_id=response.family_id,
         response=response,

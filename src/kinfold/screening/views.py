@@ -147,9 +147,16 @@ def detail(request: HttpRequest, response_id: int) -> HttpResponse:
 
 
 def _qr(url: str) -> str:
-    from kinfold.staff.mfa import qr_svg
+    """The link as a QR code (SVG, base64 for an ``<img>``), drawn here: no image service sees the link."""
+    import io
 
-    return base64.b64encode(qr_svg(url).encode("utf-8")).decode("ascii")
+    import qrcode
+    import qrcode.image.svg
+
+    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 @require_POST
@@ -584,7 +591,7 @@ def close_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
             "link": None,
             "alert_form": form,
             "help": selectors.alert_help(page.alert) if page.alert is not None else None,
-            "proposals": [],
+            "proposals": selectors.proposals(request, page.response) if page.response.positive else [],
         },
         status=400,
     )
