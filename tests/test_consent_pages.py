@@ -369,7 +369,13 @@ def test_new_version_is_signed_again_and_keeps_the_old_version_intact(world, coo
     versions = list(directive.versions.order_by("number"))
     assert [v.number for v in versions] == [1, 2]
     assert versions[1].categories == ["general_health", "sud_treatment"]
-    assert versions[1].kinds == ["medication", "pregnancy", "prenatal_visit", "substance_use_screen", "treatment_attendance"]
+    assert versions[1].kinds == [
+        "medication",
+        "pregnancy",
+        "prenatal_visit",
+        "substance_use_screen",
+        "treatment_attendance",
+    ]
     assert versions[1].signature_typed == "maría   LÓPEZ"
     assert versions[1].signer_person_id == family.parent_id and versions[1].signer_name == "Maria Lopez"
     assert ConsentVersion.objects.filter(pk=v1.pk).values().get() == v1_before  # never an edit
