@@ -380,7 +380,8 @@ def test_she_answers_the_epds_on_her_phone_and_her_coordinator_acts_on_the_safet
     # Her timeline says what happened: she answered on her phone, from the link the coordinator sent.
     completed = page.get_by_test_id("timeline").locator("li").filter(has_text="EPDS screening completed")
     expect(completed).to_contain_text(
-        f"EPDS screening completed: {TOTAL} (Probable depression). A safety alert was raised (she answered on her phone, from the link sent)"
+        f"EPDS screening completed: {TOTAL} (Probable depression). A safety alert was raised "
+        "(she answered on her phone, from the link sent)"
     )
     expect(completed).not_to_contain_text("a former staff member")
 
