@@ -239,14 +239,19 @@ def test_her_phone_walks_the_questionnaire_pauses_resumes_and_sends(coordinator,
     assert first.status_code == 200 and 'lang="es"' in text and "Poco interés o placer" in text
     assert "Maria" not in text and "Lopez" not in text  # nothing personal on her page
     answers = {f"answer-q{n}": "0" for n in range(1, 10)}
-    saved = phone.post(f"/s/{token}/?lang=es", {**answers, "shown": [f"q{n}" for n in range(1, 10)], "go": "pause"})
+    saved = phone.post(
+        f"/s/{token}/?lang=es", {**answers, "shown": [f"q{n}" for n in range(1, 10)], "go": "pause"}, follow=True
+    )
     assert saved.status_code == 200 and "Sus respuestas están guardadas" in saved.content.decode()
     response.refresh_from_db()
     assert response.answers == {f"q{n}": 0 for n in range(1, 10)} and response.is_open
     review = phone.get(f"/s/{token}/?lang=es&review=1")
     assert "Revise sus respuestas" in review.content.decode()
-    sent = phone.post(f"/s/{token}/?lang=es", {"go": "submit"})
+    sent = phone.post(f"/s/{token}/?lang=es", {"go": "submit"}, follow=True)
     assert sent.status_code == 200 and "Gracias" in sent.content.decode()
+    assert "Bridges Family Resource Center" in sent.content.decode()  # not a Part 2 programme: named
+    assert "Gracias" in phone.get(f"/s/{token}/?lang=es&done=1").content.decode()  # she may reload it
+    assert Client().get(f"/s/{token}/?lang=es&done=1").status_code == 404  # only in her own browser
     response.refresh_from_db()
     assert response.status == ScreeningStatus.COMPLETED and response.results["scales"][0]["score"] == 0
     assert phone.get(f"/s/{token}/").status_code == 404
@@ -334,3 +339,65 @@ def test_fhir_questionnaire_response_through_the_api(coordinator, family, client
     client.force_login(outsider.user)
     assert client.get(f"/api/fhir/QuestionnaireResponse/{done.pk}").status_code == 404
     assert client.get("/api/fhir/Questionnaire/phq9").json()["code"][0]["code"] == "44249-1"
+
+
+def test_her_phone_never_names_a_part2_programme(treatment_org):
+    counsellor = staff(treatment_org, Role.SUD_COUNSELOR)
+    family = make_family(counsellor, given_name="Tia")
+    response = give(counsellor, family, instrument="phq9", how=HowGiven.LINK)
+    token = services.send_link(viewer=viewer_of(counsellor), response=response)
+    phone = Client()
+    page = phone.get(f"/s/{token}/").content.decode()
+    assert treatment_org.name not in page and "Questions from your care team" in page
+    done = phone.post(f"/s/{token}/", {"go": "submit"}, follow=True).content.decode()
+    assert treatment_org.name not in done and "sent to your care team" in done
+
+
+def test_the_tablet_in_parent_mode_asks_her_and_goes_back_to_her_pages(coordinator, family, client):
+    client.force_login(coordinator.user)
+    started = client.post(
+        f"/screening/family/{family.pk}/new/", {"instrument": "phq2", "language": "en", "how_given": "parent_mode"}
+    )
+    assert started.status_code == 302 and started["Location"] == "/parent/questionnaire/"
+    response = ScreeningResponse.objects.get()
+    tablet = client.get("/parent/questionnaire/").content.decode()
+    assert "Little interest or pleasure in doing things" in tablet and 'data-testid="parent-mode-header"' in tablet
+    assert client.get(f"/families/{family.pk}/")["Location"] == "/parent/"  # staff pages stay locked
+    client.post("/parent/questionnaire/", {"answer-q1": "3", "answer-q2": "2", "shown": ["q1", "q2"], "go": "review"})
+    thanks = client.post("/parent/questionnaire/", {"go": "submit"}).content.decode()
+    assert "give the tablet back" in thanks.lower()
+    response.refresh_from_db()
+    assert response.status == ScreeningStatus.COMPLETED and response.results["scales"][0]["score"] == 5
+    assert client.get("/parent/questionnaire/")["Location"] == "/parent/"
+
+
+def test_a_blank_self_harm_question_is_flagged_for_staff_to_ask(coordinator, family, client):
+    done = answer_and_complete(coordinator, give(coordinator, family), {f"q{n}": 0 for n in range(1, 9)})
+    assert done.results["critical_unanswered"] == ["q9"] and not done.critical
+    client.force_login(coordinator.user)
+    page = client.get(f"/screening/{done.pk}/").content.decode()
+    assert 'data-testid="blank-critical"' in page and "Question 9 was left blank" in page
+
+
+def test_only_a_lead_writes_the_safety_protocol_and_alerts_show_it(coordinator, family, client):
+    lead = staff(coordinator.organization, Role.PROGRAMME_LEAD)
+    client.force_login(coordinator.user)
+    assert client.post("/screening/protocol/", {"protocol": "Call Dr K."}).status_code == 403
+    client.force_login(lead.user)
+    assert client.post("/screening/protocol/", {"protocol": "x" * 4001}).status_code == 400
+    assert (
+        client.post("/screening/protocol/", {"protocol": "1. Stay with her.\n2. Call Dr. Kim at 555-0100."}).status_code
+        == 302
+    )
+    done = answer_and_complete(coordinator, give(coordinator, family), PHQ9_NINE_ONES)
+    client.force_login(coordinator.user)
+    page = client.get(f"/screening/{done.pk}/").content.decode()
+    assert "Call Dr. Kim at 555-0100." in page and "988" in page
+
+
+def test_the_clinicians_on_her_team_are_told_when_the_door_lets_them_read_it(coordinator, family, clinician):
+    care_team_member_add(viewer=viewer_of(coordinator), family=family, membership=clinician, role=Role.OB_CLINICIAN)
+    consent_team_wide(family, by=coordinator, categories=("contact", "mental_health"), purposes=("treatment",))
+    done = answer_and_complete(coordinator, give(coordinator, family), PHQ9_NINE_ONES)
+    alert = SafetyAlert.objects.get(response=done)
+    assert set(alert.notified.all()) == {coordinator.user, clinician.user}

@@ -114,6 +114,15 @@ def test_demo_loads_once_prints_logins_and_the_coordinator_sees_her_caseload(tmp
     sam = get_user_model().objects.get(username="sam.ortiz")
     assert len(caseload_for(viewer=Viewer.of(sam), scope="organization")) == 0
 
+    # The demo's screenings: scores over time on one family, a safety alert waiting for a recorded action.
+    from kinfold.screening.models import SafetyAlert, ScreeningResponse
+
+    assert ScreeningResponse.objects.filter(status="completed").count() == 5
+    alert = SafetyAlert.objects.get()
+    assert alert.is_open and list(alert.notified.all()) == [ana]
+    page = client.get("/screening/alerts/").content.decode()
+    assert "EPDS: a critical answer (question 10)" in page
+
 
 def test_consents_about_treatment_are_themselves_treatment_records() -> None:
     """A consent naming her treatment tells its reader she is in treatment: only treatment readers see it."""

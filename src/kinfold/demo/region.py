@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from kinfold.demo.referrals import load_demo_referrals
+from kinfold.demo.screenings import load_demo_screenings
 from kinfold.demo.synthetic import NamedOrganization, NamedStaff, RegionSummary, generate_region
 from kinfold.directory.demo import load_demo_directory
 from kinfold.organizations.models import OrganizationType as OT
@@ -198,5 +199,6 @@ def load_demo(*, families: int = DEMO_FAMILIES, seed: int = DEMO_SEED) -> Region
     )
     load_demo_directory()
     load_demo_referrals()
+    load_demo_screenings()
     reset_passwords()
     return summary

@@ -76,3 +76,16 @@ def posted_answers(instrument: Instrument, items: list[Item], data: QueryDict) -
             if value != "":
                 raw[item.key] = value
     return raw
+
+
+class ProtocolForm(UswdsFormMixin, forms.Form):
+    protocol = forms.CharField(
+        label="What your staff do when a screening answer is critical",
+        widget=forms.Textarea(attrs={"rows": 10}),
+        required=False,
+        validators=[text_limits.SAFETY_PROTOCOL.validate],
+        help_text=(
+            "Shown with every safety alert from your organisation's screenings, beside the crisis lines. Number "
+            "the steps; name who to call. Leave it empty to show Kinfold's general protocol."
+        ),
+    )

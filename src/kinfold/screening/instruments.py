@@ -313,11 +313,13 @@ class Instrument(_Strict):
         scales = [self._score_scale(scale, clean, asked) for scale in self.scales]
         critical = [i.key for i in self.critical_items(clean)]
         critical_scales = [s.key for s in scales if s.band is not None and s.band.critical]
+        missing = [k for k in (i.key for i in self.items) if k in asked and k not in clean]
         return Result(
             scales=scales,
             critical_items=critical,
             critical_scales=critical_scales,
-            missing=[k for k in (i.key for i in self.items) if k in asked and k not in clean],
+            missing=missing,
+            critical_unanswered=[k for k in missing if self.item(k).critical],
         )
 
     def _score_scale(self, scale: Scale, answers: Mapping[str, Answer], asked: set[str]) -> ScaleResult:
@@ -449,6 +451,8 @@ class Result:
     critical_items: list[str] = field(default_factory=list)
     critical_scales: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    # Questions that raise an alert when answered so, left blank: staff ask her directly (no alert is raised).
+    critical_unanswered: list[str] = field(default_factory=list)
 
     @property
     def positive(self) -> bool:
@@ -473,6 +477,7 @@ class Result:
             "critical_items": self.critical_items,
             "critical_scales": self.critical_scales,
             "missing": self.missing,
+            "critical_unanswered": self.critical_unanswered,
             "positive": self.positive,
             "needs": self.needs,
         }

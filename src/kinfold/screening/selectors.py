@@ -88,6 +88,7 @@ class AnswerView:
     answer: str
     asked: bool
     critical: bool
+    blank_critical: bool = False  # a question that raises an alert, left blank: ask her directly
 
 
 def scale_views(instrument: Instrument, response: ScreeningResponse) -> list[ScaleView]:
@@ -120,6 +121,7 @@ def answer_views(instrument: Instrument, response: ScreeningResponse) -> list[An
     """Each question in English (staff read them) with her answer, or "not asked" / "not answered"."""
     answers = response.answers
     critical = set(response.results.get("critical_items", []))
+    blank_critical = set(response.results.get("critical_unanswered", []))
     out = []
     for number, item in enumerate(instrument.items, start=1):
         asked = instrument.is_asked(item, answers)
@@ -134,7 +136,7 @@ def answer_views(instrument: Instrument, response: ScreeningResponse) -> list[An
             chosen = given if isinstance(given, list) else [given]
             labels = {o.value: o.label.en for o in instrument.options_of(item)}
             words = "; ".join(labels.get(v, str(v)) for v in chosen)
-        out.append(AnswerView(number, item.text.en, words, asked, item.key in critical))
+        out.append(AnswerView(number, item.text.en, words, asked, item.key in critical, item.key in blank_critical))
     return out
 
 
@@ -435,7 +437,8 @@ def questionnaire(key: str) -> str:
     """The instrument as FHIR R4 Questionnaire JSON (not family data: anyone signed in may read it)."""
     from kinfold.screening.fhir import build_questionnaire
 
-    return build_questionnaire(get_instrument(key)).model_dump_json(exclude_none=True)
+    # The resource's id spells the key with hyphens (FHIR ids take no underscore): both find it.
+    return build_questionnaire(get_instrument(key.replace("-", "_"))).model_dump_json(exclude_none=True)
 
 
 def questionnaire_response(*, viewer: Viewer, response_id: int) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 
@@ -30,7 +30,7 @@ from kinfold.access.door import require, require_create
 from kinfold.access.gate import RecordGate
 from kinfold.access.registry import facts_of
 from kinfold.access.viewer import Viewer
-from kinfold.access.vocabulary import Interaction, category_of_kind
+from kinfold.access.vocabulary import Interaction, category_of_kind, role_access
 from kinfold.audit.models import Action
 from kinfold.audit.services import atomic_write, record_event
 from kinfold.families.models import CareTeamMember, Family
@@ -271,6 +271,7 @@ def _complete(response: ScreeningResponse) -> None:
     result = instrument.score(response.answers)
     now = clock.now()
     response.results = result.as_json()
+    response.instrument_version = instrument.version  # the file it was scored by
     response.positive = result.positive
     response.critical = result.critical
     response.status = ScreeningStatus.COMPLETED
@@ -452,20 +453,23 @@ def _item_number(instrument: Instrument, key: str) -> int:
 
 
 def alert_recipients(alert: SafetyAlert) -> list[Any]:
-    """The person who gave the screening and the designated coordinator, each only if the door lets her read
-    the alert."""
+    """Who is told at once: the person who gave the screening, the family's designated coordinator, and the
+    clinicians on her care team (the responsible clinician is among them whoever gave the screen) — each only if
+    the door lets her read the alert."""
     user_model = get_user_model()
     candidates: list[Any] = []
     if alert.created_by_id is not None:
         candidates.append(alert.created_by_id)
-    coordinator = (
+    places = (
         CareTeamMember.objects.active()
-        .filter(care_team__family_id=alert.family_id, is_coordinator=True)
-        .values_list("membership__user_id", flat=True)
-        .first()
+        .filter(care_team__family_id=alert.family_id)
+        .order_by("-is_coordinator", "joined_at")
+        .values_list("membership__user_id", "membership__role", "is_coordinator")
     )
-    if coordinator is not None and coordinator not in candidates:
-        candidates.append(coordinator)
+    for user_id, role, is_coordinator in places:
+        access = role_access(role)
+        if (is_coordinator or (access is not None and access.clinician)) and user_id not in candidates:
+            candidates.append(user_id)
     users = user_model.objects.filter(pk__in=candidates, is_active=True).select_related(
         "membership", "membership__organization"
     )
@@ -531,3 +535,29 @@ def resolve_alert(*, viewer: Viewer, alert: SafetyAlert, action: str, note: str,
         kind=alert.kind,
     )
     return alert
+
+
+# --- the organisation's safety protocol -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def set_safety_protocol(*, viewer: Viewer, text: str) -> None:
+    """Her organisation's lead writes what its staff do when an answer is critical (blank: Kinfold's own)."""
+    from kinfold.staff.services import is_lead
+
+    membership = viewer.membership
+    if membership is None or not is_lead(membership):
+        raise PermissionDenied("Only a lead of your organisation writes its safety protocol.")
+    text = (text or "").strip()
+    if problem := text_limits.SAFETY_PROTOCOL.problem(text):
+        raise ValidationError({"protocol": problem})
+    organization = membership.organization
+    organization.safety_protocol = text
+    organization.save(update_fields=["safety_protocol"])
+    record_event(
+        actor=viewer.user,
+        action=Action.UPDATE,
+        record_type="Organization",
+        record_id=organization.pk,
+        detail={"safety_protocol": "set" if text else "cleared (Kinfold's own)"},
+    )

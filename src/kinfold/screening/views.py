@@ -28,7 +28,7 @@ from kinfold.access.http import viewer_for
 from kinfold.families.selectors import access_family
 from kinfold.families.services import ConcurrentEditError
 from kinfold.screening import selectors, services
-from kinfold.screening.forms import CloseAlertForm, StartForm, posted_answers
+from kinfold.screening.forms import CloseAlertForm, ProtocolForm, StartForm, posted_answers
 from kinfold.screening.instruments import Instrument, Item, get_instrument
 from kinfold.screening.models import HowGiven, ScreeningResponse
 from kinfold.web.forms import apply_errors
@@ -338,11 +338,7 @@ def _questionnaire(request: HttpRequest, flow: Flow) -> HttpResponse:
                 asked = instrument.asked(response.answers)
                 keys = [i.key for i in asked]
                 if go == "pause":
-                    return render(
-                        request,
-                        "screening/paused.html",
-                        {**flow.context, "flow": flow, "base_template": flow.base_template, "lang": lang},
-                    )
+                    return redirect(flow.at("paused=1"))  # a page to reload safely
                 if one_per_screen and shown_keys:
                     current = shown_keys[0]
                     position = keys.index(current) if current in keys else -1
@@ -366,6 +362,12 @@ def _questionnaire(request: HttpRequest, flow: Flow) -> HttpResponse:
             wanted = request.GET.get("q", "")
             if request.GET.get("review"):
                 return _review(request, flow, lang)
+            if request.GET.get("paused"):
+                return render(
+                    request,
+                    "screening/paused.html",
+                    {**flow.context, "flow": flow, "base_template": flow.base_template, "lang": lang},
+                )
             if one_per_screen:
                 if wanted in keys:
                     items = [instrument.item(wanted)]
@@ -434,22 +436,36 @@ def _review(request: HttpRequest, flow: Flow, lang: str) -> HttpResponse:
 
 
 def _link_gone(request: HttpRequest) -> HttpResponse:
-    lang = request.GET.get("lang") if request.GET.get("lang") in ("en", "es") else "en"
-    with translation.override(lang):
-        return render(request, "screening/link_gone.html", {"lang": lang}, status=404)
+    """One page for every link that does not work, in both languages (a bare link says nothing of hers)."""
+    return render(request, "screening/link_gone.html", {"lang": "en"}, status=404)
+
+
+def _sender_shown(organization: Any) -> str:
+    """The name her phone's pages show for who asked: not a Part 2 programme's (anyone holding her phone would
+    learn she is in treatment there); "" then, and the pages say "your care team"."""
+    return "" if organization.is_part2_program else organization.name
+
+
+DONE_SESSION_KEY = "screening_link_done"
 
 
 def link(request: HttpRequest, token: str) -> HttpResponse:
     """Her questionnaire from a one-time link: no account, nothing personal on the page but the questions."""
     response = services.open_link(token)
+    requested = request.GET.get("lang") or request.POST.get("lang") or ""
     if response is None:
+        sent = request.session.get(DONE_SESSION_KEY)
+        if request.GET.get("done") and isinstance(sent, dict) and sent.get("link") == services.hash_token(token):
+            lang = requested if requested in ("en", "es") else "en"
+            with translation.override(lang):
+                return render(request, "screening/thanks.html", {"lang": lang, **sent["shown"]})
         return _link_gone(request)
     if request.method == "GET":
         services.link_opened(response)
     instrument = get_instrument(response.instrument)
-    lang = request.GET.get("lang") or request.POST.get("lang") or response.language
-    lang = instrument.speaks(lang if lang in ("en", "es") else "en")
+    lang = instrument.speaks(requested if requested in ("en", "es") else response.language)
     path = services.link_path(token)
+    sender = _sender_shown(response.created_by_org)
 
     def save(raw: dict[str, Any], clear: list[str], version: int | None) -> ScreeningResponse | None:
         return services.save_from_link(token=token, raw=raw, clear=clear)
@@ -458,12 +474,12 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
         return services.complete_from_link(token=token)
 
     def done(finished: ScreeningResponse) -> HttpResponse:
-        with translation.override(lang):
-            return render(
-                request,
-                "screening/thanks.html",
-                {"lang": lang, "organization": finished.created_by_org.name, "crisis": _has_critical(instrument)},
-            )
+        # Her thanks is a page she may reload (the link itself no longer works): kept in her browser's session.
+        request.session[DONE_SESSION_KEY] = {
+            "link": services.hash_token(token),
+            "shown": {"organization": sender, "crisis": _has_critical(instrument)},
+        }
+        return redirect(f"{path}?lang={lang}&done=1")
 
     flow = Flow(
         instrument=instrument,
@@ -474,7 +490,7 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
         save=save,
         finish=finish,
         done=done,
-        context={"lang_switch": path, "organization": response.created_by_org.name},
+        context={"lang_switch": path, "organization": sender},
         gone=lambda: _link_gone(request),
     )
     return _questionnaire(request, flow)
@@ -594,4 +610,44 @@ def close_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
             "proposals": selectors.proposals(request, page.response) if page.response.positive else [],
         },
         status=400,
+    )
+
+
+@login_required
+def protocol(request: HttpRequest) -> HttpResponse:
+    """Her organisation's safety protocol: every member reads it; its lead writes it."""
+    viewer = viewer_for(request)
+    membership = viewer.membership
+    if membership is None:
+        raise PermissionDenied("Only staff have a safety protocol.")
+    from kinfold.staff.services import is_lead
+
+    may_edit = is_lead(membership)
+    organization = membership.organization
+    form = ProtocolForm(
+        request.POST if request.method == "POST" else None, initial={"protocol": organization.safety_protocol}
+    )
+    if request.method == "POST":
+        if not may_edit:
+            raise PermissionDenied("Only a lead of your organisation writes its safety protocol.")
+        if form.is_valid():
+            try:
+                services.set_safety_protocol(viewer=viewer, text=form.cleaned_data["protocol"])
+            except ValidationError as error:
+                apply_errors(form, error)
+            else:
+                messages.success(request, "The safety protocol is saved. Every new and open alert shows it.")
+                return redirect("screening:protocol")
+    return render(
+        request,
+        "screening/protocol.html",
+        {
+            "form": form,
+            "may_edit": may_edit,
+            "organization": organization,
+            "current": services.safety_protocol(organization),
+            "own": bool(organization.safety_protocol.strip()),
+            "crisis_lines": services.CRISIS_LINES,
+        },
+        status=400 if form.errors else 200,
     )
