@@ -4,6 +4,7 @@ and only the shown page's families read as rows. ``bench/caseload.py`` measures 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -156,3 +157,36 @@ def test_the_policy_reads_a_versions_completeness_as_the_model_does(coordinator,
         expected[version.pk] = (label, complete)
     windows = PolicyContext.load(viewer_of(caseworker), [family.pk]).family(family.pk).versions
     assert {w.version_id: (expected[w.version_id][0], w.is_complete) for w in windows} == expected
+
+
+WHOLE_TABLE = re.compile(r'FROM "organizations_organization"\s*(ORDER BY [^;]*)?$', re.IGNORECASE)
+
+
+def test_no_page_reads_the_whole_organisations_table_so_nothing_grows_with_the_region(coordinator, caseworker, court):
+    """Issue 15: the policy reads only the organisations a page's decisions name, never every organisation of the
+    region; a region with 200 more organisations makes the pages read no more rows and no more statements."""
+    client = Client()
+    client.force_login(caseworker.user)
+    add_families(coordinator, caseworker, court, 0, 3)
+    family = Family.objects.order_by("pk").first()
+    assert family is not None
+    pages = [
+        (reverse("families:caseload"), {"scope": "organization"}),
+        (reverse("families:caseload"), {}),
+        (reverse("families:detail", args=[family.pk]), {}),
+    ]
+
+    def read() -> list[tuple[int, str]]:
+        out = []
+        for url, query in pages:
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(url, query).status_code == 200
+            statements = [q["sql"] for q in captured.captured_queries]
+            assert not [s for s in statements if WHOLE_TABLE.search(s.strip())], statements
+            out.append((len(statements), url))
+        return out
+
+    before = read()
+    for n in range(200):
+        Organization.objects.create(name=f"Elsewhere Agency {n:03d}", type=OrganizationType.COMMUNITY)
+    assert read() == before

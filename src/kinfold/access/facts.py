@@ -213,12 +213,43 @@ class FamilyFacts:
         return [w for w in self.versions if w.directive_id == directive_id]
 
 
+class OrganizationFacts:
+    """The type and Part 2 flag of the organisations a page's decisions name: never the whole table (a region has
+    thousands). Those the loaded facts name are read in one query when the page's facts are loaded; a record's
+    maker outside them is read when first asked (``RecordGate.visible`` asks for a whole list in one query)."""
+
+    __slots__ = ("_known",)
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[str, bool]] = {}
+
+    def ensure(self, ids: Iterable[int | None]) -> None:
+        missing = sorted({i for i in ids if i is not None and i not in self._known})
+        if not missing:
+            return
+        rows = (
+            Organization.objects.filter(pk__in=one_of(missing)).order_by().values_list("pk", "type", "is_part2_program")
+        )
+        for pk, type_, part2 in rows:
+            self._known[pk] = (type_, part2)
+        for pk in missing:
+            self._known.setdefault(pk, ("", False))  # gone: no type, not Part 2
+
+    def get(self, organization_id: int) -> tuple[str, bool]:
+        if organization_id not in self._known:
+            self.ensure([organization_id])
+        return self._known[organization_id]
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+
 @dataclass
 class PolicyContext:
     """Everything ``decide`` needs about a set of families, loaded with a constant number of queries."""
 
     viewer: Viewer
-    organizations: dict[int, tuple[str, bool]]
+    organizations: OrganizationFacts
     families: dict[int, FamilyFacts]
 
     @classmethod
@@ -230,11 +261,9 @@ class PolicyContext:
         # versions, and building instances was most of its time.
         ids = sorted(set(family_ids))
         families: dict[int, FamilyFacts] = {fid: FamilyFacts() for fid in ids}
-        organizations = {
-            pk: (type_, part2)
-            for pk, type_, part2 in Organization.objects.values_list("pk", "type", "is_part2_program")
-        }
+        organizations = OrganizationFacts()
         if not ids:
+            organizations.ensure([viewer.organization_id])
             return cls(viewer, organizations, families)
         for family_id, parent in (parents if parents is not None else _parents(ids)).items():
             if family_id in families:
@@ -253,6 +282,7 @@ class PolicyContext:
         if viewer.is_clinician and viewer.user_id is not None:
             for family_id, emergency in _emergency_windows(ids, viewer.user_id):
                 families[family_id].emergencies.append(emergency)
+        organizations.ensure(_organizations_named(viewer, families.values()))
         return cls(viewer, organizations, families)
 
     def family(self, family_id: int) -> FamilyFacts:
@@ -261,7 +291,26 @@ class PolicyContext:
     def org(self, organization_id: int | None) -> tuple[str, bool]:
         if organization_id is None:
             return ("", False)
-        return self.organizations.get(organization_id, ("", False))
+        return self.organizations.get(organization_id)
+
+
+def _organizations_named(viewer: Viewer, families: Iterable[FamilyFacts]) -> set[int | None]:
+    """Every organisation the loaded facts name: the viewer's, the parents' makers, the teams', the consents'
+    disclosers and recipients, the courts and the organisations their orders open, restrictions, referrals."""
+    ids: set[int | None] = {viewer.organization_id}
+    for fam in families:
+        if fam.parent is not None:
+            ids.add(fam.parent.created_by_org_id)
+        ids.update(p.organization_id for p in fam.team)
+        for w in fam.versions:
+            ids.update(w.discloser_org_ids)
+            ids.update(w.recipient_org_ids)
+        for o in fam.court_orders:
+            ids.update((o.court_id, o.recorded_by_org_id))
+        for r in fam.restrictions:
+            ids.update((r.disclosing_org_id, r.recipient_org_id))
+        ids.update(h.receiving_org_id for h in fam.handling)
+    return ids
 
 
 def one_of(ids: list[int]) -> Any:

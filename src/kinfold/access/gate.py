@@ -120,6 +120,8 @@ class RecordGate:
         return True
 
     def visible(self, records: Sequence[T], *, family_id: int | None = None) -> list[T]:
+        # The makers of a whole list, read at once (the page's facts named most of them already).
+        self.ctx.organizations.ensure(getattr(r, "created_by_org_id", None) for r in records)
         return [r for r in records if self.show(r, family_id=family_id)]
 
     def viewer_on_team(self, family_id: int) -> bool:

@@ -339,8 +339,6 @@ def _create_referral(
     if receiving.pk == referring.pk:
         raise ValidationError({"service": "This service is your own organisation's: no referral is needed."})
     terms = terms_for(need, referring_org=referring, receiving_org=receiving)
-    if gate is not None:  # an organisation made for the listing just now is not among the page's facts yet
-        gate.ctx.organizations.setdefault(receiving.pk, (receiving.type, receiving.is_part2_program))
     # The page's gate, when given, has read the family's facts already: the same facts, for the referral's purpose.
     gate = (
         RecordGate(viewer=viewer, purpose=terms.purpose, ctx=gate.ctx)
