@@ -367,3 +367,17 @@ def header(title: str, families: int, requests: int, warmup: int) -> None:
         f"templates; no network, no WSGI server, no browser): median and p95 of {requests} requests after "
         f"{warmup} warm-up."
     )
+
+
+def drop_scratch_database(url: str, name: str) -> None:
+    """Drop a benchmark's scratch database ``name`` on ``url``'s server (after closing Django's connections)."""
+    import urllib.parse
+
+    import psycopg
+    from django.db import connections
+    from psycopg import sql
+
+    connections.close_all()
+    server = urllib.parse.urlunsplit(urllib.parse.urlsplit(url)._replace(path="/postgres"))
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -27,7 +27,6 @@ import statistics
 import sys
 import threading
 import time
-import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
@@ -257,15 +256,7 @@ def main() -> None:
             failures.append(what)
 
     if not args.keep:
-        from django.db import connections
-
-        connections.close_all()
-        import psycopg
-        from psycopg import sql
-
-        server = urllib.parse.urlunsplit(urllib.parse.urlsplit(url)._replace(path="/postgres"))
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(args.database)))
+        c.drop_scratch_database(url, args.database)
         print(f"\nDropped the scratch database {args.database} (--keep keeps it).")
     if failures:
         print(f"\nFAILED: {len(failures)} check(s) did not hold.")

@@ -7,9 +7,6 @@ the page behind it can show one answer that reveals nothing.
 
 from __future__ import annotations
 
-import hashlib
-import re
-import secrets
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
@@ -17,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 
 from kinfold import clock
+from kinfold.onetime import hash_token, looks_like_token, new_token
 from kinfold.referrals.models import OPEN_STATUSES, Referral, ReferralLink, ReferralStatus
 
 __all__ = [
@@ -31,10 +29,6 @@ __all__ = [
     "use_action",
 ]
 
-# 32 random bytes (256 bits), URL-safe base64 without padding: 43 characters. The token carries nothing but
-# chance: no referral id, no address, no name.
-_TOKEN_BYTES = 32
-_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 # What the holder of a link may do, by the referral's status, and the status each action leads to. A link
 # answers for the receiving side only: it can never send, cancel or change what was sent.
@@ -54,11 +48,6 @@ ACTIONS: Mapping[str, frozenset[str]] = {
 }
 
 
-def hash_token(token: str) -> str:
-    """The SHA-256 of a token, as kept in ``ReferralLink.token_hash``."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def link_path(token: str) -> str:
     """The path of the answer page for ``token`` (the site's address goes in front in an email)."""
     return f"/referrals/answer/{token}/"
@@ -71,7 +60,7 @@ def issue_link(referral: Referral, email: str, *, at: datetime | None = None) ->
     if referral.status not in OPEN_STATUSES:
         raise ValueError("A link can be made only for a referral that is open.")
     at = at or clock.now()
-    token = secrets.token_urlsafe(_TOKEN_BYTES)
+    token = new_token()
     ReferralLink.objects.create(
         referral=referral,
         token_hash=hash_token(token),
@@ -89,7 +78,7 @@ def _works(link: ReferralLink, at: datetime) -> bool:
 def open_link(token: str, *, at: datetime | None = None) -> ReferralLink | None:
     """The link ``token`` opens (with its referral), or ``None`` when it is unknown, altered, expired, revoked,
     or its referral is closed. Callers show the same page for every ``None``."""
-    if not isinstance(token, str) or not _TOKEN_SHAPE.match(token):
+    if not looks_like_token(token):
         return None
     link = ReferralLink.objects.select_related("referral").filter(token_hash=hash_token(token)).first()
     if link is None or not _works(link, at or clock.now()):

@@ -11,10 +11,7 @@ withdrawn or a new link replaces it. An unknown, tampered, expired or spent link
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
-import secrets
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -36,13 +33,11 @@ from kinfold.audit.services import atomic_write, record_event
 from kinfold.families.models import CareTeamMember, Family
 from kinfold.families.services import ConcurrentEditError
 from kinfold.families.timeline import record_written, record_written_from_link
+from kinfold.onetime import hash_token, looks_like_token, new_token
 from kinfold.screening.instruments import Answer, Instrument, get_instrument
 from kinfold.screening.models import AlertAction, HowGiven, SafetyAlert, ScreeningResponse, ScreeningStatus
 
 log = logging.getLogger(__name__)
-
-_TOKEN_BYTES = 32
-_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 CRISIS_LINES = (
     ("988", "Suicide and Crisis Lifeline: call or text 988 (24 hours, English and Spanish)"),
@@ -60,10 +55,6 @@ DEFAULT_SAFETY_PROTOCOL = (
     "5. Tell the clinician responsible for her care and your supervisor today.\n"
     "6. Record here what you did."
 )
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def link_path(token: str) -> str:
@@ -118,16 +109,8 @@ def start_screening(
         created_by=viewer.user,
         created_by_org=organization,
     )
-    record_written(
-        viewer=viewer,
-        family_id=family.pk,
-        record=response,
-        action=Action.CREATE,
-        verb="screening_started",
-        summary=f"{instrument.short_title} screening started ({HowGiven(how_given).label.lower()})",
-        category=category,
-        kind=kind,
-    )
+    started = f"{instrument.short_title} screening started ({HowGiven(how_given).label.lower()})"
+    _line(viewer, response, "screening_started", started, action=Action.CREATE)
     return response
 
 
@@ -138,7 +121,7 @@ def send_link(*, viewer: Viewer, response: ScreeningResponse) -> str:
     require(viewer, Interaction.CHANGE, response)
     if not response.is_open:
         raise ValidationError("This screening is finished; start a new one to send a link.")
-    token = secrets.token_urlsafe(_TOKEN_BYTES)
+    token = new_token()
     now = clock.now()
     response.link_token_hash = hash_token(token)
     response.link_expires_at = now + timedelta(days=settings.KINFOLD_SCREENING_LINK_DAYS)
@@ -146,17 +129,26 @@ def send_link(*, viewer: Viewer, response: ScreeningResponse) -> str:
     response.how_given = HowGiven.LINK
     response.version += 1
     response.save()
-    record_written(
-        viewer=viewer,
-        family_id=response.family_id,
-        record=response,
-        action=Action.UPDATE,
-        verb="screening_link_sent",
-        summary=f"{response.short_title} screening: a one-time link made for her phone",
-        category=response.sensitivity,
-        kind=response.kind,
+    _line(
+        viewer, response, "screening_link_sent", f"{response.short_title} screening: a one-time link made for her phone"
     )
     return token
+
+
+def _line(
+    viewer: Viewer, record: ScreeningResponse | SafetyAlert, verb: str, summary: str, action: str = Action.UPDATE
+) -> None:
+    """The timeline line and audit event of a write to a response or an alert, filed as the record is."""
+    record_written(
+        viewer=viewer,
+        family_id=record.family_id,
+        record=record,
+        action=action,
+        verb=verb,
+        summary=summary,
+        category=record.sensitivity,
+        kind=record.kind,
+    )
 
 
 def _locked(response_id: int) -> ScreeningResponse:
@@ -251,16 +243,7 @@ def complete(*, viewer: Viewer, response: ScreeningResponse, version: int) -> Sc
         )
     _complete(response)
     summary = _summary(response)
-    record_written(
-        viewer=viewer,
-        family_id=response.family_id,
-        record=response,
-        action=Action.UPDATE,
-        verb="screening_completed",
-        summary=summary,
-        category=response.sensitivity,
-        kind=response.kind,
-    )
+    _line(viewer, response, "screening_completed", summary)
     if response.critical:
         _raise_alert(response)
     return response
@@ -300,7 +283,7 @@ def _summary(response: ScreeningResponse) -> str:
 
 def open_link(token: str) -> ScreeningResponse | None:
     """The open response behind ``token``, or None (unknown, tampered, expired, spent: the same None)."""
-    if not isinstance(token, str) or not _TOKEN_SHAPE.match(token):
+    if not looks_like_token(token):
         return None
     response = (
         ScreeningResponse.objects.select_related("created_by_org", "family")
@@ -308,6 +291,18 @@ def open_link(token: str) -> ScreeningResponse | None:
         .first()
     )
     if response is None or not response.link_works:
+        return None
+    return response
+
+
+def _locked_link(token: str) -> ScreeningResponse | None:
+    """The response behind a working link, locked for this transaction (None: the link does not work, or stopped
+    working while we waited for the lock)."""
+    found = open_link(token)
+    if found is None:
+        return None
+    response = _locked(found.pk)
+    if not response.link_works or response.link_token_hash != hash_token(token):
         return None
     return response
 
@@ -333,11 +328,8 @@ def link_opened(response: ScreeningResponse) -> None:
 def save_from_link(*, token: str, raw: Mapping[str, Any], clear: list[str] | None = None) -> ScreeningResponse | None:
     """She saves answers on her phone (pause and resume). None: the link does not work (reveals nothing).
     Invalid answers raise ``ValidationError`` (nothing is saved)."""
-    found = open_link(token)
-    if found is None:
-        return None
-    response = _locked(found.pk)
-    if not response.link_works or response.link_token_hash != hash_token(token):
+    response = _locked_link(token)
+    if response is None:
         return None
     instrument = get_instrument(response.instrument)
     answers, errors = clean_answers(instrument, raw)
@@ -361,11 +353,8 @@ def save_from_link(*, token: str, raw: Mapping[str, Any], clear: list[str] | Non
 @transaction.atomic
 def complete_from_link(*, token: str) -> ScreeningResponse | None:
     """She submits on her phone: scored, closed, the link spent. None: the link does not work."""
-    found = open_link(token)
-    if found is None:
-        return None
-    response = _locked(found.pk)
-    if not response.link_works or response.link_token_hash != hash_token(token):
+    response = _locked_link(token)
+    if response is None:
         return None
     _complete(response)
     record_written_from_link(
@@ -397,16 +386,7 @@ def withdraw(*, viewer: Viewer, response: ScreeningResponse, version: int) -> Sc
     response.link_token_hash = ""
     response.version += 1
     response.save()
-    record_written(
-        viewer=viewer,
-        family_id=response.family_id,
-        record=response,
-        action=Action.UPDATE,
-        verb="screening_withdrawn",
-        summary=f"{response.short_title} screening withdrawn before it was finished",
-        category=response.sensitivity,
-        kind=response.kind,
-    )
+    _line(viewer, response, "screening_withdrawn", f"{response.short_title} screening withdrawn before it was finished")
     return response
 
 
@@ -524,16 +504,8 @@ def resolve_alert(*, viewer: Viewer, alert: SafetyAlert, action: str, note: str,
     alert.resolved_by = viewer.user
     alert.version += 1
     alert.save()
-    record_written(
-        viewer=viewer,
-        family_id=alert.family_id,
-        record=alert,
-        action=Action.UPDATE,
-        verb="safety_alert_closed",
-        summary=f"Safety alert closed: {AlertAction(action).label[:1].lower()}{AlertAction(action).label[1:]}",
-        category=alert.sensitivity,
-        kind=alert.kind,
-    )
+    done = str(AlertAction(action).label)
+    _line(viewer, alert, "safety_alert_closed", f"Safety alert closed: {done[:1].lower()}{done[1:]}")
     return alert
 
 

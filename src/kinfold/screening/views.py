@@ -27,11 +27,13 @@ from kinfold.access.door import require_page
 from kinfold.access.http import viewer_for
 from kinfold.families.selectors import access_family
 from kinfold.families.services import ConcurrentEditError
+from kinfold.onetime import hash_token
 from kinfold.screening import selectors, services
 from kinfold.screening.forms import CloseAlertForm, ProtocolForm, StartForm, posted_answers
 from kinfold.screening.instruments import Instrument, Item, get_instrument
 from kinfold.screening.models import HowGiven, ScreeningResponse
 from kinfold.web.forms import apply_errors
+from kinfold.web.qr import qr_svg
 
 LINK_SESSION_KEY = "screening_link_shown"
 
@@ -130,6 +132,12 @@ def detail(request: HttpRequest, response_id: int) -> HttpResponse:
     alert_form = None
     if page.may_close_alert and page.alert is not None:
         alert_form = CloseAlertForm(initial={"version": page.alert.version})
+    return _render_detail(request, page, link=link, alert_form=alert_form)
+
+
+def _render_detail(
+    request: HttpRequest, page: Any, *, link: dict[str, str] | None, alert_form: Any, status: int = 200
+) -> HttpResponse:
     return render(
         request,
         "screening/detail.html",
@@ -143,20 +151,13 @@ def detail(request: HttpRequest, response_id: int) -> HttpResponse:
             "help": selectors.alert_help(page.alert) if page.alert is not None else None,
             "proposals": selectors.proposals(request, page.response) if page.response.positive else [],
         },
+        status=status,
     )
 
 
 def _qr(url: str) -> str:
-    """The link as a QR code (SVG, base64 for an ``<img>``), drawn here: no image service sees the link."""
-    import io
-
-    import qrcode
-    import qrcode.image.svg
-
-    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
-    buffer = io.BytesIO()
-    image.save(buffer)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    """The link as a QR code, base64 SVG for an ``<img>`` (drawn here: no image service sees the link)."""
+    return base64.b64encode(qr_svg(url).encode("utf-8")).decode("ascii")
 
 
 @require_POST
@@ -455,7 +456,7 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
     requested = request.GET.get("lang") or request.POST.get("lang") or ""
     if response is None:
         sent = request.session.get(DONE_SESSION_KEY)
-        if request.GET.get("done") and isinstance(sent, dict) and sent.get("link") == services.hash_token(token):
+        if request.GET.get("done") and isinstance(sent, dict) and sent.get("link") == hash_token(token):
             lang = requested if requested in ("en", "es") else "en"
             with translation.override(lang):
                 return render(request, "screening/thanks.html", {"lang": lang, **sent["shown"]})
@@ -476,7 +477,7 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
     def done(finished: ScreeningResponse) -> HttpResponse:
         # Her thanks is a page she may reload (the link itself no longer works): kept in her browser's session.
         request.session[DONE_SESSION_KEY] = {
-            "link": services.hash_token(token),
+            "link": hash_token(token),
             "shown": {"organization": sender, "crisis": _has_critical(instrument)},
         }
         return redirect(f"{path}?lang={lang}&done=1")
@@ -596,21 +597,7 @@ def close_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
             messages.success(request, "The alert is closed. What was done is on her record.")
             return redirect("screening:detail", response_id=response_id)
     page = selectors.response_page(viewer=viewer, family_id=found.record.family_id, response_id=response_id)
-    return render(
-        request,
-        "screening/detail.html",
-        {
-            "page": page,
-            "response": page.response,
-            "family": page.response.family,
-            "instrument": page.instrument,
-            "link": None,
-            "alert_form": form,
-            "help": selectors.alert_help(page.alert) if page.alert is not None else None,
-            "proposals": selectors.proposals(request, page.response) if page.response.positive else [],
-        },
-        status=400,
-    )
+    return _render_detail(request, page, link=None, alert_form=form, status=400)
 
 
 @login_required

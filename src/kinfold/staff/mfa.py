@@ -10,12 +10,9 @@ once; a lead can reset a colleague's second factor when both her phone and her c
 from __future__ import annotations
 
 import base64
-import io
 import re
 from typing import Any
 
-import qrcode
-import qrcode.image.svg
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_client_ip_address
 from django.conf import settings
@@ -29,6 +26,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kinfold.audit.models import Action, Outcome
 from kinfold.audit.services import record_event
+from kinfold.web import qr as web_qr
 
 RECOVERY_CODE_COUNT = 10
 TOTP_NAME = "Authenticator app"
@@ -69,11 +67,7 @@ def secret_for_typing(device: TOTPDevice) -> str:
 
 def qr_svg(device: TOTPDevice) -> str:
     """The enrolment QR code as inline SVG (made here: no image service ever sees the key)."""
-    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
-    buffer = io.BytesIO()
-    image.save(buffer)
-    svg = buffer.getvalue().decode("utf-8")
-    return svg[svg.index("<svg") :]
+    return web_qr.qr_svg(device.config_url)
 
 
 @transaction.atomic

@@ -8,8 +8,6 @@ line on each family's timeline); her other team places end with a line saying wh
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,6 +30,7 @@ from kinfold.audit.services import atomic_write, record_event
 from kinfold.families.models import CareTeamMember
 from kinfold.families.selectors import team_places_held
 from kinfold.families.services import team_place_hand_over
+from kinfold.onetime import hash_token, new_token
 from kinfold.organizations.models import Membership, Role, role_words
 from kinfold.staff import mfa
 from kinfold.staff.models import Invitation
@@ -64,10 +63,6 @@ def _audit(viewer: Viewer, event: str, membership: Membership | None = None, **d
 
 
 # --- Staff who join -----------------------------------------------------------------------------------------
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def invitation_days() -> int:
@@ -113,7 +108,7 @@ def invite(*, viewer: Viewer, email: str, first_name: str, last_name: str, role:
     if errors:
         raise ValidationError(errors)
     now = clock.now()
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     invitation = Invitation.objects.create(
         organization_id=lead.organization_id,
         role=role,
@@ -122,7 +117,7 @@ def invite(*, viewer: Viewer, email: str, first_name: str, last_name: str, role:
         first_name=first_name.strip(),
         last_name=last_name.strip(),
         invited_by=lead,
-        token_hash=_hash(token),
+        token_hash=hash_token(token),
         created_at=now,
         expires_at=now + timedelta(days=invitation_days()),
     )
@@ -149,8 +144,8 @@ def resend(*, viewer: Viewer, invitation_id: int) -> Invitation:
     require_lead(viewer, invitation.organization_id)
     if invitation.accepted_at is not None or invitation.withdrawn_at is not None:
         raise ValidationError("This invitation was already accepted or withdrawn.")
-    token = secrets.token_urlsafe(32)
-    invitation.token_hash = _hash(token)
+    token = new_token()
+    invitation.token_hash = hash_token(token)
     invitation.created_at = clock.now()
     invitation.expires_at = invitation.created_at + timedelta(days=invitation_days())
     invitation.save(update_fields=["token_hash", "created_at", "expires_at"])
@@ -180,7 +175,7 @@ def open_invitation(token: str, *, for_update: bool = False) -> Invitation | Non
     rows = Invitation.objects.select_related("organization", "invited_by__user")
     if for_update:
         rows = rows.select_for_update()
-    invitation = rows.filter(token_hash=_hash(token)).first()
+    invitation = rows.filter(token_hash=hash_token(token)).first()
     if (
         invitation is None
         or invitation.accepted_at is not None
