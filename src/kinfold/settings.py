@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "kinfold.directory",
     "kinfold.referrals",
     "kinfold.screening",
+    "kinfold.pathways",
     "kinfold.parentmode",
     "kinfold.staff",
     "kinfold.web",
@@ -228,6 +229,13 @@ KINFOLD_REFERRAL_LINK_DAYS = int(os.environ.get("KINFOLD_REFERRAL_LINK_DAYS", "1
 KINFOLD_SCREENING_LINK_DAYS = int(os.environ.get("KINFOLD_SCREENING_LINK_DAYS", "3"))
 # More screening instrument files (an organisation's licensed instruments), directories separated by ":".
 KINFOLD_SCREENING_INSTRUMENT_DIRS = [p for p in os.environ.get("KINFOLD_SCREENING_INSTRUMENT_DIRS", "").split(":") if p]
+# More pathway files (a county's adapted copies), directories separated by ":".
+KINFOLD_PATHWAY_DIRS = [p for p in os.environ.get("KINFOLD_PATHWAY_DIRS", "").split(":") if p]
+# Days a pathway step may be overdue before the enrolling organisation's supervisors are told (once).
+KINFOLD_PATHWAY_GRACE_DAYS = int(os.environ.get("KINFOLD_PATHWAY_GRACE_DAYS", "3"))
+# What this jurisdiction's CAPTA notification to child welfare about an infant with prenatal substance exposure
+# is: "notification" (not a report of abuse or neglect) or "report".
+KINFOLD_POSC_NOTIFICATION = os.environ.get("KINFOLD_POSC_NOTIFICATION", "notification")
 
 # A routine denial (a 403 refusal, a 404 from the door) is one line in the log; a real error (5xx) keeps its
 # traceback. The audit trail, not the log, records who was refused what.

@@ -62,6 +62,11 @@ ALERT_NOTE = TextLimit(2_000, "what was done")
 # An organisation's safety protocol, shown with every safety alert.
 SAFETY_PROTOCOL = TextLimit(4_000, "the safety protocol")
 
+# Pathways: a note on a step (done, not applicable, reassigned), her goals, a Plan of Safe Care's closing note.
+STEP_NOTE = TextLimit(2_000, "the note")
+# Shared decision-making: her questions, preferences or decision on one topic, in her words.
+DECISION_WORDS = TextLimit(2_000, "her words")
+
 # A search box (the caseload, the staff picker, the organisations list).
 SEARCH = TextLimit(100, "the search")
 

@@ -24,6 +24,7 @@ urlpatterns = [
     path("directory/", include("kinfold.directory.urls")),
     path("referrals/", include("kinfold.referrals.urls")),
     path("screening/", include("kinfold.screening.urls")),
+    path("pathways/", include("kinfold.pathways.urls")),
     # A parent's one-time screening link: short, so it can be typed from a text message; it names nothing.
     path("s/<str:token>/", screening_views.link, name="screening_link"),
     path("api/", web_views.api_home, name="api_home"),

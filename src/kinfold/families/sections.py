@@ -61,6 +61,7 @@ FAMILY_PAGE_LAYOUT: dict[str, tuple[JumpLink, ...]] = {
     "due": (JumpLink("due-heading", "What is due"),),
     "recent_records": (JumpLink("recent-records-heading", "Recent records"),),
     "referrals": (JumpLink("referrals-heading", "Referrals"),),
+    "pathways": (JumpLink("pathways-heading", "Pathways"),),
     "screening": (JumpLink("screening-heading", "Screening"),),
     "members": (JumpLink("members-heading", "Family members"),),
     "pregnancy": (JumpLink("pregnancy-heading", "Pregnancy"),),

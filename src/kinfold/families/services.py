@@ -9,6 +9,7 @@ a write based on a stale read raises ``ConcurrentEditError``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -75,6 +76,23 @@ LINE_KINDS = {
     "coordinator_changed": "care_team",
     "team_handed_over": "care_team",
 }
+
+
+# Apps above ``families`` whose dates count from a pregnancy (pathways' due dates) are told when its due date or
+# delivery changes, as part of the same write, so ``families`` never imports them: ``listener(viewer, family_id,
+# why)``.
+ANCHOR_LISTENERS: list[Callable[[Viewer, int, str], Any]] = []
+
+
+def register_anchor_listener(listener: Callable[[Viewer, int, str], Any]) -> None:
+    if listener not in ANCHOR_LISTENERS:
+        ANCHOR_LISTENERS.append(listener)
+
+
+def _anchors_changed(viewer: Viewer, family_id: int, why: str) -> None:
+    for listener in ANCHOR_LISTENERS:
+        listener(viewer, family_id, why)
+
 
 
 def _log(
@@ -338,6 +356,7 @@ def pregnancy_start(
         sensitivity=Sensitivity.GENERAL_HEALTH,
         summary=f"Recorded a pregnancy, estimated due date {estimated_due_on:%-d %B %Y}",
     )
+    _anchors_changed(viewer, family.pk, "pregnancy recorded")
     return episode
 
 
@@ -374,6 +393,7 @@ def pregnancy_correct_due_date(
         sensitivity=Sensitivity.GENERAL_HEALTH,
         summary=f"Corrected the estimated due date from {previous:%-d %B %Y} to {estimated_due_on:%-d %B %Y}",
     )
+    _anchors_changed(viewer, family.pk, "estimated due date corrected")
     return episode
 
 
@@ -470,6 +490,7 @@ def delivery_record(
         sensitivity=Sensitivity.GENERAL_HEALTH,
         summary=summary,
     )
+    _anchors_changed(viewer, family.pk, "delivery recorded")
     return episode
 
 

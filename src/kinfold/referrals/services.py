@@ -29,6 +29,7 @@ from kinfold.families.services import ConcurrentEditError
 from kinfold.families.timeline import record_written
 from kinfold.notes.models import Note
 from kinfold.organizations.models import HEALTH_CARE_PROVIDER_TYPES, Membership, Organization, OrganizationType
+from kinfold.pathways import evidence as pathway_evidence
 from kinfold.referrals import deadlines, links
 from kinfold.referrals import notify as notices
 from kinfold.referrals.models import (
@@ -425,6 +426,7 @@ def send_referral(
     referral.sent_at = now
     _set_status(referral, S.REQUESTED, now)
     referral.save()
+    pathway_evidence.referral_moved(viewer, referral)
     _event(viewer, referral, S.DRAFT, S.REQUESTED, at=now)
     _account_sending(viewer, referral, sent, at=now)
     record_event(
@@ -602,6 +604,7 @@ def change_status(
     if to_status == S.COMPLETED or to_status in (S.FAILED,):
         referral.outcome = words.strip()
     referral.save()
+    pathway_evidence.referral_moved(viewer, referral)
     _event(viewer, referral, from_status, to_status, reason_code=reason_code, words=words, at=now)
     _tell_other_side(referral, side, to_status)
     return referral
@@ -720,6 +723,7 @@ def answer_from_link(*, token: str, action: str, reason_code: str = "", words: s
     if to_status in (S.COMPLETED, S.FAILED):
         referral.outcome = words.strip()
     referral.save()
+    pathway_evidence.referral_moved(None, referral)
     listing = referral.directory_org
     contact = (listing.intake_contact_name if listing else "") or "Intake contact"
     _event(

@@ -9,16 +9,11 @@ twice or at the same time; its notices name no family, person or need.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from datetime import datetime, time, timedelta
 
-from django.db import connection, transaction
-from django_tasks import TaskResult, TaskResultStatus, task
-from django_tasks_db.models import DBTaskResult
+from django_tasks import TaskResult, task
 
-from kinfold import clock
+from kinfold import clock, daily
 from kinfold.referrals.notify import email_unsent
 from kinfold.referrals.services import escalate_overdue, escalation_message
 
@@ -51,33 +46,11 @@ _SCHEDULING_LOCK = 0x4B46_5245_4631  # "KFREF1"
 
 def next_run_at(after: datetime) -> datetime:
     """The first ``ESCALATION_TIME`` (local time) strictly after ``after``, in UTC."""
-    zone = clock.zone()
-    day = clock.local_date(after, zone)
-    run = datetime.combine(day, ESCALATION_TIME, tzinfo=zone)
-    if run <= after:
-        run = datetime.combine(day + timedelta(days=1), ESCALATION_TIME, tzinfo=zone)
-    return run.astimezone(UTC)
-
-
-@contextmanager
-def _scheduling_lock() -> Iterator[None]:
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEDULING_LOCK])
-        yield
-
-
-def _waiting_runs() -> Any:
-    return DBTaskResult.objects.filter(task_path=escalate_overdue_referrals.module_path, status=TaskResultStatus.READY)
+    return daily.next_run_at(after, ESCALATION_TIME)
 
 
 def _enqueue_unless_waiting(run_after: datetime | None) -> TaskResult[int] | None:
-    with _scheduling_lock():
-        if _waiting_runs().exists():
-            return None
-        job = escalate_overdue_referrals.using(run_after=run_after) if run_after else escalate_overdue_referrals
-        return job.enqueue()
+    return daily.enqueue_unless_waiting(escalate_overdue_referrals, run_after, lock=_SCHEDULING_LOCK)
 
 
 def enqueue_daily(*, after: datetime | None = None) -> TaskResult[int] | None:

@@ -34,6 +34,7 @@ from kinfold.families.models import CareTeamMember, Family
 from kinfold.families.services import ConcurrentEditError
 from kinfold.families.timeline import record_written, record_written_from_link
 from kinfold.onetime import hash_token, looks_like_token, new_token
+from kinfold.pathways import evidence as pathway_evidence
 from kinfold.screening.instruments import Answer, Instrument, get_instrument
 from kinfold.screening.models import AlertAction, HowGiven, SafetyAlert, ScreeningResponse, ScreeningStatus
 
@@ -244,6 +245,7 @@ def complete(*, viewer: Viewer, response: ScreeningResponse, version: int) -> Sc
     _complete(response)
     summary = _summary(response)
     _line(viewer, response, "screening_completed", summary)
+    pathway_evidence.screening_completed(viewer, response)
     if response.critical:
         _raise_alert(response)
     return response
@@ -369,6 +371,7 @@ def complete_from_link(*, token: str) -> ScreeningResponse | None:
         kind=response.kind,
         sent_by=response.created_by,
     )
+    pathway_evidence.screening_completed(None, response)
     if response.critical:
         _raise_alert(response)
     return response
