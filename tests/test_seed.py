@@ -132,3 +132,15 @@ def test_consents_about_treatment_are_themselves_treatment_records() -> None:
         expected = "sud_treatment" if about_treatment else "contact"
         assert version.sensitivity == expected
         assert version.directive.sensitivity == expected
+
+    # The demo's pathways: Carl and Nia's START families with steps done, due and overdue; Grace's perinatal year.
+    from kinfold.pathways.models import PathwayEnrolment
+    from kinfold.pathways.selectors import due_steps
+
+    assert PathwayEnrolment.objects.filter(pathway_key="start").count() == 8
+    assert PathwayEnrolment.objects.filter(pathway_key="perinatal_year").exists()
+    nia = get_user_model().objects.get(username="nia.grant")
+    due = due_steps(viewer=Viewer.of(nia))
+    assert due.overdue and due.this_week
+    carl = get_user_model().objects.get(username="carl.jensen")
+    assert due_steps(viewer=Viewer.of(carl)).overdue

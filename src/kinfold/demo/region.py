@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from kinfold.demo.pathways import load_demo_pathways
 from kinfold.demo.referrals import load_demo_referrals
 from kinfold.demo.screenings import load_demo_screenings
 from kinfold.demo.synthetic import NamedOrganization, NamedStaff, RegionSummary, generate_region
@@ -126,6 +127,34 @@ STAFF = (
         "Programme director",
     ),
     NamedStaff("sam.ortiz", "Sam", "Ortiz", "Riverside Housing Alliance", Role.CARE_COORDINATOR, "Housing navigator"),
+    NamedStaff(
+        "nia.grant",
+        "Nia",
+        "Grant",
+        "Lakeview County Child Protective Services",
+        Role.FAMILY_MENTOR,
+        "START family mentor",
+        families=8,
+        among="carl.jensen",
+    ),
+    NamedStaff(
+        "omar.haddad",
+        "Omar",
+        "Haddad",
+        "Lakeview County Child Protective Services",
+        Role.CPS_SUPERVISOR,
+        "CPS supervisor",
+    ),
+    NamedStaff(
+        "hana.sato",
+        "Hana",
+        "Sato",
+        "St. Brigid Birthing Hospital",
+        Role.SOCIAL_WORKER,
+        "Hospital social worker",
+        families=6,
+        among="grace.okafor",
+    ),
 )
 
 WHO = {
@@ -140,6 +169,9 @@ WHO = {
     "lena.brooks": "programme lead: organisations in the region and their staff",
     "tess.morgan": "programme lead at Bright Futures: Staff (invite, change roles, hand over, close accounts)",
     "sam.ortiz": "housing navigator: answers the referrals sent to Riverside Housing Alliance (Referrals)",
+    "nia.grant": "START family mentor, paired with Carl Jensen: My steps (visits due and overdue)",
+    "omar.haddad": "CPS supervisor: My steps, the agency's overdue steps",
+    "hana.sato": "hospital social worker: Plans of Safe Care before discharge",
 }
 
 
@@ -200,5 +232,6 @@ def load_demo(*, families: int = DEMO_FAMILIES, seed: int = DEMO_SEED) -> Region
     load_demo_directory()
     load_demo_referrals()
     load_demo_screenings()
+    load_demo_pathways()
     reset_passwords()
     return summary
