@@ -11,12 +11,13 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import date, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import holidays
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
@@ -175,7 +176,7 @@ def test_the_perinatal_year_counts_pregnancy_weeks_back_from_the_due_date() -> N
 def test_a_referral_step_is_done_at_its_status_or_a_later_one() -> None:
     assert set(REFERRAL_PROGRESS) <= set(ReferralStatus.values)
     # Each status of the ladder is reachable from the one before through the referral's own transitions.
-    for before, after in zip(REFERRAL_PROGRESS, REFERRAL_PROGRESS[1:], strict=False):
+    for before, after in pairwise(REFERRAL_PROGRESS):
         reachable, frontier = {before}, [before]
         while frontier:
             current = frontier.pop()
@@ -237,7 +238,13 @@ MISTAKES = [
     ("{type: form}", "{type: screening, instruments: [phq99]}", 12, "steps.0.completed_by.instruments.0", "`phq99`"),
     ("{type: form}", "{type: form, meeting: shared_decision_making}", 12, "steps.0.completed_by.meeting", "a form"),
     ("{type: form}", "{type: meeting}", 12, "steps.0.completed_by.meeting", "names its meeting"),
-    ("{type: form}", "{type: document, document: court_order}", 12, "steps.0.completed_by.document", "plan_of_safe_care"),
+    (
+        "{type: form}",
+        "{type: document, document: court_order}",
+        12,
+        "steps.0.completed_by.document",
+        "plan_of_safe_care",
+    ),
     ('"step:first", days: 3', '"step:second", days: 3', 19, "steps.1.due.from", "timed from its own completion"),
     ("days: 7}", 'days: "7"}', 13, "steps.0.due.days", "integer"),
     ("version: 1", "version: 0", 2, "version", "greater than or equal to 1"),
@@ -294,7 +301,8 @@ def test_a_longer_circle_through_a_step_anchor_is_named(tmp_path: Path) -> None:
 
 def test_a_step_cannot_be_timed_from_a_repeating_step(tmp_path: Path) -> None:
     repeating = MINIMAL.replace(
-        "    due: {from: enrolment, days: 7}\n", "    due: {from: enrolment, days: 7}\n    repeat: [{every: 7, until: 28}]\n"
+        "    due: {from: enrolment, days: 7}\n",
+        "    due: {from: enrolment, days: 7}\n    repeat: [{every: 7, until: 28}]\n",
     )
     path = tmp_path / "demo.yaml"
     path.write_text(repeating, encoding="utf-8")
@@ -305,7 +313,10 @@ def test_a_step_cannot_be_timed_from_a_repeating_step(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("repeat", "words"),
     [
-        ("[{every: 7, until: 60}, {every: 30, until: 60}]", "steps.0.repeat.1.until: each part of `repeat` goes further"),
+        (
+            "[{every: 7, until: 60}, {every: 30, until: 60}]",
+            "steps.0.repeat.1.until: each part of `repeat` goes further",
+        ),
         ("[{every: 0, until: 60}]", "steps.0.repeat.0.every: Input should be greater than or equal to 1"),
         ("[{every: 30, until: 20}]", "steps.0.repeat.0: this part adds no occurrence: the next would be day 37"),
         ("[{every: 1, until: 3000}]", "steps.0.repeat: a step recurs at most 366 times"),
@@ -313,7 +324,9 @@ def test_a_step_cannot_be_timed_from_a_repeating_step(tmp_path: Path) -> None:
 )
 def test_a_repeat_that_cannot_be_meant_is_refused(tmp_path: Path, repeat: str, words: str) -> None:
     path = tmp_path / "demo.yaml"
-    bad = MINIMAL.replace("    due: {from: enrolment, days: 7}\n", f"    due: {{from: enrolment, days: 7}}\n    repeat: {repeat}\n")
+    bad = MINIMAL.replace(
+        "    due: {from: enrolment, days: 7}\n", f"    due: {{from: enrolment, days: 7}}\n    repeat: {repeat}\n"
+    )
     path.write_text(bad, encoding="utf-8")
     with pytest.raises(PathwayFileError) as raised:
         load_pathway_file(path)
@@ -326,7 +339,10 @@ def test_several_mistakes_are_named_at_once(tmp_path: Path) -> None:
     with pytest.raises(PathwayFileError) as raised:
         load_pathway_file(path)
     message = str(raised.value)
-    assert "line 18, steps.1.after.0: no step `frist`" in message and "line 19, steps.1.due.from: no step `nope`" in message
+    assert (
+        "line 18, steps.1.after.0: no step `frist`" in message
+        and "line 19, steps.1.due.from: no step `nope`" in message
+    )
     path.write_text(MINIMAL.replace("home_visitor", "nanny").replace("[home_visiting]", "[rehab]"), "utf-8")
     with pytest.raises(PathwayFileError) as raised:
         load_pathway_file(path)
@@ -456,7 +472,9 @@ def county_copy(**changes: str) -> str:
     text = text.replace(
         "enrolled_by:", f"adapts: {changes.get('adapts', 'start@1')}\ncounty: {COUNTY}\nenrolled_by:", 1
     )
-    return text.replace("due: {from: cps_report, days: 2, working: true}", "due: {from: cps_report, days: 3, working: true}")
+    return text.replace(
+        "due: {from: cps_report, days: 2, working: true}", "due: {from: cps_report, days: 3, working: true}"
+    )
 
 
 def test_a_county_copy_loads_beside_the_original(own_dir: Path) -> None:
@@ -567,14 +585,17 @@ segments = st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size
 @hypothesis_settings(max_examples=100, deadline=None)
 @given(anchor=anchors, first=st.integers(min_value=-30, max_value=30), everies=segments, working=st.booleans())
 def test_repeats_follow_each_segment(anchor: date, first: int, everies: list[int], working: bool) -> None:
-    repeat, until = [], first
+    repeat, last = [], first
     for every in everies:
-        until += every * 3 + 1  # three more occurrences in each part
-        repeat.append({"every": every, "until": until})
+        # Three more occurrences in each part; `until` falls between the third and the would-be fourth, so the next
+        # part continues from the last occurrence, not from `until`.
+        last += every * 3
+        repeat.append({"every": every, "until": last + (every - 1) // 2})
+    assume(all(a["until"] < b["until"] for a, b in pairwise(repeat)))  # the schema asks for a growing `until`
     step = make_step(first, working=working, repeat=repeat)
     offsets = step.offsets()
     assert offsets[0] == first and len(offsets) == 1 + 3 * len(everies)
-    gaps = [b - a for a, b in zip(offsets, offsets[1:], strict=False)]
+    gaps = [b - a for a, b in pairwise(offsets)]
     assert gaps == [every for every in everies for _ in range(3)]
     dates = due_dates(step, {"enrolment": anchor})
     assert dates is not None and len(dates) == len(offsets) and dates == sorted(set(dates))
