@@ -79,6 +79,19 @@ def access_child_welfare_event(
     )
 
 
+def access_decision(
+    *, viewer: Viewer, record_id: int, interaction: str = Interaction.READ
+) -> Access[SharedDecisionRecord]:
+    family_id = SharedDecisionRecord.objects.filter(pk=record_id).values_list("family_id", flat=True).first() or 0
+    return access_record(
+        viewer,
+        SharedDecisionRecord.objects.select_related("family__parent", "created_by", "created_by_org"),
+        record_id,
+        family_id=family_id,
+        interaction=interaction,
+    )
+
+
 # --- a step as a page shows it --------------------------------------------------------------------------------
 
 

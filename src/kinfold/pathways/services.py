@@ -14,12 +14,16 @@ changed since is refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 
 from kinfold import clock, text_limits
@@ -42,6 +46,7 @@ from kinfold.pathways.models import (
     PathwayEnrolment,
     PathwayStep,
     PlanOfSafeCare,
+    PlanStatus,
     SharedDecisionRecord,
     StepStatus,
 )
@@ -52,7 +57,9 @@ _LOOKBACK = timedelta(days=366)
 EVIDENCE_LOOKBACK = timedelta(days=30)
 
 # What the referral statuses mean for a step that waits on one: reaching a status counts for every earlier one.
-REFERRAL_PROGRESS = ("requested", "received", "accepted", "in-progress", "completed")
+REFERRAL_PROGRESS = definitions.REFERRAL_PROGRESS
+
+logger = logging.getLogger(__name__)
 
 
 # --- the pathway a family is on -------------------------------------------------------------------------------
@@ -163,9 +170,9 @@ def enrol(
     enrolled_on = enrolled_on or clock.today()
     if enrolled_on > clock.today():
         raise ValidationError({"enrolled_on": "The enrolment date cannot be in the future."})
-    for field, person in (("caseworker", caseworker), ("mentor", mentor)):
+    for name, person in (("caseworker", caseworker), ("mentor", mentor)):
         if person is not None and (person.organization_id is None or not person.is_active):
-            raise ValidationError({field: "Choose someone who works here now."})
+            raise ValidationError({name: "Choose someone who works here now."})
     _check_pair_cap(pathway, caseworker, mentor)
     category = category_of_kind(kind)
     require_create(viewer, PathwayEnrolment, family_id=family.pk, category=category, gate=gate, kind=kind)
@@ -765,8 +772,6 @@ def evidence_recorded(*, viewer: Viewer | None, family_id: int, evidence: Eviden
 def _match_existing_evidence(enrolment: PathwayEnrolment, viewer: Viewer) -> None:
     """At enrolment: the organisation's own records made since shortly before (a screen at intake the same week)
     complete their steps."""
-    from kinfold.pathways.evidence import existing_evidence  # the records of the apps pathways builds on
-
     for evidence in existing_evidence(enrolment, since=enrolment.enrolled_on - EVIDENCE_LOOKBACK):
         evidence_recorded(viewer=viewer, family_id=enrolment.family_id, evidence=evidence)
 
@@ -815,7 +820,6 @@ def record_shared_decision(
 ) -> SharedDecisionRecord:
     """The record of a shared decision-making conversation; it completes the pathway step that waits for one (on
     the organisation's own enrolments)."""
-    from kinfold.pathways import evidence
     from kinfold.pathways.models import DecisionTopic
 
     assert viewer.membership is not None
@@ -863,5 +867,231 @@ def record_shared_decision(
         category=category,
         kind=kind,
     )
-    evidence.shared_decision_recorded(viewer, record)
+    shared_decision_recorded(viewer, record)
     return record
+
+
+# --- the records of the apps pathways builds on, as evidence --------------------------------------------------
+# The apps that write them call the ``*_recorded`` / ``*_completed`` function here as part of the same write;
+# enrolling a family reads what already exists (``existing_evidence``).
+
+SHARED_DECISION_MAKING = "shared_decision_making"
+PLAN_OF_SAFE_CARE = "plan_of_safe_care"
+
+
+def _screening(response: Any) -> Evidence:
+    return Evidence(
+        type="screening",
+        key=response.instrument,
+        on=clock.local_date(response.completed_at),
+        organization_id=response.created_by_org_id,
+        record=f"ScreeningResponse:{response.pk}",
+    )
+
+
+def _referral(referral: Any) -> Evidence:
+    at = referral.status_changed_at or referral.sent_at or clock.now()
+    return Evidence(
+        type="referral",
+        key=referral.need,
+        status=referral.status,
+        on=clock.local_date(at),
+        sent_on=clock.local_date(referral.sent_at) if referral.sent_at else None,
+        organization_id=referral.created_by_org_id,
+        record=f"Referral:{referral.pk}",
+    )
+
+
+def _meeting(record: SharedDecisionRecord) -> Evidence:
+    return Evidence(
+        type="meeting",
+        key=SHARED_DECISION_MAKING,
+        on=record.met_on,
+        organization_id=record.created_by_org_id,
+        record=f"SharedDecisionRecord:{record.pk}",
+    )
+
+
+def _plan(plan: PlanOfSafeCare) -> Evidence:
+    return Evidence(
+        type="document",
+        key=PLAN_OF_SAFE_CARE,
+        on=plan.agreed_on or clock.today(),
+        organization_id=plan.created_by_org_id,
+        record=f"PlanOfSafeCare:{plan.pk}",
+    )
+
+
+def screening_completed(viewer: Viewer | None, response: Any) -> None:
+    evidence_recorded(viewer=viewer, family_id=response.family_id, evidence=_screening(response))
+
+
+def referral_moved(viewer: Viewer | None, referral: Any) -> None:
+    evidence_recorded(viewer=viewer, family_id=referral.family_id, evidence=_referral(referral))
+
+
+def shared_decision_recorded(viewer: Viewer, record: SharedDecisionRecord) -> None:
+    evidence_recorded(viewer=viewer, family_id=record.family_id, evidence=_meeting(record))
+
+
+def plan_agreed(viewer: Viewer, plan: PlanOfSafeCare) -> None:
+    evidence_recorded(viewer=viewer, family_id=plan.family_id, evidence=_plan(plan))
+
+
+def existing_evidence(enrolment: PathwayEnrolment, *, since: date) -> Iterator[Evidence]:
+    """The enrolling organisation's records of this family since ``since`` that may complete steps, oldest
+    first."""
+    from kinfold.referrals.models import Referral
+    from kinfold.screening.models import ScreeningResponse, ScreeningStatus
+
+    org_id = enrolment.created_by_org_id
+    found: list[Evidence] = []
+    for response in ScreeningResponse.objects.filter(
+        family_id=enrolment.family_id, created_by_org_id=org_id, status=ScreeningStatus.COMPLETED
+    ).exclude(completed_at=None):
+        if clock.local_date(response.completed_at) >= since:
+            found.append(_screening(response))
+    for referral in Referral.objects.filter(family_id=enrolment.family_id, created_by_org_id=org_id).exclude(
+        status="draft"
+    ):
+        evidence = _referral(referral)
+        if evidence.on >= since:
+            found.append(evidence)
+    for record in SharedDecisionRecord.objects.filter(
+        family_id=enrolment.family_id, created_by_org_id=org_id, met_on__gte=since
+    ):
+        found.append(_meeting(record))
+    for plan in PlanOfSafeCare.objects.filter(
+        family_id=enrolment.family_id, created_by_org_id=org_id, status__in=[PlanStatus.AGREED, PlanStatus.CLOSED]
+    ):
+        found.append(_plan(plan))
+    yield from sorted(found, key=lambda e: e.on)
+
+
+# --- the daily reminders --------------------------------------------------------------------------------------
+# Tell each responsible person, once, of her steps that became overdue, and, after a grace period
+# (``KINFOLD_PATHWAY_GRACE_DAYS``), the supervisors of the organisation that enrolled the family (its CPS
+# supervisors and programme leads), once. One email per person per run, however many steps; it names no family,
+# person, programme or step (an email leaves Kinfold) and links to "My steps", whose page asks the door. Each
+# step's notice is claimed by a conditional update under a row lock that a second run skips, so running the job
+# twice, or twice at once, tells each person once. ``tasks.py`` runs it daily.
+
+_CHUNK = 2000
+SUPERVISING_ROLES = (Role.CPS_SUPERVISOR, Role.PROGRAMME_LEAD)
+
+
+@dataclass
+class Reminders:
+    told: dict[int, list[int]] = field(default_factory=dict)  # membership id -> step ids (overdue notices)
+    escalated: dict[int, list[int]] = field(default_factory=dict)  # supervisor membership id -> step ids
+
+    @property
+    def people(self) -> int:
+        return len(self.told) + len(self.escalated)
+
+
+def grace_days() -> int:
+    return int(getattr(settings, "KINFOLD_PATHWAY_GRACE_DAYS", 3))
+
+
+Row = tuple[int, int | None, int]  # step id, assignee (membership) id, enrolling organisation id
+
+
+def _claim(rows: Sequence[Row], field_name: str, today: date) -> list[Row]:
+    """Mark ``field_name`` = today on the rows still unmarked; those this run marked."""
+    claimed: list[Row] = []
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        ids = [r[0] for r in chunk]
+        locked = set(
+            PathwayStep.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=ids, **{f"{field_name}__isnull": True})
+            .values_list("pk", flat=True)
+        )
+        if not locked:
+            continue
+        PathwayStep.objects.filter(pk__in=locked, **{f"{field_name}__isnull": True}).update(**{field_name: today})
+        claimed.extend(r for r in chunk if r[0] in locked)
+    return claimed
+
+
+def remind_due_steps(*, today: date | None = None) -> Reminders:
+    """The daily reminders (see the module's docstring). Who was told of what."""
+    today = today or clock.today()
+    out = Reminders()
+    open_steps = PathwayStep.objects.filter(status=StepStatus.OPEN, enrolment__status=EnrolmentStatus.ACTIVE)
+    with transaction.atomic():
+        overdue = list(
+            open_steps.filter(due_on__lt=today, overdue_notice_on__isnull=True, assignee__isnull=False)
+            .order_by("pk")
+            .values_list("pk", "assignee_id", "created_by_org_id")
+        )
+        by_person: dict[int, list[int]] = defaultdict(list)
+        for step_id, assignee_id, _org in _claim(overdue, "overdue_notice_on", today):
+            assert assignee_id is not None
+            by_person[assignee_id].append(step_id)
+        late = list(
+            open_steps.filter(due_on__lt=today - timedelta(days=grace_days()), escalated_on__isnull=True)
+            .order_by("pk")
+            .values_list("pk", "assignee_id", "created_by_org_id")
+        )
+        by_org: dict[int, list[int]] = defaultdict(list)
+        for step_id, _assignee, org_id in _claim(late, "escalated_on", today):
+            by_org[org_id].append(step_id)
+        supervisors: dict[int, list[int]] = defaultdict(list)
+        if by_org:
+            for membership_id, org_id in Membership.objects.filter(
+                organization_id__in=list(by_org), role__in=SUPERVISING_ROLES, is_active=True, user__is_active=True
+            ).values_list("pk", "organization_id"):
+                supervisors[membership_id].extend(by_org[org_id])
+        out.told = dict(by_person)
+        out.escalated = dict(supervisors)
+        for membership_id, step_ids in [*by_person.items(), *supervisors.items()]:
+            record_event(
+                actor=None,
+                action=Action.UPDATE,
+                record_type="PathwayStep",
+                detail={
+                    "reminder": "overdue" if membership_id in by_person else "escalated",
+                    "membership_id": membership_id,
+                    "step_ids": step_ids[:1000],
+                    "steps": len(step_ids),
+                },
+            )
+        emails = _emails(by_person, supervisors)
+        transaction.on_commit(lambda: _send(emails))
+    return out
+
+
+def _emails(by_person: dict[int, list[int]], supervisors: dict[int, list[int]]) -> list[tuple[str, str, str]]:
+    addresses = dict(Membership.objects.filter(pk__in=[*by_person, *supervisors]).values_list("pk", "user__email"))
+    url = f"{settings.KINFOLD_SITE_URL}/pathways/steps/"
+    out = []
+    for membership_id, step_ids in by_person.items():
+        n = len(step_ids)
+        subject = f"Kinfold: {n} step{'s' if n != 1 else ''} on your caseload {'are' if n != 1 else 'is'} overdue"
+        body = (
+            f"{n} pathway step{'s' if n != 1 else ''} you are responsible for passed {'their' if n != 1 else 'its'} "
+            f"due date.\n\nSee them in Kinfold: {url}\n\nThis email names no family on purpose."
+        )
+        if addresses.get(membership_id):
+            out.append((addresses[membership_id], subject, body))
+    for membership_id, step_ids in supervisors.items():
+        n = len(step_ids)
+        subject = f"Kinfold: {n} step{'s' if n != 1 else ''} overdue for more than {grace_days()} days"
+        body = (
+            f"{n} pathway step{'s' if n != 1 else ''} of your organisation {'have' if n != 1 else 'has'} been overdue "
+            f"for more than {grace_days()} days.\n\nSee your organisation's steps in Kinfold: {url}?scope=organization"
+            "\n\nThis email names no family on purpose."
+        )
+        if addresses.get(membership_id):
+            out.append((addresses[membership_id], subject, body))
+    return out
+
+
+def _send(emails: list[tuple[str, str, str]]) -> None:
+    for address, subject, body in emails:
+        try:
+            send_mail(subject, body, None, [address])
+        except Exception:  # a failed email is logged; the step's notice stays claimed (told in Kinfold's page)
+            logger.exception("pathway reminder email to a staff member failed")

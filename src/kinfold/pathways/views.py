@@ -16,7 +16,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from kinfold import clock
-from kinfold.access.door import access_record
 from kinfold.access.http import viewer_for
 from kinfold.families.selectors import access_family
 from kinfold.families.services import ConcurrentEditError
@@ -32,7 +31,7 @@ from kinfold.pathways.forms import (
     SharedDecisionForm,
     VersionForm,
 )
-from kinfold.pathways.models import DecisionTopic, SharedDecisionRecord
+from kinfold.pathways.models import DecisionTopic
 from kinfold.web.forms import apply_errors
 
 
@@ -362,13 +361,7 @@ def new_decision(request: HttpRequest, family_id: int) -> HttpResponse:
 @login_required
 def decision(request: HttpRequest, record_id: int) -> HttpResponse:
     viewer = viewer_for(request)
-    family_id = SharedDecisionRecord.objects.filter(pk=record_id).values_list("family_id", flat=True).first() or 0
-    access = access_record(
-        viewer,
-        SharedDecisionRecord.objects.select_related("family__parent", "created_by", "created_by_org"),
-        record_id,
-        family_id=family_id,
-    )
+    access = selectors.access_decision(viewer=viewer, record_id=record_id)
     record = access.record
     topics = [(str(t.label), record.topics.get(t.value, {})) for t in DecisionTopic]
     return render(

@@ -29,7 +29,7 @@ from kinfold.families.services import ConcurrentEditError
 from kinfold.families.timeline import record_written
 from kinfold.notes.models import Note
 from kinfold.organizations.models import HEALTH_CARE_PROVIDER_TYPES, Membership, Organization, OrganizationType
-from kinfold.pathways import evidence as pathway_evidence
+from kinfold.pathways import services as pathway_evidence
 from kinfold.referrals import deadlines, links
 from kinfold.referrals import notify as notices
 from kinfold.referrals.models import (

@@ -34,7 +34,7 @@ from kinfold.families.models import CareTeamMember, Family
 from kinfold.families.services import ConcurrentEditError
 from kinfold.families.timeline import record_written, record_written_from_link
 from kinfold.onetime import hash_token, looks_like_token, new_token
-from kinfold.pathways import evidence as pathway_evidence
+from kinfold.pathways import services as pathway_evidence
 from kinfold.screening.instruments import Answer, Instrument, get_instrument
 from kinfold.screening.models import AlertAction, HowGiven, SafetyAlert, ScreeningResponse, ScreeningStatus
 

@@ -1,6 +1,6 @@
 """``kinfold schedule_jobs``: make sure Kinfold's daily background jobs are queued (the overdue-referral
-escalation and the pathway reminders). ``make run`` and ``make serve`` run it before starting the worker; running it again changes
-nothing while a run is waiting."""
+escalation and the pathway reminders). ``make run`` and ``make serve`` run it before starting the worker; running
+it again changes nothing while a run is waiting."""
 
 from __future__ import annotations
 
@@ -21,6 +21,4 @@ class Command(BaseCommand):
             "Daily referral escalation queued." if queued else "Daily referral escalation already queued."
         )
         queued = ensure_pathway_reminders()
-        self.stdout.write(
-            "Daily pathway reminders queued." if queued else "Daily pathway reminders already queued."
-        )
+        self.stdout.write("Daily pathway reminders queued." if queued else "Daily pathway reminders already queued.")
