@@ -370,7 +370,9 @@ def test_new_version_is_signed_again_and_keeps_the_old_version_intact(world, coo
     assert [v.number for v in versions] == [1, 2]
     assert versions[1].categories == ["general_health", "sud_treatment"]
     assert versions[1].kinds == [
+        "care_pathway",
         "medication",
+        "plan_of_safe_care",
         "pregnancy",
         "prenatal_visit",
         "substance_use_screen",

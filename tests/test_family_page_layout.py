@@ -163,6 +163,7 @@ def test_every_section_has_a_jump_link_and_every_jump_link_reaches_a_heading_on_
         "What is due",
         "Recent records",
         "Referrals",
+        "Pathways",
         "Screening",
         "Family members",
         "Pregnancy",

@@ -353,3 +353,35 @@ def test_the_daily_reminders_tell_each_person_once_and_the_supervisor_after_the_
     body = to_caseworker[0].get_content()
     assert "passed its due date" in body and "Rosa" not in body and "Diaz" not in body and "START" not in body
     assert len(smtp_server.to("person2@example.org")) == 1
+
+
+def test_a_steps_escalation_goes_to_who_may_read_it(caseworker, mentor, family, settings, cps_org):
+    settings.KINFOLD_PATHWAY_GRACE_DAYS = 0
+    lead = staff(cps_org, Role.PROGRAMME_LEAD)  # her role reads contact details only: not told of a case's steps
+    enrolment = enrol_start(caseworker, mentor, family)
+    report(caseworker, family, clock.today() - timedelta(days=10))
+    told = services.remind_due_steps(today=clock.today())
+    assert lead.pk not in told.escalated
+    # No CPS supervisor here: the family's coordinator hears, if her role may read the steps.
+    assert set(told.escalated) <= {caseworker.pk}
+    assert enrolment.pk
+
+
+def test_a_county_copy_is_offered_in_its_county_instead_of_the_original(tmp_path, settings, cps_org):
+    from kinfold.pathways import definitions
+
+    original = (definitions.BUILT_IN_DIR / "start.yaml").read_text(encoding="utf-8")
+    copy = original.replace("key: start\n", "key: start_lakeview\n", 1).replace(
+        "version: 1\n", 'version: 1\nadapts: "start@1"\ncounty: "Lakeview County"\n', 1
+    )
+    (tmp_path / "start_lakeview.yaml").write_text(copy, encoding="utf-8")
+    settings.KINFOLD_PATHWAY_DIRS = [str(tmp_path)]
+    definitions.catalogue.cache_clear()
+    try:
+        cps_org.region = "Lakeview County"
+        assert [p.key for p in services.offered_to(cps_org)] == ["start_lakeview"]
+        cps_org.region = "Hill County"
+        assert [p.key for p in services.offered_to(cps_org)] == ["start"]
+    finally:
+        settings.KINFOLD_PATHWAY_DIRS = []
+        definitions.catalogue.cache_clear()

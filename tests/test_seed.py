@@ -123,16 +123,6 @@ def test_demo_loads_once_prints_logins_and_the_coordinator_sees_her_caseload(tmp
     page = client.get("/screening/alerts/").content.decode()
     assert "EPDS: a critical answer (question 10)" in page
 
-
-def test_consents_about_treatment_are_themselves_treatment_records() -> None:
-    """A consent naming her treatment tells its reader she is in treatment: only treatment readers see it."""
-    generate_region(families=200, seed=9, on=ON)
-    for version in ConsentVersion.objects.select_related("directive"):
-        about_treatment = "sud_treatment" in version.categories or "part2_programs" in version.discloser_classes
-        expected = "sud_treatment" if about_treatment else "contact"
-        assert version.sensitivity == expected
-        assert version.directive.sensitivity == expected
-
     # The demo's pathways: Carl and Nia's START families with steps done, due and overdue; Grace's perinatal year.
     from kinfold.pathways.models import PathwayEnrolment
     from kinfold.pathways.selectors import due_steps
@@ -144,3 +134,13 @@ def test_consents_about_treatment_are_themselves_treatment_records() -> None:
     assert due.overdue and due.this_week
     carl = get_user_model().objects.get(username="carl.jensen")
     assert due_steps(viewer=Viewer.of(carl)).overdue
+
+
+def test_consents_about_treatment_are_themselves_treatment_records() -> None:
+    """A consent naming her treatment tells its reader she is in treatment: only treatment readers see it."""
+    generate_region(families=200, seed=9, on=ON)
+    for version in ConsentVersion.objects.select_related("directive"):
+        about_treatment = "sud_treatment" in version.categories or "part2_programs" in version.discloser_classes
+        expected = "sud_treatment" if about_treatment else "contact"
+        assert version.sensitivity == expected
+        assert version.directive.sensitivity == expected

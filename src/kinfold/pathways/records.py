@@ -74,7 +74,7 @@ def declare() -> None:
         label="Plan of Safe Care need",
         create_rule=CreateRule.MEMBER,
         change_rule=ChangeRule.TEAM_KEPT,
-        retire_rule=ChangeRule.NEVER,
+        retire_rule=ChangeRule.TEAM_KEPT,
         kind_path="kind",
         describe=lambda r: f"Plan of Safe Care: {r.get_domain_display()}",
     )

@@ -236,7 +236,7 @@ def family_pathways_offered(*, viewer: Viewer, family: Family, gate: RecordGate)
         return []
     organization = viewer.membership.organization
     out = []
-    for pathway in services.offered_to(organization.type):
+    for pathway in services.offered_to(organization):
         kind = pathway.kind_for(organization.type)
         if kind and gate.may_create(PathwayEnrolment, family_id=family.pk, category=category_of_kind(kind), kind=kind):
             out.append(pathway)
@@ -351,15 +351,14 @@ class DueList:
     scope: str = "mine"
 
 
-SUPERVISING_ROLES = frozenset({Role.CPS_SUPERVISOR, Role.PROGRAMME_LEAD})
-
 # At most this many steps listed in each group (the oldest first); the page says when more wait.
 DUE_LIST_LIMIT = 200
 
 
 def due_steps(*, viewer: Viewer, scope: str = "mine", today: date | None = None) -> DueList:
-    """Open steps overdue or due this week: hers ("mine"), or her organisation's ("organization": a supervisor's
-    view, unassigned ones included). Each step and each parent's name is shown only where the door lets her."""
+    """Open steps overdue or due this week: hers ("mine"), or her organisation's and the families' she coordinates
+    ("organization": a supervisor's view, unassigned ones included). Each step and each parent's name is shown
+    only where the door lets her."""
     today = today or clock.today()
     out = DueList(scope=scope)
     if viewer.membership is None or not viewer.may_see_family_data:
@@ -368,7 +367,10 @@ def due_steps(*, viewer: Viewer, scope: str = "mine", today: date | None = None)
         status=StepStatus.OPEN, enrolment__status=EnrolmentStatus.ACTIVE, due_on__lte=today + WEEK
     )
     if scope == "organization":
-        rows = rows.filter(created_by_org_id=viewer.organization_id)
+        coordinated = CareTeamMember.objects.active().filter(membership=viewer.membership, is_coordinator=True)
+        rows = rows.filter(
+            Q(created_by_org_id=viewer.organization_id) | Q(family_id__in=coordinated.values("care_team__family_id"))
+        )
     else:
         rows = rows.filter(assignee_id=viewer.membership_id)
     steps = list(

@@ -30,7 +30,7 @@ from kinfold import clock, text_limits
 from kinfold.access.door import require, require_create
 from kinfold.access.gate import RecordGate
 from kinfold.access.viewer import Viewer
-from kinfold.access.vocabulary import Interaction, category_of_kind
+from kinfold.access.vocabulary import Interaction, category_of_kind, role_access
 from kinfold.audit.models import Action
 from kinfold.audit.services import atomic_write, record_event
 from kinfold.families.models import CareTeamMember, Family, PregnancyEpisode
@@ -74,14 +74,29 @@ def pathway_of(enrolment: PathwayEnrolment) -> Pathway:
     return cached
 
 
-def offered_to(organization_type: str) -> list[Pathway]:
-    """The newest version of each pathway an organisation of this type may enrol a family in."""
+def offered_to(organization: Any) -> list[Pathway]:
+    """The newest version of each pathway an organisation may enrol a family in: of its type, and, for a county's
+    copy, in that county (where a county's copy of a pathway exists, its organisations are offered the copy
+    instead of the original)."""
+    region = (getattr(organization, "region", "") or "").strip().lower()
     newest: dict[str, Pathway] = {}
     for pathway in definitions.catalogue().values():
-        offered = organization_type in pathway.enrolled_by and pathway.kind_for(organization_type)
-        if offered and (pathway.key not in newest or pathway.version > newest[pathway.key].version):
+        if organization.type not in pathway.enrolled_by or not pathway.kind_for(organization.type):
+            continue
+        if pathway.county and pathway.county.strip().lower() != region:
+            continue
+        if pathway.key not in newest or pathway.version > newest[pathway.key].version:
             newest[pathway.key] = pathway
-    return sorted(newest.values(), key=lambda p: p.title.en)
+    replaced = {p.adapts_ref[0] for p in newest.values() if p.adapts_ref is not None and p.county}
+    return sorted((p for p in newest.values() if p.key not in replaced), key=lambda p: p.title.en)
+
+
+def _family_of_pathways(pathway: Pathway) -> set[str]:
+    """A pathway's key with the key it adapts (a county's copy and its original count as one for caps)."""
+    keys = {pathway.key}
+    if pathway.adapts_ref is not None:
+        keys.add(pathway.adapts_ref[0])
+    return keys
 
 
 def _county_of(family: Family) -> str:
@@ -164,7 +179,8 @@ def enrol(
         pathway = definitions.latest(pathway_key)
     except KeyError:
         raise ValidationError({"pathway": "Choose one of the pathways listed."}) from None
-    kind = pathway.kind_for(organization.type) if organization.type in pathway.enrolled_by else None
+    offered = any(p.key == pathway.key for p in offered_to(organization))
+    kind = pathway.kind_for(organization.type) if offered else None
     if kind is None:
         raise ValidationError({"pathway": f"Your organisation does not enrol families in {pathway.title.en}."})
     enrolled_on = enrolled_on or clock.today()
@@ -176,7 +192,10 @@ def enrol(
     _check_pair_cap(pathway, caseworker, mentor)
     category = category_of_kind(kind)
     require_create(viewer, PathwayEnrolment, family_id=family.pk, category=category, gate=gate, kind=kind)
-    if PathwayEnrolment.objects.filter(family=family, pathway_key=pathway.key, status=EnrolmentStatus.ACTIVE).exists():
+    on_it = PathwayEnrolment.objects.filter(
+        family=family, pathway_key__in=_family_of_pathways(pathway), status=EnrolmentStatus.ACTIVE
+    )
+    if on_it.exists():
         raise ValidationError({"pathway": f"This family is already on {pathway.title.en}."})
     enrolment = PathwayEnrolment.objects.create(
         family=family,
@@ -233,7 +252,10 @@ def _check_pair_cap(pathway: Pathway, caseworker: Membership | None, mentor: Mem
     if cap is None or caseworker is None or mentor is None:
         return
     held = PathwayEnrolment.objects.filter(
-        pathway_key=pathway.key, status=EnrolmentStatus.ACTIVE, caseworker=caseworker, mentor=mentor
+        pathway_key__in=_family_of_pathways(pathway),
+        status=EnrolmentStatus.ACTIVE,
+        caseworker=caseworker,
+        mentor=mentor,
     ).count()
     if held >= cap:
         raise ValidationError(
@@ -1035,15 +1057,8 @@ def remind_due_steps(*, today: date | None = None) -> Reminders:
             .order_by("pk")
             .values_list("pk", "assignee_id", "created_by_org_id")
         )
-        by_org: dict[int, list[int]] = defaultdict(list)
-        for step_id, _assignee, org_id in _claim(late, "escalated_on", today):
-            by_org[org_id].append(step_id)
-        supervisors: dict[int, list[int]] = defaultdict(list)
-        if by_org:
-            for membership_id, org_id in Membership.objects.filter(
-                organization_id__in=list(by_org), role__in=SUPERVISING_ROLES, is_active=True, user__is_active=True
-            ).values_list("pk", "organization_id"):
-                supervisors[membership_id].extend(by_org[org_id])
+        claimed = [step_id for step_id, _assignee, _org in _claim(late, "escalated_on", today)]
+        supervisors = _supervisors_of(claimed)
         out.told = dict(by_person)
         out.escalated = dict(supervisors)
         for membership_id, step_ids in [*by_person.items(), *supervisors.items()]:
@@ -1061,6 +1076,53 @@ def remind_due_steps(*, today: date | None = None) -> Reminders:
         emails = _emails(by_person, supervisors)
         transaction.on_commit(lambda: _send(emails))
     return out
+
+
+def _supervisors_of(step_ids: list[int]) -> dict[int, list[int]]:
+    """Who hears of steps overdue past the grace period: the enrolling organisation's CPS supervisors and
+    programme leads whose role may read the step's category; where none may, the family's designated
+    coordinator, if hers may. Membership id -> step ids."""
+    out: dict[int, list[int]] = defaultdict(list)
+    if not step_ids:
+        return out
+    rows: list[tuple[int, int, str, int]] = []
+    for start in range(0, len(step_ids), _CHUNK):
+        rows += PathwayStep.objects.filter(pk__in=step_ids[start : start + _CHUNK]).values_list(
+            "pk", "created_by_org_id", "sensitivity", "family_id"
+        )
+    candidates: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for membership_id, org_id, role in Membership.objects.filter(
+        organization_id__in={org for _, org, _, _ in rows},
+        role__in=SUPERVISING_ROLES,
+        is_active=True,
+        user__is_active=True,
+    ).values_list("pk", "organization_id", "role"):
+        candidates[org_id].append((membership_id, role))
+    orphans: list[tuple[int, str, int]] = []
+    for step_id, org_id, category, family_id in rows:
+        readers = [m for m, role in candidates.get(org_id, []) if _role_reads(role, category)]
+        for membership_id in readers:
+            out[membership_id].append(step_id)
+        if not readers:
+            orphans.append((step_id, category, family_id))
+    if orphans:
+        coordinators: dict[int, tuple[int, str]] = {}
+        for family_id, membership_id, role in (
+            CareTeamMember.objects.active()
+            .filter(care_team__family_id__in={f for _, _, f in orphans}, is_coordinator=True)
+            .values_list("care_team__family_id", "membership_id", "membership__role")
+        ):
+            coordinators[family_id] = (membership_id, role)
+        for step_id, category, family_id in orphans:
+            found = coordinators.get(family_id)
+            if found is not None and _role_reads(found[1], category):
+                out[found[0]].append(step_id)
+    return out
+
+
+def _role_reads(role: str, category: str) -> bool:
+    access = role_access(role)
+    return access is not None and category in access.categories
 
 
 def _emails(by_person: dict[int, list[int]], supervisors: dict[int, list[int]]) -> list[tuple[str, str, str]]:

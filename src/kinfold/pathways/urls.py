@@ -1,6 +1,7 @@
-from django.urls import path
+from django.urls import include, path
 
 from kinfold.pathways import views
+from kinfold.pathways.safecare import urls as safecare_urls
 
 app_name = "pathways"
 urlpatterns = [
@@ -17,4 +18,5 @@ urlpatterns = [
     path("decisions/<int:record_id>/", views.decision, name="decision"),
     path("<int:enrolment_id>/", views.enrolment, name="enrolment"),
     path("<int:enrolment_id>/end/", views.end, name="end"),
+    path("", include(safecare_urls)),
 ]
