@@ -328,7 +328,9 @@ def _reschedule(enrolment: PathwayEnrolment, pathway: Pathway | None = None) -> 
             elif found.due_on != due and found.status == StepStatus.OPEN:
                 if found.due_on is not None:
                     moved.append(Moved(str(found), found.due_on, due))
-                PathwayStep.objects.filter(pk=found.pk).update(due_on=due, version=found.version + 1)
+                PathwayStep.objects.filter(pk=found.pk).update(
+                    due_on=due, version=found.version + 1, overdue_notice_on=None, escalated_on=None
+                )
         extra = [r.pk for r in existing if r.occurrence > len(wanted) and r.status == StepStatus.OPEN]
         if extra:
             PathwayStep.objects.filter(pk__in=extra).delete()
@@ -549,6 +551,8 @@ def reopen_step(*, viewer: Viewer, step_id: int, expected_version: int) -> Pathw
     step.done_on = None
     step.done_by = None
     step.evidence = ""
+    step.overdue_notice_on = None  # open again: told again if it is (still) overdue
+    step.escalated_on = None
     step.version += 1
     step.save()
     _step_line(viewer, step, "pathway_step_reopened", f"Opened again (was {was}): {step}", {"was": was})
@@ -578,8 +582,9 @@ def reassign_step(
         )
     for row in rows.select_for_update():
         row.assignee = assignee
+        row.overdue_notice_on = None  # the new person is told of it, once
         row.version += 1
-        row.save(update_fields=["assignee", "version", "updated_at"])
+        row.save(update_fields=["assignee", "overdue_notice_on", "version", "updated_at"])
     step.refresh_from_db()
     who = _person_words(assignee)
     _step_line(
