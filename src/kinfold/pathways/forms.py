@@ -81,7 +81,7 @@ class DoneForm(UswdsFormMixin, forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     done_on = forms.DateField(label="Done on", widget=DateInput)
     note = forms.CharField(
-        label="Note (optional)",
+        label="Note",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=text_limits.STEP_NOTE.chars,
@@ -131,7 +131,7 @@ class EndForm(UswdsFormMixin, forms.Form):
 class ChildWelfareEventForm(UswdsFormMixin, forms.Form):
     event = forms.ChoiceField(label="What happened", choices=ChildWelfareEventType.choices)
     occurred_on = forms.DateField(label="On", widget=DateInput)
-    note = forms.CharField(label="Note (optional)", required=False, max_length=300)
+    note = forms.CharField(label="Note", required=False, max_length=300)
 
     def clean_occurred_on(self) -> Any:
         day = self.cleaned_data["occurred_on"]
@@ -150,7 +150,7 @@ class SharedDecisionForm(UswdsFormMixin, forms.Form):
 
     met_on = forms.DateField(label="Day of the conversation", widget=DateInput)
     who_took_part = forms.CharField(
-        label="Who took part (optional)",
+        label="Who took part",
         required=False,
         max_length=300,
         help_text="For example: she and her partner, her mentor, her MOUD prescriber.",
@@ -173,13 +173,17 @@ class SharedDecisionForm(UswdsFormMixin, forms.Form):
         self.topic_fields: list[tuple[str, str, list[str]]] = []
         for topic in DecisionTopic:
             names = [f"{topic.value}__discussed"]
-            self.fields[names[0]] = forms.BooleanField(label="We talked about this", required=False)
+            self.fields[names[0]] = forms.BooleanField(
+                label="We talked about this",
+                required=False,
+                widget=forms.CheckboxInput(attrs={"class": "usa-checkbox__input"}),
+            )
             for part, label in self.PARTS:
                 name = f"{topic.value}__{part}"
                 self.fields[name] = forms.CharField(
                     label=label,
                     required=False,
-                    widget=forms.Textarea(attrs={"rows": 2}),
+                    widget=forms.Textarea(attrs={"rows": 2, "class": "usa-textarea"}),
                     max_length=text_limits.DECISION_WORDS.chars,
                 )
                 names.append(name)

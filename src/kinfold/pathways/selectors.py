@@ -22,7 +22,7 @@ from kinfold.audit.models import Action
 from kinfold.audit.services import record_event
 from kinfold.families.models import CareTeamMember, Family
 from kinfold.families.sections import Notice, SectionContext
-from kinfold.organizations.models import Membership, Role
+from kinfold.organizations.models import Membership, Role, role_words
 from kinfold.pathways import services
 from kinfold.pathways.definitions import Pathway
 from kinfold.pathways.models import (
@@ -35,6 +35,7 @@ from kinfold.pathways.models import (
     StepStatus,
 )
 from kinfold.pathways.services import STATE_WORDS, StepState, step_state
+from kinfold.screening.instruments import catalogue
 
 # "Due this week": due within the next seven days, today included.
 WEEK = timedelta(days=6)
@@ -102,6 +103,7 @@ class StepView:
     help: str = ""
     completed_by: str = ""
     may_change: bool = False
+    role_words: str = ""
 
     @property
     def state_words(self) -> str:
@@ -132,7 +134,11 @@ def _completed_by_words(pathway: Pathway, step_key: str) -> str:
         status = {"requested": "sent", "in-progress": "under way"}.get(done_by.status or "requested", done_by.status)
         return words.format(status=status)
     if done_by.type == "screening":
-        return words.format(instruments=", ".join(i.upper().replace("_", " ") for i in done_by.instruments or ()))
+        names = []
+        for key in done_by.instruments or ():
+            instrument = catalogue().get(key)
+            names.append(instrument.short_title if instrument is not None else key)
+        return words.format(instruments=", ".join(names))
     return words
 
 
@@ -145,6 +151,7 @@ def step_view(step: PathwayStep, *, today: date, gate: RecordGate | None = None)
         help=definition.help.en if definition is not None and definition.help is not None else "",
         completed_by=_completed_by_words(pathway, step.step_key),
         may_change=bool(gate and gate.may(Interaction.CHANGE, step, family_id=step.family_id)),
+        role_words=role_words(step.role) if step.role in Role.values else step.role.replace("_", " "),
     )
 
 

@@ -147,14 +147,18 @@ def _step_page(
     if view.may_change and step.enrolment.is_active:
         version = {"version": step.version}
         if step.is_open:
-            forms.setdefault("done", DoneForm(initial={**version, "done_on": clock.today()}))
-            forms.setdefault("not_applicable", NotApplicableForm(initial=version))
+            forms.setdefault("done", DoneForm(initial={**version, "done_on": clock.today()}, auto_id="done_%s"))
+            forms.setdefault("not_applicable", NotApplicableForm(initial=version, auto_id="na_%s"))
             forms.setdefault(
                 "reassign",
-                ReassignForm(initial={**version, "assignee": step.assignee_id}, people=selectors.assignable(step)),
+                ReassignForm(
+                    initial={**version, "assignee": step.assignee_id},
+                    people=selectors.assignable(step),
+                    auto_id="reassign_%s",
+                ),
             )
         else:
-            forms.setdefault("reopen", VersionForm(initial=version))
+            forms.setdefault("reopen", VersionForm(initial=version, auto_id="reopen_%s"))
     return render(
         request,
         "pathways/step.html",
@@ -195,7 +199,7 @@ def step_done(request: HttpRequest, step_id: int) -> HttpResponse:
         request,
         step_id,
         "done",
-        DoneForm(request.POST),
+        DoneForm(request.POST, auto_id="done_%s"),
         lambda viewer, d: services.complete_step(
             viewer=viewer, step_id=step_id, done_on=d["done_on"], note=d["note"], expected_version=d["version"]
         ),
@@ -210,7 +214,7 @@ def step_not_applicable(request: HttpRequest, step_id: int) -> HttpResponse:
         request,
         step_id,
         "not_applicable",
-        NotApplicableForm(request.POST),
+        NotApplicableForm(request.POST, auto_id="na_%s"),
         lambda viewer, d: services.mark_not_applicable(
             viewer=viewer, step_id=step_id, reason=d["note"], expected_version=d["version"]
         ),
@@ -225,7 +229,7 @@ def step_reopen(request: HttpRequest, step_id: int) -> HttpResponse:
         request,
         step_id,
         "reopen",
-        VersionForm(request.POST),
+        VersionForm(request.POST, auto_id="reopen_%s"),
         lambda viewer, d: services.reopen_step(viewer=viewer, step_id=step_id, expected_version=d["version"]),
         "The step is open again.",
     )
@@ -240,7 +244,7 @@ def step_reassign(request: HttpRequest, step_id: int) -> HttpResponse:
         request,
         step_id,
         "reassign",
-        ReassignForm(request.POST, people=selectors.assignable(access.record)),
+        ReassignForm(request.POST, people=selectors.assignable(access.record), auto_id="reassign_%s"),
         lambda viewer, d: services.reassign_step(
             viewer=viewer, step_id=step_id, assignee=d["assignee"], expected_version=d["version"]
         ),
