@@ -385,3 +385,27 @@ def test_a_county_copy_is_offered_in_its_county_instead_of_the_original(tmp_path
     finally:
         settings.KINFOLD_PATHWAY_DIRS = []
         definitions.catalogue.cache_clear()
+
+
+def test_a_family_stays_on_the_version_she_was_enrolled_in(tmp_path, settings, caseworker, mentor, family):
+    from kinfold.pathways import definitions
+
+    enrolment = enrol_start(caseworker, mentor, family)
+    original = (definitions.BUILT_IN_DIR / "start.yaml").read_text(encoding="utf-8")
+    newer = original.replace("version: 1\n", "version: 2\n", 1).replace("days: 30}", "days: 20}", 1)
+    assert newer != original
+    (tmp_path / "start_v2.yaml").write_text(newer, encoding="utf-8")
+    settings.KINFOLD_PATHWAY_DIRS = [str(tmp_path)]
+    definitions.catalogue.cache_clear()
+    try:
+        report(caseworker, family, date(2026, 11, 2))
+        # Her enrolment keeps version 1's rule (30 days from the report), though version 2 now says 20.
+        assert step_of(enrolment, "start_referral").due_on == date(2026, 12, 2)
+        other = make_family(caseworker, given_name="Iris")
+        later = enrol_start(caseworker, mentor, other)
+        assert later.pathway_version == 2
+        report(caseworker, other, date(2026, 11, 2))
+        assert step_of(later, "start_referral").due_on == date(2026, 11, 22)
+    finally:
+        settings.KINFOLD_PATHWAY_DIRS = []
+        definitions.catalogue.cache_clear()
