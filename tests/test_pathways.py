@@ -409,3 +409,27 @@ def test_a_family_stays_on_the_version_she_was_enrolled_in(tmp_path, settings, c
     finally:
         settings.KINFOLD_PATHWAY_DIRS = []
         definitions.catalogue.cache_clear()
+
+
+def test_my_steps_says_when_more_wait_than_it_lists(client: Client, caseworker, mentor, family, monkeypatch):
+    enrol_start(caseworker, mentor, family)
+    report(caseworker, family, clock.today() - timedelta(days=40))
+    monkeypatch.setattr(selectors, "DUE_LIST_LIMIT", 1)
+    due = selectors.due_steps(viewer=viewer_of(caseworker))
+    assert due.more and len(due.overdue) + len(due.this_week) == 1
+    client.force_login(caseworker.user)
+    assert b'data-testid="more-steps"' in client.get("/pathways/steps/").content
+    monkeypatch.setattr(selectors, "DUE_LIST_LIMIT", 400)
+    assert not selectors.due_steps(viewer=viewer_of(caseworker)).more
+
+
+def test_the_organisation_view_lists_the_agencys_steps_unassigned_included(caseworker, mentor, supervisor, family):
+    enrolment = enrol_start(caseworker, mentor, family)
+    report(caseworker, family, clock.today() - timedelta(days=40))
+    unassigned = step_of(enrolment, "fifth_treatment_session")
+    assert unassigned.assignee_id is None and unassigned.due_on is not None
+    mine = selectors.due_steps(viewer=viewer_of(supervisor))
+    assert not mine.overdue and not mine.this_week  # nothing is hers
+    agency = selectors.due_steps(viewer=viewer_of(supervisor), scope="organization")
+    listed = {d.view.step.step_key for d in agency.overdue + agency.this_week}
+    assert {"intake_screen", "start_referral"} <= listed

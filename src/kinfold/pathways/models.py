@@ -136,6 +136,7 @@ class PathwayStep(FamilyRecord):
             models.Index(fields=["assignee", "status", "due_on"]),
             models.Index(fields=["family", "status", "due_on"]),
             models.Index(fields=["status", "due_on"]),
+            models.Index(fields=["created_by_org", "status", "due_on"]),
         ]
 
     def __str__(self) -> str:

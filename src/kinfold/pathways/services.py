@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 
 from kinfold import clock, text_limits
@@ -72,6 +72,25 @@ def pathway_of(enrolment: PathwayEnrolment) -> Pathway:
         cached = definitions.Pathway.from_json(enrolment.definition)
         enrolment._pathway = cached  # type: ignore[attr-defined]
     return cached
+
+
+def attach_pathways(enrolments: Iterable[PathwayEnrolment]) -> None:
+    """Give each enrolment its pathway, parsed once per (key, version) and read in one statement (a list of steps
+    of many families reads their enrolments without the snapshot)."""
+    missing = {(e.pathway_key, e.pathway_version) for e in enrolments if getattr(e, "_pathway", None) is None}
+    parsed: dict[tuple[str, int], Pathway] = {}
+    for key, version in missing:
+        snapshot = (
+            PathwayEnrolment.objects.filter(pathway_key=key, pathway_version=version)
+            .values_list("definition", flat=True)
+            .first()
+        )
+        if snapshot is not None:
+            parsed[(key, version)] = definitions.Pathway.from_json(snapshot)
+    for enrolment in enrolments:
+        found = parsed.get((enrolment.pathway_key, enrolment.pathway_version))
+        if found is not None:
+            enrolment._pathway = found  # type: ignore[attr-defined]
 
 
 def offered_to(organization: Any) -> list[Pathway]:
@@ -1033,6 +1052,7 @@ def _claim(rows: Sequence[Row], field_name: str, today: date) -> list[Row]:
         locked = set(
             PathwayStep.objects.select_for_update(skip_locked=True)
             .filter(pk__in=ids, **{f"{field_name}__isnull": True})
+            .order_by()
             .values_list("pk", flat=True)
         )
         if not locked:
@@ -1157,8 +1177,21 @@ def _emails(by_person: dict[int, list[int]], supervisors: dict[int, list[int]]) 
 
 
 def _send(emails: list[tuple[str, str, str]]) -> None:
-    for address, subject, body in emails:
-        try:
-            send_mail(subject, body, None, [address])
-        except Exception:  # a failed email is logged; the step's notice stays claimed (told in Kinfold's page)
-            logger.exception("pathway reminder email to a staff member failed")
+    """One connection for the run's emails; a failed one is logged and the rest still go (the step's notice stays
+    claimed: My steps shows it)."""
+    if not emails:
+        return
+    try:
+        connection = get_connection()
+        connection.open()
+    except Exception:
+        logger.exception("pathway reminders: cannot reach the mail server")
+        return
+    try:
+        for address, subject, body in emails:
+            try:
+                connection.send_messages([EmailMessage(subject, body, None, [address], connection=connection)])
+            except Exception:
+                logger.exception("pathway reminder email to a staff member failed")
+    finally:
+        connection.close()
