@@ -17,7 +17,7 @@ from kinfold.families.models import FamilyActivity
 from kinfold.families.services import ConcurrentEditError, delivery_record
 from kinfold.organizations.models import OrganizationType, Role
 from kinfold.pathways import selectors, services
-from kinfold.pathways.models import ChildWelfareEventType, PathwayStep, StepStatus
+from kinfold.pathways.models import ChildWelfareEvent, ChildWelfareEventType, PathwayStep, StepStatus
 from kinfold.pathways.services import Evidence, StepState, step_state
 from kinfold.screening import services as screening
 from kinfold.screening.models import HowGiven
@@ -433,3 +433,20 @@ def test_the_organisation_view_lists_the_agencys_steps_unassigned_included(casew
     agency = selectors.due_steps(viewer=viewer_of(supervisor), scope="organization")
     listed = {d.view.step.step_key for d in agency.overdue + agency.this_week}
     assert {"intake_screen", "start_referral"} <= listed
+
+
+def test_dates_moved_by_another_organisations_change_leave_no_line_in_its_name(caseworker, mentor, family):
+    clinic = OrganizationFactory(type=OrganizationType.OBSTETRIC)
+    clinician = staff(clinic, Role.OB_CLINICIAN)
+    enrolment = enrol_start(caseworker, mentor, family)
+    report(caseworker, family, clock.today() - timedelta(days=3))
+    before = FamilyActivity.objects.filter(family=family, verb="pathway_rescheduled").count()
+    # Kinfold moves the dates for the clinic's write; the line would be the clinic's record of CPS's pathway.
+    services.reschedule_family(viewer=viewer_of(clinician), family_id=family.pk, why="estimated due date corrected")
+    event = ChildWelfareEvent.objects.get(family=family)
+    ChildWelfareEvent.objects.filter(pk=event.pk).update(occurred_on=clock.today() - timedelta(days=5))
+    moved = services.reschedule_family(viewer=viewer_of(clinician), family_id=family.pk, why="a change")
+    assert moved > 0
+    lines = FamilyActivity.objects.filter(family=family, verb="pathway_rescheduled")
+    assert lines.count() == before and not lines.filter(created_by_org=clinic).exists()
+    assert enrolment.pk

@@ -362,7 +362,8 @@ def _reschedule(enrolment: PathwayEnrolment, pathway: Pathway | None = None) -> 
 def reschedule_family(*, viewer: Viewer | None, family_id: int, why: str) -> int:
     """After an anchor changed (a due date corrected, a delivery, a discharge, a child-welfare date): move the
     due dates of every active enrolment of the family, and put one line on the timeline for each enrolment whose
-    dates moved, filed as the enrolment is. How many steps moved."""
+    dates moved, filed as the enrolment is, when the change was made by the enrolling organisation's staff (else
+    an audit event only). How many steps moved."""
     total = 0
     with transaction.atomic():
         for enrolment in PathwayEnrolment.objects.select_related("family__parent").filter(
@@ -380,7 +381,9 @@ def reschedule_family(*, viewer: Viewer | None, family_id: int, why: str) -> int
                 ],
             }
             summary = f"{len(moved)} due date{'s' if len(moved) != 1 else ''} on {enrolment.title} moved: {why}"
-            if viewer is not None and viewer.membership is not None:
+            # The line is the enrolling organisation's record: only its own staff's change writes one (anyone else's
+            # would file the enrolment's kind under her organisation, for her colleagues to read by rule 1).
+            if viewer is not None and viewer.organization_id == enrolment.created_by_org_id:
                 record_written(
                     viewer=viewer,
                     family_id=family_id,
@@ -394,7 +397,7 @@ def reschedule_family(*, viewer: Viewer | None, family_id: int, why: str) -> int
                 )
             else:
                 record_event(
-                    actor=None,
+                    actor=viewer.user if viewer is not None else None,
                     action=Action.UPDATE,
                     record_type="PathwayEnrolment",
                     record_id=enrolment.pk,
