@@ -97,6 +97,7 @@ bench: install
 	KINFOLD_TESTING=1 KINFOLD_DATABASE_URL=$(BENCH_URL) $(PY) python bench/access_policy.py --database-url $(BENCH_URL) $(BENCH_ARGS)
 	KINFOLD_TESTING=1 $(PY) python bench/directory.py
 	KINFOLD_TESTING=1 $(PY) python bench/referrals.py
+	KINFOLD_TESTING=1 $(PY) python bench/pathways.py
 
 clean:
 	rm -rf $(VAR)/screenshots $(VAR)/static .pytest_cache .mypy_cache .ruff_cache
