@@ -79,6 +79,8 @@ class PathwayEnrolment(FamilyRecord):
 
     class Meta:
         ordering = ["-enrolled_on", "-pk"]
+        # A list of many families' steps parses one snapshot per pathway version (services.attach_pathways).
+        indexes = [models.Index(fields=["pathway_key", "pathway_version"])]
         constraints = [
             models.UniqueConstraint(
                 fields=["family", "pathway_key"],
