@@ -94,7 +94,6 @@ def _anchors_changed(viewer: Viewer, family_id: int, why: str) -> None:
         listener(viewer, family_id, why)
 
 
-
 def _log(
     *,
     viewer: Viewer,
