@@ -5,6 +5,8 @@ UV ?= uv
 PY := $(UV) run --frozen
 VAR := var
 PG_URL ?= $(or $(KINFOLD_TEST_POSTGRES_URL),postgres://postgres@127.0.0.1:5432/kinfold)
+# Two workers (pytest-xdist). tests/conftest.py collects the longest items first (the canary's worlds, one item
+# each) and has each worker sent one item at a time, so the two share them and finish together.
 PYTEST_ARGS ?= -n 2
 
 .PHONY: help install secret migrate demo run serve test test-sqlite test-postgres lint typecheck bench clean messages

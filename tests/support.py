@@ -1,4 +1,5 @@
-"""Real parts the tests share: an SMTP server on loopback, and the audit triggers switched off for a flush."""
+"""Real parts the tests share: an SMTP server on loopback, the audit triggers switched off for a flush, and the
+password hasher the tests use (Argon2, cheaply)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,24 @@ from email import message_from_bytes, policy
 from email.message import Message
 from typing import Any
 
+from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.db import connection
 from django.test import Client
 
 _AUDIT_TRIGGERS = importlib.import_module("kinfold.audit.migrations.0003_sealed_by_the_sealer")
+
+
+class QuickArgon2PasswordHasher(Argon2PasswordHasher):
+    """Argon2id, as every deployment hashes, with its cheapest cost: Django's defaults (2 passes over 100 MiB, 8
+    lanes) take some 125 ms a password on a CI core, and the suite makes thousands of accounts. The same
+    algorithm, encoding and verification (a hash records its own cost, so the deployment's hasher verifies it);
+    only the time a guess costs differs, which no test measures. ``tests/conftest.py`` puts it first under
+    pytest only (never in settings: a deployment, the benchmarks and the crash drill's gunicorn keep the full
+    cost)."""
+
+    time_cost = 1
+    memory_cost = 64  # KiB
+    parallelism = 1
 
 
 def set_audit_triggers(*, enabled: bool) -> None:

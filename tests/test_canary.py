@@ -17,9 +17,11 @@ clinician (still open, or long closed); one or two referrals (to the programme, 
 with its accounts, or to the pantry, listed without any), most under a consent made for them and the rest kept
 as drafts (``NotSent``), then answered: the programme in Kinfold (accepted by its intake nurse or another who
 may, declined, started, put on hold, completed or failed), the pantry from a one-time link, or cancelled by the
-referring side. The world's past is written with the clock moved back (60 and 20 days), not by editing rows.
-Only organisations, accounts, memberships and the service directory's listings are made with the ORM: they are
-the directory, which no service of a family writes.
+referring side; pathway records (issue 14, ``tests/canary_pathways.py``): a CPS report date, a START enrolment by
+the CPS caseworker with a step done, a shared decision-making record, a Plan of Safe Care by the OB clinician with
+its needs (perhaps agreed, then closed). The world's past is written with the clock moved back (60 and 20 days),
+not by editing rows. Only organisations, accounts, memberships and the service directory's listings are made with
+the ORM: they are the directory, which no service of a family writes.
 
 Every record carries a unique marker (``Mk000123x``) in its words: names, descriptions, summaries and bodies,
 titles, order references, restriction descriptions, reasons, a referral's reason and hand-off note, each
@@ -30,8 +32,10 @@ marker. What a referral sent (``sent_items``: copies of her name and contact, he
 markers: the receiving organisation's staff who may read the referral may see those copies (ruling 5: they
 were disclosed to it when it was sent). Without a marker of their own: the family and its care team
 (their only words are the parent's name), care-team places (their only words are staff names: directory data,
-shown wherever a colleague is named) and timeline lines (Kinfold's own sentences, which repeat the markers of
-the records they tell about and are checked through those).
+shown wherever a colleague is named), timeline lines (Kinfold's own sentences, which repeat the markers of
+the records they tell about and are checked through those), and a pathway enrolment, its steps without a note and
+a Plan of Safe Care not closed (pathway titles, staff names and computed dates: judged through the step note, the
+needs and the parent's name their pages show; see ``tests/canary_pathways.py``).
 
 Then, for every staff member of the world and every route discovered from the URL configuration (pages,
 forms, choice lists, exports and the API; only the admin site and signing in and out are skipped, see
@@ -63,11 +67,13 @@ Each example is built in a savepoint that is rolled back (as in ``test_policy_pr
 from __future__ import annotations
 
 import calendar
+import functools
 import itertools
 import json
 import logging
 import os
 import re
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -79,12 +85,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import Http404, HttpRequest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
-from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import HealthCheck, Phase, assume, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import current_build_context
 
@@ -123,6 +129,7 @@ from kinfold.referrals import links as referral_links
 from kinfold.referrals import services as referral_services
 from kinfold.referrals.models import OPEN_STATUSES, Referral, ReferralEvent, ReferralLink, ReferralStatus
 from kinfold.screening.models import SafetyAlert, ScreeningResponse
+from tests import canary_pathways
 from tests.factories import make_family
 
 pytestmark = pytest.mark.django_db
@@ -265,6 +272,8 @@ class WorldSpec:
     referrals: tuple[ReferralSpec, ...] = ()
     # Screenings (issue 13): (who gives it, instrument, critical?, who closes its alert or None)
     screenings: tuple[tuple[str, str, bool, str | None], ...] = ()
+    # Pathways (issue 14): who writes the pathway records (``tests/canary_pathways.py``); None, none are written.
+    pathways: canary_pathways.PathwaySpec | None = None
 
 
 def _tuple(values: Any) -> tuple[str, ...]:
@@ -503,6 +512,7 @@ def worlds(draw: Any) -> WorldSpec:
         purposes=_tuple(draw(st.sets(st.sampled_from(PURPOSES), min_size=2, max_size=2))),
         referrals=tuple(referrals),
         screenings=screenings,
+        pathways=draw(canary_pathways.pathway_specs()),
     )
 
 
@@ -849,6 +859,7 @@ def build(spec: WorldSpec) -> World:
         make_referral(w, referral_spec)
     for screening_spec in spec.screenings:
         make_screening(w, *screening_spec)
+    canary_pathways.build_pathways(w, new_marker)
 
     # Endings last, so the writes above still had the access these take away.
     for key in spec.leavers:
@@ -1359,6 +1370,7 @@ FILLERS: dict[str, Callable[[World], list[Any]]] = {
     "response_id": lambda w: [r.pk for r in w.screenings] or [0],
     "alert_id": lambda w: [a.pk for a in w.alerts] or [0],
     "key": lambda w: ["phq9"],
+    **canary_pathways.FILLERS,  # pathways (issue 14): steps, dates, conversations, enrolments, plans, needs
 }
 UNKNOWN_TOKEN = "A" * 43  # shaped like a token
 
@@ -1402,9 +1414,10 @@ VARIANTS: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "consent:new": [("?template=blank", {})],  # the capture form: her legal representatives offered as signers
     "consent:accounting": [("?format=csv", {})],
     "api:list_families": [("?scope=organization", {})],
+    **canary_pathways.VARIANTS,
 }
 # Routes without a family in their path that list families (the others show no family data: one GET each).
-FAMILY_LISTS = {"families:caseload", "api:list_families"}
+FAMILY_LISTS = {"families:caseload", "api:list_families", *canary_pathways.FAMILY_LISTS}
 # Routes that take a family (and a service) in their query string, asked for by every viewer who may see family
 # data: the directory's "fits this family" (her facts, read through the door: a 404 for a family she may not
 # open) and the referral form (for the decoy family too).
@@ -1490,17 +1503,34 @@ def leaks_in(
 # --- what changes when a form is posted ---------------------------------------------------------------------
 
 
-def snapshot() -> dict[str, list[dict[str, Any]]]:
-    """Every family record (each registered type, its many-to-many links), every emergency declaration and every
-    one-time link (the actions taken from it)."""
-    tables: dict[str, list[dict[str, Any]]] = {}
+@functools.cache
+def snapshot_queries() -> tuple[tuple[str, str, tuple[Any, ...]], ...]:
+    """The SQL of every table ``snapshot`` reads: each registered family record type (its default manager, every
+    column, by pk) and its many-to-many links, every emergency declaration and every one-time link (the actions
+    taken from it). Compiled once: a world posts some 400 forms, each followed by a snapshot, and building the
+    queries cost ten times more than running them."""
+    queries = []
     # A one-time link's used actions too: opening its page spends none, and a refused answer none.
     models: list[Any] = [rt.model for rt in registered()] + [EmergencyAccess, ReferralLink]
     for model in models:
-        tables[model.__name__] = list(model._default_manager.order_by("pk").values())
+        querysets = [(model.__name__, model._default_manager.order_by("pk").values())]
         for m2m in model._meta.many_to_many:
             through = m2m.remote_field.through
-            tables[f"{model.__name__}.{m2m.name}"] = list(through.objects.order_by("pk").values())
+            querysets.append((f"{model.__name__}.{m2m.name}", through.objects.order_by("pk").values()))
+        for name, queryset in querysets:
+            sql, params = queryset.query.sql_with_params()
+            queries.append((name, sql, tuple(params)))
+    return tuple(queries)
+
+
+def snapshot() -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table of ``snapshot_queries``, each column as the database stores it."""
+    tables: dict[str, list[dict[str, Any]]] = {}
+    with connection.cursor() as cursor:
+        for name, sql, params in snapshot_queries():
+            cursor.execute(sql, params)
+            columns = [column[0] for column in cursor.description]
+            tables[name] = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     return tables
 
 
@@ -1909,6 +1939,8 @@ PLANS: dict[str, list[Plan]] = {
             lambda w, a, v: [(Interaction.CHANGE, a)],
         )
     ],
+    # Pathways (issue 14): enrolling, child-welfare dates, conversations, steps, the Plan of Safe Care and its needs.
+    **canary_pathways.plans(Plan, _new),
 }
 # API paths whose writing methods the canary posts (none yet: the API only reads).
 API_PLANNED: dict[str, set[str]] = {}
@@ -1925,9 +1957,10 @@ READ_ONLY = {
     "screening:detail": "one screening (its forms post to screening:fill, new_link, withdraw, close_alert)",
     "screening:alerts": "the open safety alerts she was told of",
     "screening:alert": "an alert's address: redirects to its screening",
+    **canary_pathways.READ_ONLY,
 }
 # Routes whose pages hold a family's records: each needs a POST plan or a reason in READ_ONLY.
-FAMILY_RECORD_ROUTES = ("families/<int:family_id>/", "referrals/", "screening/")
+FAMILY_RECORD_ROUTES = ("families/<int:family_id>/", "referrals/", "screening/", "pathways/")
 # Routes that write but are not about an existing family's records.
 NOT_A_FAMILY_RECORD = {
     "screening:protocol": "her organisation's safety protocol (its lead writes it; no family's record)",
@@ -1944,6 +1977,7 @@ PLAN_TARGETS: dict[str | None, Callable[[World], list[Any]]] = {
     "referral_id": lambda w: list(Referral.objects.filter(family=w.family).order_by("pk")),
     "response_id": lambda w: list(ScreeningResponse.objects.filter(family=w.family).order_by("pk")),
     "alert_id": lambda w: list(SafetyAlert.objects.filter(family=w.family).order_by("pk")),
+    **canary_pathways.PLAN_TARGETS,
 }
 
 
@@ -1984,15 +2018,39 @@ def uncovered(routes: list[Route]) -> list[str]:
 
 # --- the test -------------------------------------------------------------------------------------------
 
+# Each example is some 1200 to 2500 requests and 100 to 400 posts (20 to 60 seconds on an idle machine). 12 worlds
+# are drawn (KINFOLD_CANARY_EXAMPLES); `make test` draws 2 on its PostgreSQL pass. They are drawn in shards of
+# WORLDS_PER_SHARD, each shard a test item, so that `pytest -n 2` checks them on both workers at once (instead of
+# one worker checking all 12 while the other finishes the suite and waits). Each shard keeps only the worlds
+# whose ``shard_of`` is its number: no world is checked twice, and the worlds are as many as asked (rounded up to
+# a multiple of the shards). The simplest world, which Hypothesis draws first in every shard, is checked once.
+# A shard draws fewer than 10 examples, so after the simplest world Hypothesis draws every world at random (with
+# 10 or more it draws its second world small).
+EXAMPLES = int(os.environ.get("KINFOLD_CANARY_EXAMPLES", "12"))
+WORLDS_PER_SHARD = 1
+SHARDS = max(1, -(-EXAMPLES // WORLDS_PER_SHARD))
+
+
+def shard_of(spec: WorldSpec) -> int:
+    """The shard that checks this world: the same in every process (unlike ``hash``), so a failing world saved
+    in Hypothesis's database is replayed by its shard."""
+    text = repr(spec)
+    assert " at 0x" not in text, f"a world's repr must not name memory addresses, or its shard varies: {text}"
+    return zlib.crc32(text.encode()) % SHARDS
+
+
 SETTINGS = settings(
-    # Each example is some 1200 requests and 100 posts (15 to 25 seconds on an idle machine); 12 of them take
-    # about as long as 15 did before referrals. `make test` draws fewer on its PostgreSQL pass.
-    max_examples=int(os.environ.get("KINFOLD_CANARY_EXAMPLES", "12")),
+    max_examples=-(-EXAMPLES // SHARDS),
     deadline=None,
     # No shrinking or explaining: each re-runs a failing world dozens of times (minutes), and the failure
     # already names every leak (route, viewer, record) and prints the world that showed it.
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,  # a shard keeps one world in SHARDS: rejecting one costs nothing
+    ],
 )
 
 
@@ -2184,7 +2242,7 @@ def canary(spec: WorldSpec) -> list[str]:
     """Build the world, check every route, and return what leaked (nothing, if the door holds)."""
     routes = discover_routes()
     assert not uncovered(routes), "\n".join(uncovered(routes))
-    with rolled_back(), quiet_refusals():
+    with rolled_back(), quiet_refusals(), canary_pathways.readable_pdfs():
         w = build(spec)
         refreshed(w)
         pattern, by_text = finder(w)
@@ -2348,8 +2406,10 @@ def test_a_restriction_request_page_shows_no_family_she_may_not_open(db):
     assert not leaks, "the door let through:\n" + "\n".join(leaks)
 
 
+@pytest.mark.parametrize("shard", range(SHARDS))
 @SETTINGS
 @given(spec=worlds())
-def test_no_route_shows_a_denied_record_and_no_refused_form_changes_anything(db, spec: WorldSpec):
+def test_no_route_shows_a_denied_record_and_no_refused_form_changes_anything(db, shard: int, spec: WorldSpec):
+    assume(shard_of(spec) == shard)  # another shard checks this world
     leaks = canary(spec)
     assert not leaks, "the door let through:\n" + "\n".join(leaks)
