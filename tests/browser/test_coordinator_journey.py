@@ -355,7 +355,7 @@ def test_keyboard_only_sign_in_and_navigation(page: Any, browser_log: Any, shoot
 
     # From the top of the page, Tab walks: skip link, site name, then the primary navigation.
     order = []
-    for _ in range(10):
+    for _ in range(11):
         keyboard.press("Tab")
         order.append(focused())
     assert order == [
@@ -365,6 +365,7 @@ def test_keyboard_only_sign_in_and_navigation(page: Any, browser_log: Any, shoot
         "a: New family",
         "a: Directory",
         "a: Referrals",
+        "a: My steps",
         "a: Alerts",
         "a: Organisations",
         "a: Ana Rivera",  # her name: her account's security (second step, password)
@@ -373,10 +374,12 @@ def test_keyboard_only_sign_in_and_navigation(page: Any, browser_log: Any, shoot
     nav_links = (
         page.get_by_role("navigation", name="Primary navigation").locator(".usa-nav__primary").get_by_role("link")
     )
-    expect(nav_links).to_have_text(["My caseload", "New family", "Directory", "Referrals", "Alerts", "Organisations"])
+    expect(nav_links).to_have_text(
+        ["My caseload", "New family", "Directory", "Referrals", "My steps", "Alerts", "Organisations"]
+    )
 
     # The skip link moves focus to main; the next Tab is the first control in the content.
-    for _ in range(9):
+    for _ in range(10):
         keyboard.press("Shift+Tab")
     assert focused() == "a: Skip to main content"
     keyboard.press("Enter")

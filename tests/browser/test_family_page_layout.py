@@ -30,6 +30,7 @@ JUMP_LINKS = [
     ("What is due", "due-heading"),
     ("Recent records", "recent-records-heading"),
     ("Referrals", "referrals-heading"),
+    ("Pathways", "pathways-heading"),
     ("Screening", "screening-heading"),
     ("Family members", "members-heading"),
     ("Pregnancy", "pregnancy-heading"),
