@@ -464,6 +464,17 @@ def _locked_step(step_id: int) -> PathwayStep:
     )
 
 
+def _changeable_step(viewer: Viewer, step_id: int, expected_version: int) -> PathwayStep:
+    """The step, locked, if the door lets her change it, nobody changed it since she read it, and its pathway is
+    still active."""
+    step = _locked_step(step_id)
+    require(viewer, Interaction.CHANGE, step, message="You cannot change this step.")
+    _check_version(step, expected_version)
+    if not step.enrolment.is_active:
+        raise ValidationError("This pathway has ended; its steps can no longer change.")
+    return step
+
+
 def _check_version(step: PathwayStep, expected_version: int) -> None:
     if step.version != expected_version:
         raise ConcurrentEditError(
@@ -496,11 +507,7 @@ def _clean_note(note: str) -> str:
 
 @atomic_write
 def complete_step(*, viewer: Viewer, step_id: int, done_on: date, note: str, expected_version: int) -> PathwayStep:
-    step = _locked_step(step_id)
-    require(viewer, Interaction.CHANGE, step, message="You cannot change this step.")
-    _check_version(step, expected_version)
-    if not step.enrolment.is_active:
-        raise ValidationError("This pathway has ended; its steps can no longer change.")
+    step = _changeable_step(viewer, step_id, expected_version)
     if step.status != StepStatus.OPEN:
         raise ValidationError("This step is already closed. Undo that first if it was a mistake.")
     if done_on > clock.today():
@@ -537,11 +544,7 @@ def _waiting_on(step: PathwayStep) -> None:
 
 @atomic_write
 def mark_not_applicable(*, viewer: Viewer, step_id: int, reason: str, expected_version: int) -> PathwayStep:
-    step = _locked_step(step_id)
-    require(viewer, Interaction.CHANGE, step, message="You cannot change this step.")
-    _check_version(step, expected_version)
-    if not step.enrolment.is_active:
-        raise ValidationError("This pathway has ended; its steps can no longer change.")
+    step = _changeable_step(viewer, step_id, expected_version)
     if step.status != StepStatus.OPEN:
         raise ValidationError("This step is already closed. Undo that first if it was a mistake.")
     reason = _clean_note(reason)
@@ -561,11 +564,7 @@ def mark_not_applicable(*, viewer: Viewer, step_id: int, reason: str, expected_v
 @atomic_write
 def reopen_step(*, viewer: Viewer, step_id: int, expected_version: int) -> PathwayStep:
     """Undo "done" or "not applicable" (a mistake): the step is open again, its due date as the pathway says."""
-    step = _locked_step(step_id)
-    require(viewer, Interaction.CHANGE, step, message="You cannot change this step.")
-    _check_version(step, expected_version)
-    if not step.enrolment.is_active:
-        raise ValidationError("This pathway has ended; its steps can no longer change.")
+    step = _changeable_step(viewer, step_id, expected_version)
     if step.status == StepStatus.OPEN:
         raise ValidationError("This step is already open.")
     was = StepStatus(step.status).label.lower()
