@@ -9,7 +9,7 @@ PG_URL ?= $(or $(KINFOLD_TEST_POSTGRES_URL),postgres://postgres@127.0.0.1:5432/k
 # each) and has each worker sent one item at a time, so the two share them and finish together.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: help install secret migrate demo run serve test test-sqlite test-postgres lint typecheck bench clean messages
+.PHONY: help install secret migrate demo run serve test test-sqlite test-postgres lint typecheck bench bench-scale clean messages
 
 help:
 	@echo "make run    install, migrate, load the demo data, serve on http://127.0.0.1:8000"
@@ -17,6 +17,7 @@ help:
 	@echo "make test   lint, type-check, and the whole suite on SQLite and PostgreSQL"
 	@echo "make lint   ruff (lint + format check), mypy and the import contracts"
 	@echo "make bench  the benchmarks under bench/ (needs PostgreSQL)"
+	@echo "make bench-scale  caseload and family pages beside their raw-SQL floor at 10^4, 10^5, 10^6 families"
 
 install:
 	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -95,11 +96,20 @@ test: lint test-sqlite test-postgres
 BENCH_ARGS ?=
 BENCH_URL := $(or $(KINFOLD_BENCH_DATABASE_URL),postgres://postgres@127.0.0.1:5432/kinfold_bench)
 bench: install
-	KINFOLD_TESTING=1 KINFOLD_DATABASE_URL=$(BENCH_URL) $(PY) python bench/caseload.py --database-url $(BENCH_URL) $(BENCH_ARGS)
-	KINFOLD_TESTING=1 KINFOLD_DATABASE_URL=$(BENCH_URL) $(PY) python bench/access_policy.py --database-url $(BENCH_URL) $(BENCH_ARGS)
+	KINFOLD_TESTING=1 KINFOLD_DATABASE_URL=$(BENCH_URL) $(PY) python bench/caseload.py $(BENCH_ARGS)
+	KINFOLD_TESTING=1 KINFOLD_DATABASE_URL=$(BENCH_URL) $(PY) python bench/access_policy.py $(BENCH_ARGS)
 	KINFOLD_TESTING=1 $(PY) python bench/directory.py
 	KINFOLD_TESTING=1 $(PY) python bench/referrals.py
 	KINFOLD_TESTING=1 $(PY) python bench/pathways.py
+
+# The caseload and family pages beside their raw-SQL floor at 10^4, 10^5 and 10^6 families (issue 15): each size in
+# its own database (kinfold_bench_10000, kinfold_bench, kinfold_bench_1000000), seeded on first use (10^6: ~40 min).
+BENCH_SIZES ?= 10000 100000 1000000
+bench-scale: install
+	for n in $(BENCH_SIZES); do \
+	  KINFOLD_TESTING=1 KINFOLD_DATABASE_URL=$(BENCH_URL) $(PY) python bench/caseload.py --families $$n $(BENCH_ARGS) || exit 1; \
+	  KINFOLD_TESTING=1 KINFOLD_DATABASE_URL=$(BENCH_URL) $(PY) python bench/access_policy.py --families $$n $(BENCH_ARGS) || exit 1; \
+	done
 
 clean:
 	rm -rf $(VAR)/screenshots $(VAR)/static .pytest_cache .mypy_cache .ruff_cache

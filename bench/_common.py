@@ -32,7 +32,12 @@ HOST = "localhost"  # in ALLOWED_HOSTS; the test client's default "testserver" i
 
 def parser(description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--families", type=int, default=DEFAULT_FAMILIES, help="families in the region (100000)")
+    p.add_argument(
+        "--families",
+        type=int,
+        default=DEFAULT_FAMILIES,
+        help="families in the region (100000); each size has its own database (kinfold_bench_10000 …)",
+    )
     p.add_argument("--reseed", action="store_true", help="drop and recreate the benchmark database first")
     p.add_argument("--requests", type=int, default=50, help="timed requests per page (50)")
     p.add_argument("--warmup", type=int, default=5, help="untimed requests per page first (5)")
@@ -40,9 +45,20 @@ def parser(description: str) -> argparse.ArgumentParser:
     p.add_argument(
         "--database-url",
         default=os.environ.get("KINFOLD_BENCH_DATABASE_URL") or os.environ.get("KINFOLD_DATABASE_URL") or DEFAULT_URL,
-        help=f"PostgreSQL database to use (KINFOLD_BENCH_DATABASE_URL, KINFOLD_DATABASE_URL, else {DEFAULT_URL})",
+        help=(
+            "PostgreSQL database to use (KINFOLD_BENCH_DATABASE_URL, KINFOLD_DATABASE_URL, else "
+            f"{DEFAULT_URL} for 100,000 families and {DEFAULT_URL}_<families> for any other size)"
+        ),
     )
     return p
+
+
+def database_url(args: argparse.Namespace) -> str:
+    """The benchmark database for ``--families``: a region of another size lives in its own database."""
+    families = getattr(args, "families", DEFAULT_FAMILIES)
+    if args.database_url != DEFAULT_URL or families == DEFAULT_FAMILIES:
+        return str(args.database_url)
+    return f"{DEFAULT_URL}_{families}"
 
 
 # --- database and Django -----------------------------------------------------------------------
@@ -158,6 +174,39 @@ def client_for(username: str) -> Any:
     return client
 
 
+# --- the raw-SQL floor of a page ---------------------------------------------------------------
+
+FLOOR_DIR = Path(__file__).parent / "floor"
+
+
+@dataclass
+class Floor:
+    """What a page needs from the database as raw SQL (``bench/floor/*.sql``), with nothing decided, built or
+    rendered: timed beside the page, alternately, in the same process and over the same connection."""
+
+    statements: list[tuple[str, dict[str, Any]]]
+
+    @classmethod
+    def of(cls, *named: tuple[str, dict[str, Any]]) -> Floor:
+        return cls([(floor_sql(name), params) for name, params in named])
+
+    def __call__(self) -> int:
+        from django.db import connection
+
+        rows = 0
+        with connection.cursor() as cursor:
+            for statement, params in self.statements:
+                cursor.execute(statement, params)
+                rows += len(cursor.fetchall())
+        return rows
+
+
+def floor_sql(name: str) -> str:
+    """A floor statement without its comment lines (they document it; placeholders in them are not bound)."""
+    text = (FLOOR_DIR / f"{name}.sql").read_text()
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--")).strip().rstrip(";")
+
+
 # --- measuring ---------------------------------------------------------------------------------
 
 
@@ -179,6 +228,7 @@ class PageResult:
     size: str
     queries: QueryCount
     times_ms: list[float]
+    floor_ms: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
@@ -187,6 +237,20 @@ class PageResult:
     @property
     def p95(self) -> float:
         return percentile(self.times_ms, 95)
+
+    @property
+    def floor_median(self) -> float | None:
+        return statistics.median(self.floor_ms) if self.floor_ms else None
+
+    @property
+    def floor_p95(self) -> float | None:
+        return percentile(self.floor_ms, 95) if self.floor_ms else None
+
+    @property
+    def ratio(self) -> float | None:
+        """The page's median over its floor's: how many times the raw SQL the page costs."""
+        floor = self.floor_median
+        return self.median / floor if floor else None
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
@@ -237,25 +301,42 @@ def count_queries(client: Any, url: str, expect: str = "") -> QueryCount:
     )
 
 
-def time_page(client: Any, url: str, *, requests: int, warmup: int, expect: str = "") -> list[float]:
+def time_page(
+    client: Any, url: str, *, requests: int, warmup: int, expect: str = "", floor: Floor | None = None
+) -> tuple[list[float], list[float]]:
+    """The page's times, and its floor's, timed alternately (one page request, then its floor)."""
     for _ in range(warmup):
         get(client, url, expect)
-    times = []
+        if floor is not None:
+            floor()
+    times, floor_times = [], []
     for _ in range(requests):
         started = time.perf_counter()
         response = client.get(url)
         times.append((time.perf_counter() - started) * 1000)
         if response.status_code != 200:
             sys.exit(f"GET {url} answered {response.status_code}, not 200")
-    return times
+        if floor is not None:
+            started = time.perf_counter()
+            floor()
+            floor_times.append((time.perf_counter() - started) * 1000)
+    return times, floor_times
 
 
 def measure_page(
-    client: Any, label: str, url: str, size: str, *, requests: int, warmup: int, expect: str = ""
+    client: Any,
+    label: str,
+    url: str,
+    size: str,
+    *,
+    requests: int,
+    warmup: int,
+    expect: str = "",
+    floor: Floor | None = None,
 ) -> PageResult:
-    times = time_page(client, url, requests=requests, warmup=warmup, expect=expect)
+    times, floor_times = time_page(client, url, requests=requests, warmup=warmup, expect=expect, floor=floor)
     queries = count_queries(client, url, expect)  # separately: capturing slows every statement down
-    return PageResult(label, url, size, queries, times)
+    return PageResult(label, url, size, queries, times, floor_times)
 
 
 def time_call(fn: Callable[[], Any], *, repeat: int, warmup: int = 3) -> list[float]:
@@ -295,12 +376,34 @@ def _fmt(value: Any) -> str:
 
 def page_rows(results: Sequence[PageResult]) -> list[list[Any]]:
     return [
-        [r.label, r.size, r.queries.total, f"{r.queries.reads}/{r.queries.writes}", r.median, r.p95, r.queries.sql_ms]
+        [
+            r.label,
+            r.size,
+            r.queries.total,
+            f"{r.queries.reads}/{r.queries.writes}",
+            r.median,
+            r.p95,
+            r.queries.sql_ms,
+            "-" if r.floor_median is None else r.floor_median,
+            "-" if r.floor_p95 is None else r.floor_p95,
+            "-" if r.ratio is None else f"{r.ratio:.1f}x",
+        ]
         for r in results
     ]
 
 
-PAGE_HEADERS = ("page", "size", "queries", "read/write", "median ms", "p95 ms", "SQL ms")
+PAGE_HEADERS = (
+    "page",
+    "size",
+    "queries",
+    "read/write",
+    "median ms",
+    "p95 ms",
+    "SQL ms",
+    "floor median",
+    "floor p95",
+    "page/floor",
+)
 
 
 def print_sql(results: Sequence[PageResult], *, show_all: bool) -> None:

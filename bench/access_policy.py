@@ -22,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 import _common as c
+from caseload import caseload_floor, family_floor
 
 # The people on the benchmark family's team: (username or None, organisation name or type, role).
 NAMED_TEAM = ("carl.jensen", "maya.chen", "rosa.delgado", "grace.okafor", "dev.patel", "jo.martin")
@@ -285,7 +286,7 @@ def main() -> None:
     p = c.parser(__doc__.splitlines()[0])
     p.add_argument("--repeat", type=int, default=200, help="timed repetitions of load/decide (200)")
     args = p.parse_args()
-    c.prepare_database(args.database_url, reseed=args.reseed)
+    c.prepare_database(c.database_url(args), reseed=args.reseed)
     c.ensure_region(args.families)
 
     from django.db.models import Count
@@ -336,14 +337,41 @@ def main() -> None:
     for username in VIEWERS:
         client = c.client_for(username)
         parent = escape(large.parent.display_name)
-        big = c.measure_page(client, username, f"/families/{large.pk}/", "500", requests=n, warmup=w, expect=parent)
+        big = c.measure_page(
+            client,
+            username,
+            f"/families/{large.pk}/",
+            "500",
+            requests=n,
+            warmup=w,
+            expect=parent,
+            floor=family_floor(large.pk),
+        )
         few = c.count_queries(client, f"/families/{small.pk}/", escape(small.parent.display_name))
         page_rows.append(
-            [username, big.median, big.p95, few.total, big.queries.total, c.query_difference(few, big.queries)]
+            [
+                username,
+                big.median,
+                big.p95,
+                big.floor_median,
+                f"{big.ratio:.1f}x",
+                few.total,
+                big.queries.total,
+                c.query_difference(few, big.queries),
+            ]
         )
     print(
         c.table(
-            ("viewer", "median ms", "p95 ms", "queries, 50 records", "queries, 500 records", "difference"),
+            (
+                "viewer",
+                "median ms",
+                "p95 ms",
+                "floor median",
+                "page/floor",
+                "queries, 50 records",
+                "queries, 500 records",
+                "difference",
+            ),
             page_rows,
         )
     )
@@ -352,8 +380,24 @@ def main() -> None:
     print(f"\n(b) The caseload of {c.BIG_COORDINATOR} in the {args.families:,}-family region:\n")
     client = c.client_for(c.BIG_COORDINATOR)
     results = [
-        c.measure_page(client, "caseload, first page", "/families/", "60 families", requests=n, warmup=w),
-        c.measure_page(client, "caseload, page 3", "/families/?page=3", "60 families", requests=n, warmup=w),
+        c.measure_page(
+            client,
+            "caseload, first page",
+            "/families/",
+            "60 families",
+            requests=n,
+            warmup=w,
+            floor=caseload_floor(c.BIG_COORDINATOR),
+        ),
+        c.measure_page(
+            client,
+            "caseload, page 3",
+            "/families/?page=3",
+            "60 families",
+            requests=n,
+            warmup=w,
+            floor=caseload_floor(c.BIG_COORDINATOR, page=3),
+        ),
     ]
     print(c.table(c.PAGE_HEADERS, c.page_rows(results)))
     c.print_sql(results, show_all=args.show_sql)

@@ -77,6 +77,38 @@ def largest_organization_member() -> tuple[str, str, int]:
     return member.user.username, org.name, in_scope.distinct().count()
 
 
+def caseload_floor(username: str, scope: str = "mine", page: int = 1) -> c.Floor:
+    """The page's rows as one raw statement (``floor/caseload.sql`` or ``floor/organization_caseload.sql``) and
+    the policy's facts of every candidate family (``floor/consent_facts.sql``)."""
+    from datetime import timedelta
+
+    from kinfold import clock
+    from kinfold.access.facts import candidate_families_filter
+    from kinfold.access.viewer import Viewer
+    from kinfold.families.models import Family
+
+    viewer = Viewer.of(c.user(username))
+    assert viewer.membership is not None
+    candidates = list(
+        Family.objects.filter(candidate_families_filter(viewer, scope=scope)).values_list("pk", flat=True)
+    )
+    rows = {
+        "membership": viewer.membership.pk,
+        "organization": viewer.membership.organization_id,
+        "limit": 25,
+        "offset": 25 * (page - 1),
+        "now": clock.now(),
+        "week_end": clock.today() + timedelta(days=7),
+    }
+    name = "caseload" if scope == "mine" else "organization_caseload"
+    return c.Floor.of((name, rows), ("consent_facts", {"families": candidates}))
+
+
+def family_floor(family_id: int) -> c.Floor:
+    """The family page's content as one raw statement (``floor/family_page.sql``) and the family's policy facts."""
+    return c.Floor.of(("family_page", {"family": family_id}), ("consent_facts", {"families": [family_id]}))
+
+
 def measure_largest_organization(args: Any) -> c.PageResult:
     """The whole-organisation caseload of the organisation with the most families (issue 3 follow-up)."""
     username, org_name, in_scope = largest_organization_member()
@@ -89,6 +121,7 @@ def measure_largest_organization(args: Any) -> c.PageResult:
         f"{visible:,} families",
         requests=n,
         warmup=w,
+        floor=caseload_floor(username, "organization"),
     )
     print(
         f"\nThe organisation with the most families: {org_name}, on the teams of {in_scope:,} families;\n"
@@ -107,7 +140,7 @@ def main() -> None:
         help="measure only the whole-organisation caseload of the organisation with the most families",
     )
     args = p.parse_args()
-    c.prepare_database(args.database_url, reseed=args.reseed)
+    c.prepare_database(c.database_url(args), reseed=args.reseed)
     c.ensure_region(args.families)
     if args.organization_only:
         c.header("Whole-organisation caseload", args.families, max(5, args.requests // 5), min(args.warmup, 2))
@@ -124,9 +157,8 @@ def main() -> None:
     big_size, small_size = caseload_size(big), caseload_size(small)
     org_size = caseload_size(big, "organization")
     first = caseload_for(viewer=Viewer.of(c.user(big))).families[0]
-    assert first.parent is not None
-    first_name = escape(first.parent.display_name)
-    term = first.parent.family_name
+    first_name = escape(first.parent_name)
+    term = first.parent_name.split()[-1]
     by_size = families_by_record_size(big)
     (little, little_notes, little_lines), (large, large_notes, large_lines) = by_size[0], by_size[-1]
     assert little.parent is not None and large.parent is not None
@@ -143,6 +175,7 @@ def main() -> None:
             requests=n,
             warmup=w,
             expect=first_name,
+            floor=caseload_floor(big),
         ),
         c.measure_page(
             big_client,
@@ -151,6 +184,7 @@ def main() -> None:
             f"{big_size} families",
             requests=n,
             warmup=w,
+            floor=caseload_floor(big, page=last_page),
         ),
         c.measure_page(
             big_client,
@@ -169,6 +203,7 @@ def main() -> None:
             requests=n,
             warmup=w,
             expect=escape(little.parent.display_name),
+            floor=family_floor(little.pk),
         ),
         c.measure_page(
             big_client,
@@ -178,6 +213,7 @@ def main() -> None:
             requests=n,
             warmup=w,
             expect=escape(large.parent.display_name),
+            floor=family_floor(large.pk),
         ),
         c.measure_page(
             big_client,
@@ -186,6 +222,7 @@ def main() -> None:
             f"{org_size:,} families",
             requests=max(5, n // 5),
             warmup=min(w, 2),
+            floor=caseload_floor(big, "organization"),
         ),
     ]
     print(f"\nSigned in as {big} (care coordinator, {big_size} families; 25 rows a page):\n")
@@ -193,14 +230,11 @@ def main() -> None:
     print(f"(the whole-organisation caseload: {max(5, n // 5)} requests)")
 
     small_first_family = caseload_for(viewer=Viewer.of(c.user(small))).families[0]
-    assert small_first_family.parent is not None
-    small_term = small_first_family.parent.family_name
+    small_term = small_first_family.parent_name.split()[-1]
     small_first = c.measure_page(
         small_client, "caseload, first page", "/families/", f"{small_size}", requests=n, warmup=w
     )
-    small_search = c.count_queries(
-        small_client, f"/families/?q={small_term}", escape(small_first_family.parent.display_name)
-    )
+    small_search = c.count_queries(small_client, f"/families/?q={small_term}", escape(small_first_family.parent_name))
     print("\nQueries do not grow with caseload size (same pages, two coordinators):\n")
     print(
         c.table(

@@ -1,6 +1,6 @@
 """The whole organisation's caseload stays fast as it grows: the same SQL statements for 5 families or 25,
 every family decided from plain values (no consent, order or restriction rows built as model instances),
-and only the shown page's families read as rows. ``bench/caseload.py`` measures it at 100,000 families."""
+and the shown page's rows read as plain values too. ``bench/caseload.py`` measures it at 100,000 families."""
 
 from __future__ import annotations
 
@@ -126,8 +126,13 @@ def test_the_organisation_caseload_decides_every_family_from_values_and_reads_on
     assert not {m.__name__ for m in policy_models} & set(built), built
     with instances_built() as built:
         page = caseload.families[2:5]
-    assert [f.parent.display_name for f in page if f.parent] == ["Parent02 Zed", "Parent03 Zed", "Parent05 Zed"]
-    assert (built["Family"], built["Person"]) == (3, 3)
+        rows = selectors.caseload_rows(viewer=viewer_of(caseworker), caseload=caseload, families=page)
+    assert [f.parent_name for f in page] == ["Parent02 Zed", "Parent03 Zed", "Parent05 Zed"]
+    assert [r.parent_name for r in rows] == ["Parent02 Zed", "Parent03 Zed", "Parent05 Zed"]
+    assert all(r.coordinator is not None and r.coordinator.name for r in rows)
+    # The rows are read as plain values: no family record, team place or person is built as a model instance.
+    page_models = {"Family", "Person", "CareTeamMember", "PregnancyEpisode", "FamilyRelationship", "Membership"}
+    assert not page_models & set(built), built
 
 
 def test_the_policy_reads_a_versions_completeness_as_the_model_does(coordinator, caseworker, court):
@@ -190,3 +195,68 @@ def test_no_page_reads_the_whole_organisations_table_so_nothing_grows_with_the_r
     for n in range(200):
         Organization.objects.create(name=f"Elsewhere Agency {n:03d}", type=OrganizationType.COMMUNITY)
     assert read() == before
+
+
+# Her own caseload, whatever its size: the session, her account, her membership and unread notices; the candidates
+# with their parents in one query; the policy's facts of the families rule 1 does not decide and of the page's (a
+# fixed set of queries, one per kind of fact); the page's team places, pregnancies and children, one query each;
+# the newest timeline lines; the referral and pathway columns; the listing's audit event, the accounting of
+# disclosures and the session, with their BEGIN/COMMIT. 30 before the rows were read as plain values.
+CASELOAD_STATEMENTS = 28
+
+
+def test_her_caseload_makes_the_same_few_statements_for_3_or_15_families(coordinator, caseworker, court):
+    """Issue 15: the caseload reads each kind of thing its rows show in one flat query, whatever the number of
+    families, and no more statements than ``CASELOAD_STATEMENTS`` (a new per-row read fails here)."""
+    client = Client()
+    client.force_login(coordinator.user)
+
+    def page() -> tuple[list[str], str]:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(reverse("families:caseload"))
+        assert response.status_code == 200
+        return [q["sql"] for q in captured.captured_queries], response.content.decode()
+
+    add_families(coordinator, caseworker, court, 0, 3)
+    small, small_page = page()
+    assert "Parent00 Zed" in small_page and "Parent02 Zed" in small_page
+    add_families(coordinator, caseworker, court, 3, 12)
+    large, large_page = page()
+    assert "Parent14 Zed" in large_page and "15 families" in large_page
+    assert len(large) == len(small) <= CASELOAD_STATEMENTS, "\n".join(large)
+
+
+def test_the_organisation_caseload_decides_only_as_far_as_the_page_shown(
+    coordinator, caseworker, court, settings, monkeypatch
+):
+    """Issue 15, page first, then decide: her organisation's caseload decides candidates in growing batches only
+    until the page asked for (and one family more) is filled; pages say "and more" until the end is reached, and
+    then count exactly. Every page together lists exactly the families the whole decision lists, in order."""
+    settings.KINFOLD_CASELOAD_PAGE_SIZE = 3
+    monkeypatch.setattr(selectors.CaseloadFamilies, "FIRST_BATCH", 2)
+    add_families(coordinator, caseworker, court, 0, 15)  # every fifth hidden: 12 she may see
+    viewer = viewer_of(caseworker)
+    everything = [f.pk for f in selectors.caseload_for(viewer=viewer, scope="organization").families]
+    assert len(everything) == 12
+
+    lazy = selectors.caseload_for(viewer=viewer, scope="organization").families
+    assert lazy[:4] == [lazy[i] for i in range(4)]
+    assert not lazy.complete, "the first page and one more did not need every candidate decided"
+
+    client = Client()
+    client.force_login(caseworker.user)
+    seen: list[str] = []
+    texts = []
+    for number in range(1, 6):
+        response = client.get(reverse("families:caseload"), {"scope": "organization", "page": number})
+        assert response.status_code == 200
+        html = response.content.decode()
+        texts.append(html)
+        seen += re.findall(r"(Parent\d\d Zed)", html)
+    assert "Families 1 to 3, and more on the next pages." in texts[0]
+    assert 'aria-label="Next page"' in texts[0] and "Last page" not in texts[0]
+    assert "12 families." in texts[3], "the last page, once everything is decided, counts exactly"
+    assert texts[4].count("Parent") == texts[3].count("Parent"), "a page past the end shows the last page"
+    names = {f.pk: f.parent_name for f in selectors.caseload_for(viewer=viewer, scope="organization").families[:]}
+    assert seen[:12] == [names[pk] for pk in everything]
+    assert not {"Parent04 Zed", "Parent09 Zed", "Parent14 Zed"} & set(seen), "a hidden family is listed"

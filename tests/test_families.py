@@ -238,7 +238,7 @@ def test_caseload_stage_words_for_each_stage(coordinator):
     rows = selectors.caseload_rows(
         viewer=viewer_of(coordinator), caseload=selectors.caseload_for(viewer=viewer_of(coordinator))
     )
-    stages = {r.family.pk: r.stage for r in rows}
+    stages = {r.family_id: r.stage for r in rows}
     assert stages[pregnant.pk] == "31 weeks pregnant"
     assert stages[parenting.pk] == "parenting, child 14 months"
 

@@ -257,14 +257,22 @@ class PolicyContext:
         cls, viewer: Viewer, family_ids: Iterable[int], *, parents: dict[int, RecordFacts | None] | None = None
     ) -> PolicyContext:
         """``parents``: the families' parent records, when the caller has read them already."""
+        ctx = cls(viewer, OrganizationFacts(), {})
+        ctx.include(family_ids, parents=parents)
+        return ctx
+
+    def include(self, family_ids: Iterable[int], *, parents: dict[int, RecordFacts | None] | None = None) -> None:
+        """Load the facts of these families too, unless they are loaded already (in the same constant number of
+        queries). A page decides what it can without them first (rule 1 reads none of a family's facts), then
+        includes the families whose records it is about to show."""
         # Plain values, never model instances: a whole organisation's caseload loads thousands of
         # versions, and building instances was most of its time.
-        ids = sorted(set(family_ids))
-        families: dict[int, FamilyFacts] = {fid: FamilyFacts() for fid in ids}
-        organizations = OrganizationFacts()
+        ids = sorted(set(family_ids) - self.families.keys())
+        viewer, organizations = self.viewer, self.organizations
         if not ids:
             organizations.ensure([viewer.organization_id])
-            return cls(viewer, organizations, families)
+            return
+        families: dict[int, FamilyFacts] = {fid: FamilyFacts() for fid in ids}
         for family_id, parent in (parents if parents is not None else _parents(ids)).items():
             if family_id in families:
                 families[family_id].parent = parent
@@ -283,7 +291,7 @@ class PolicyContext:
             for family_id, emergency in _emergency_windows(ids, viewer.user_id):
                 families[family_id].emergencies.append(emergency)
         organizations.ensure(_organizations_named(viewer, families.values()))
-        return cls(viewer, organizations, families)
+        self.families.update(families)
 
     def family(self, family_id: int) -> FamilyFacts:
         return self.families.get(family_id) or FamilyFacts()

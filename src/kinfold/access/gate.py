@@ -135,6 +135,9 @@ class RecordGate:
         return is_part2_record(made_by_part2_program=made_by_part2, category=facts.category)
 
     def needs_notice(self, record: Any) -> bool:
+        """Whether the record (a row, or its facts) was shown here and carries the 42 CFR 2.32 notice."""
+        if type(record) is RecordFacts:
+            return (record.record_type, record.record_id) in self.notices
         return (type(record).__name__, record.pk) in self.notices
 
     @property

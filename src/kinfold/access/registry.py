@@ -252,13 +252,13 @@ def new_facts(
     )
 
 
-def facts_by_id(name: str, ids: Iterable[int]) -> dict[int, RecordFacts]:
-    """``{id: facts}`` for rows of one registered type, read as plain values in one query."""
-    rt = record_type(name)
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
+def fact_lookups(model: type[models.Model] | str, via: str = "") -> dict[str, str]:
+    """The ORM lookups of what the door reads of a row of ``model``, as ``{fact: lookup}``; ``via`` reaches
+    the row through a relation ("person__"). A page reads them with its own columns in one ``values()``
+    query, and builds the facts with a ``FactReader`` (no model instance)."""
+    rt = record_type(model)
     paths = {
+        "record_id": rt.model._meta.pk.name,
         "family_id": rt.family_path,
         "created_by_org_id": "created_by_org_id",
         "category": rt.category_path,
@@ -269,11 +269,38 @@ def facts_by_id(name: str, ids: Iterable[int]) -> dict[int, RecordFacts]:
         "directive_id": rt.directive_path,
         "kind": rt.kind_path,
     }
-    columns = {key: path.replace(".", "__") for key, path in paths.items() if path is not None}
-    rows = rt.model._default_manager.filter(pk__in=wanted).values("pk", *columns.values())
+    return {key: via + path.replace(".", "__") for key, path in paths.items() if path is not None}
+
+
+class FactReader:
+    """Builds the facts of rows of one type read as plain values: ``values(*reader.columns, ...)`` then
+    ``reader(row)``. ``via`` reaches the row through a relation ("person__")."""
+
+    __slots__ = ("_items", "_rt", "columns")
+
+    def __init__(self, model: type[models.Model] | str, via: str = "") -> None:
+        self._rt = record_type(model)
+        lookups = fact_lookups(self._rt.name, via)
+        self._items = tuple(lookups.items())
+        self.columns = tuple(lookups.values())
+
+    def __call__(self, row: dict[str, Any]) -> RecordFacts:
+        values = {key: row[lookup] for key, lookup in self._items}
+        values["kind"] = self._rt.kind_for(values["category"], values.get("kind"))
+        return RecordFacts(record_type=self._rt.name, **values)
+
+
+def facts_by_id(name: str, ids: Iterable[int]) -> dict[int, RecordFacts]:
+    """``{id: facts}`` for rows of one registered type, read as plain values in one query."""
+    rt = record_type(name)
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    reader = FactReader(rt.name)
+    rows = rt.model._default_manager.filter(pk__in=wanted).values(*reader.columns)
     found = {}
     for row in rows:
-        values = {key: row[column] for key, column in columns.items()}
-        values["kind"] = rt.kind_for(values["category"], values.get("kind"))
-        found[row["pk"]] = RecordFacts(record_type=rt.name, record_id=row["pk"], **values)
+        facts = reader(row)
+        assert facts.record_id is not None
+        found[facts.record_id] = facts
     return found

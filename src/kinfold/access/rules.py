@@ -272,14 +272,33 @@ def _part2(ctx: PolicyContext, facts: RecordFacts) -> bool:
     return is_part2_record(made_by_part2_program=made_by_part2, category=facts.category)
 
 
+def _own_organisation_reads(viewer: Viewer, facts: RecordFacts) -> bool:
+    """Rule 1: her own organisation's record, of a category her role may see. It reads none of the family's facts."""
+    if viewer.organization_id != facts.created_by_org_id:
+        return False
+    access = role_access(viewer.role)
+    return access is not None and facts.category in access.categories
+
+
+def read_by_rule_1(viewer: Viewer, record: RecordFacts, purpose: str) -> bool:
+    """Whether ``decide`` permits reading this record of the ordinary rules (a parent's contact sheet, a
+    note) by rule 1 alone, for ``purpose``: then no fact of the family is needed to decide it, and a page
+    decides it before loading any (the caseload's families made by her own organisation)."""
+    rt = declared(record.record_type)
+    return (
+        viewer.may_see_family_data
+        and purpose in PURPOSES
+        and (rt is None or (READ in rt.interactions and rt.read_rule == ReadRule.RECORD))
+        and _own_organisation_reads(viewer, record)
+    )
+
+
 def _read_record(ctx: PolicyContext, facts: RecordFacts, purpose: str, at: datetime) -> Decision:
     """Rules 1 to 5."""
     viewer = ctx.viewer
     outside = viewer.organization_id != facts.created_by_org_id
-    if not outside:
-        access = role_access(viewer.role)
-        if access is not None and facts.category in access.categories:
-            return OWN_ORGANISATION
+    if not outside and _own_organisation_reads(viewer, facts):
+        return OWN_ORGANISATION
     part2 = _part2(ctx, facts)
     if outside and purpose == COURT:
         decision = _for_proceedings(ctx, facts, at, part2)

@@ -215,6 +215,15 @@ def _person_ref(member: CareTeamMember) -> dict[str, Any]:
     }
 
 
+def _team_person_ref(member: selectors.TeamPerson) -> dict[str, Any]:
+    return {
+        "name": member.name,
+        "organization": member.organization_name,
+        "organization_type": member.organization_type,
+        "role": member.role,
+    }
+
+
 @api.get("/families", response=list[FamilySummary], tags=["families"], summary="Families the caller may see")
 @paginate(LimitOffsetPagination)
 def list_families(request: HttpRequest, filters: Query[CaseloadFilters]) -> Any:
@@ -239,18 +248,15 @@ class _CaseloadPage:
 
     def __getitem__(self, item: slice) -> list[dict[str, Any]]:
         rows = selectors.caseload_rows(viewer=self.viewer, caseload=self.families, families=list(self.families[item]))
-        gate = self.families.gate
         return [
             {
-                "id": r.family.pk,
+                "id": r.family_id,
                 "parent_name": r.parent_name,
                 "stage": r.stage,
-                "coordinator": _person_ref(r.coordinator) if r.coordinator else None,
+                "coordinator": _team_person_ref(r.coordinator) if r.coordinator else None,
                 "organizations": [o.name for o in r.organizations],
                 "last_activity_at": r.last_activity_at,
-                "redisclosure_notice": REDISCLOSURE_NOTICE_TEXT
-                if gate.needs_notice(r.family.parent) or (r.coordinator and gate.needs_notice(r.coordinator))
-                else None,
+                "redisclosure_notice": REDISCLOSURE_NOTICE_TEXT if r.notice else None,
             }
             for r in rows
         ]

@@ -81,8 +81,12 @@ class Person(FamilyRecord):
 
     @property
     def display_name(self) -> str:
-        first = self.preferred_name or self.given_name
-        return f"{first} {self.family_name}".strip()
+        return self.name_from(self.given_name, self.preferred_name, self.family_name)
+
+    @staticmethod
+    def name_from(given_name: str, preferred_name: str, family_name: str) -> str:
+        """Her name as Kinfold shows it (her preferred first name), from the columns (lists read values)."""
+        return f"{preferred_name or given_name} {family_name}".strip()
 
     def age_on(self, on: date) -> clock.Age | None:
         if self.born_on is None or self.born_on > on:

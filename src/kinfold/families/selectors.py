@@ -8,21 +8,22 @@ disclosed to the accounting of disclosures. Every fetch by id is an ``access_<re
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any, Literal, overload
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Max, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import Max, Q, QuerySet
 
 from kinfold import clock
 from kinfold.access.door import Access, NotPermitted, access_record
 from kinfold.access.facts import PARENT_COLUMNS, candidate_families_filter, one_of, parent_facts
 from kinfold.access.gate import RecordGate
-from kinfold.access.registry import RecordFacts
-from kinfold.access.rules import REDISCLOSURE_NOTICE_TEXT
+from kinfold.access.registry import FactReader, RecordFacts
+from kinfold.access.rules import REDISCLOSURE_NOTICE_TEXT, read_by_rule_1
 from kinfold.access.viewer import Viewer
 from kinfold.access.vocabulary import Interaction, Purpose, stated_purposes
 from kinfold.audit.models import Action, Outcome
@@ -39,7 +40,7 @@ from kinfold.families.models import (
     Sensitivity,
 )
 from kinfold.families.sections import FamilySection, SectionContext, family_sections
-from kinfold.organizations.models import Membership, Organization
+from kinfold.organizations.models import Membership
 
 CaseloadScope = Literal["mine", "organization"]
 CASELOAD_SORTS = ("name", "-name", "activity", "-activity")
@@ -87,39 +88,74 @@ def _active_members() -> QuerySet[CareTeamMember]:
     return CareTeamMember.objects.active().select_related("membership__user", "membership__organization")
 
 
-class CaseloadFamilies:
-    """The families of a caseload, in order: their ids are known once the policy has decided, and their
-    rows (with the parent) are read only for the slice a page shows (a Django ``Paginator`` slices it)."""
+@dataclass(frozen=True, slots=True)
+class CaseloadFamily:
+    """A family of a caseload as the list reads it (plain values): its id, its parent's record, her name."""
 
-    def __init__(self, family_ids: list[int]) -> None:
-        self.ids = family_ids
+    pk: int
+    parent: RecordFacts
+    parent_name: str
+
+
+class CaseloadFamilies:
+    """The families of a caseload that she may see, in order: the candidates are decided as far as a page asks
+    (page first, then decide), in growing batches, and ``count()`` decides them all. A Django ``Paginator``
+    slices it; no query but the policy's facts of each batch (the candidates' query read what the list shows)."""
+
+    FIRST_BATCH = 64
+
+    def __init__(self, candidates: list[CaseloadFamily], decide: Callable[[list[CaseloadFamily]], list[int]]) -> None:
+        self._candidates = candidates
+        self._decide = decide
+        self._next = 0  # candidates before this one are decided
+        self.ids: list[int] = []  # those she may see, in order
+        self._found = {f.pk: f for f in candidates}
+
+    @property
+    def complete(self) -> bool:
+        """Whether every candidate is decided (then the count is known without deciding more)."""
+        return self._next >= len(self._candidates)
+
+    def decide_through(self, wanted: int | None) -> None:
+        """Decide candidates until ``wanted`` families she may see are known (``None``: all of them, at once)."""
+        while not self.complete and (wanted is None or len(self.ids) < wanted):
+            end = len(self._candidates) if wanted is None else self._next + self._batch_size(wanted)
+            batch = self._candidates[self._next : end]
+            self._next += len(batch)
+            self.ids.extend(self._decide(batch))
+
+    def _batch_size(self, wanted: int) -> int:
+        """Enough candidates to find the families still wanted at the share she may see so far (and a quarter
+        more); twice the decided ones while she may see none of them yet."""
+        missing = wanted - len(self.ids)
+        if not self.ids:
+            return max(self.FIRST_BATCH, 2 * missing, 2 * self._next)
+        share = len(self.ids) / self._next
+        return max(self.FIRST_BATCH, math.ceil(missing / share * 1.25))
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return self.count()
 
     def count(self) -> int:
+        self.decide_through(None)
         return len(self.ids)
 
     @overload
-    def __getitem__(self, item: int) -> Family: ...
+    def __getitem__(self, item: int) -> CaseloadFamily: ...
 
     @overload
-    def __getitem__(self, item: slice) -> list[Family]: ...
+    def __getitem__(self, item: slice) -> list[CaseloadFamily]: ...
 
-    def __getitem__(self, item: int | slice) -> Family | list[Family]:
+    def __getitem__(self, item: int | slice) -> CaseloadFamily | list[CaseloadFamily]:
         if isinstance(item, slice):
-            return _families_in_order(self.ids[item])
-        return _families_in_order([self.ids[item]])[0]
+            start, stop = item.start or 0, item.stop
+            self.decide_through(None if stop is None or stop < 0 or start < 0 else stop)
+            return [self._found[pk] for pk in self.ids[item]]
+        self.decide_through(None if item < 0 else item + 1)
+        return self._found[self.ids[item]]
 
-    def __iter__(self) -> Iterator[Family]:
+    def __iter__(self) -> Iterator[CaseloadFamily]:
         return iter(self[:])
-
-
-def _families_in_order(family_ids: list[int]) -> list[Family]:
-    if not family_ids:
-        return []
-    found = Family.objects.select_related("parent").in_bulk(family_ids)
-    return [found[pk] for pk in family_ids if pk in found]
 
 
 @dataclass
@@ -133,7 +169,7 @@ class Caseload:
     def __len__(self) -> int:
         return len(self.families)
 
-    def __getitem__(self, item: slice) -> list[Family]:
+    def __getitem__(self, item: slice) -> list[CaseloadFamily]:
         return self.families[item]
 
     def count(self) -> int:
@@ -172,6 +208,9 @@ def last_activity_for(gate: RecordGate, family_ids: list[int]) -> dict[int, date
     return latest
 
 
+_CASELOAD_COLUMNS = (*PARENT_COLUMNS, "parent__given_name", "parent__preferred_name", "parent__family_name")
+
+
 def caseload_for(
     *,
     viewer: Viewer,
@@ -183,9 +222,11 @@ def caseload_for(
     """The viewer's caseload ("mine": she is on the team; "organization": her organisation is), keeping
     only families whose parent the policy lets her see: a hidden family is not counted or found.
 
-    Every candidate is decided, from plain values (a whole organisation's caseload has thousands); only
-    the rows of the page shown are read as families. Sorted by last activity, each family's is the newest
-    line she may read."""
+    One query reads every candidate's parent as plain values (a whole organisation's caseload has thousands);
+    the door decides each. A parent her own organisation recorded is decided by rule 1, which reads no fact
+    of the family, so only the other families' facts are loaded; the shown page's are loaded with its rows.
+    Her own caseload is decided whole (it is counted); her organisation's is decided as far as the page shown
+    (page first, then decide), unless sorted by last activity: each family's is the newest line she may read."""
     purpose = purpose_for(viewer, purpose)
     families = Family.objects.filter(candidate_families_filter(viewer, scope=scope))
     for term in search.split()[:5]:
@@ -195,12 +236,30 @@ def caseload_for(
             | Q(parent__preferred_name__icontains=term)
         )
     by_name = ("-sort_name", "-pk") if sort == "-name" else ("sort_name", "pk")
-    candidates = list(families.order_by(*by_name).values_list(*PARENT_COLUMNS))
-    parents = {row[0]: parent_facts(*row) for row in candidates}
-    gate = RecordGate.open(viewer, parents, purpose, parents=parents)
-    visible = [family_id for family_id, parent in parents.items() if parent is not None and gate.may_see(parent)]
-    caseload = Caseload(CaseloadFamilies(visible), gate)
+    found: dict[int, CaseloadFamily] = {}
+    for pk, parent_id, org_id, category, created_at, given, preferred, family_name in families.order_by(
+        *by_name
+    ).values_list(*_CASELOAD_COLUMNS):
+        parent = parent_facts(pk, parent_id, org_id, category, created_at)
+        if parent is not None:
+            found[pk] = CaseloadFamily(pk, parent, Person.name_from(given, preferred, family_name))
+    gate = RecordGate.open(viewer, [], purpose)
+
+    def decide(batch: list[CaseloadFamily]) -> list[int]:
+        # Rule 1 decides a parent her own organisation recorded without any fact of the family.
+        gate.ctx.include(
+            [f.pk for f in batch if not read_by_rule_1(viewer, f.parent, purpose)],
+            parents={f.pk: f.parent for f in batch},
+        )
+        return [f.pk for f in batch if gate.may_see(f.parent)]
+
+    families_ = CaseloadFamilies(list(found.values()), decide)
+    caseload = Caseload(families_, gate)
+    if scope == "mine" or sort in ("activity", "-activity"):
+        families_.decide_through(None)  # her own caseload is counted; a sort by activity reads every family's
     if sort in ("activity", "-activity"):
+        visible = families_.ids
+        gate.ctx.include(visible, parents={pk: found[pk].parent for pk in visible})
         caseload.last_activity = last_activity_for(gate, visible)
         newest_first = sort == "-activity"
         never = datetime.min.replace(tzinfo=clock.zone())
@@ -208,14 +267,34 @@ def caseload_for(
     return caseload
 
 
+@dataclass(frozen=True, slots=True)
+class TeamPerson:
+    """A care-team member as a list shows her (plain values)."""
+
+    place_id: int
+    name: str
+    organization_id: int
+    organization_name: str
+    organization_type: str
+    role: str
+    is_coordinator: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationRef:
+    pk: int
+    name: str
+
+
 @dataclass(frozen=True)
 class CaseloadRow:
-    family: Family
+    family_id: int
     parent_name: str
     stage: str
-    coordinator: CareTeamMember | None
-    organizations: list[Organization]
+    coordinator: TeamPerson | None
+    organizations: list[OrganizationRef]
     last_activity_at: datetime | None
+    notice: bool = False  # a name on the row was made by a Part 2 programme and shown outside it (42 CFR 2.32)
     extras: dict[str, Any] = field(default_factory=dict)  # what apps above add (``register_caseload_extra``)
 
 
@@ -228,19 +307,22 @@ def register_caseload_extra(name: str, loader: Callable[[Viewer, list[int]], dic
     CASELOAD_EXTRAS[name] = loader
 
 
-def perinatal_stage_of(on: date, pregnancies: list[PregnancyEpisode], children: list[FamilyRelationship]) -> str:
-    """The family's perinatal stage in words, from the pregnancies and children the viewer may see."""
-    ongoing = next((p for p in pregnancies if p.delivered_on is None), None)
+def perinatal_stage_from(
+    on: date, pregnancies: list[tuple[date, date | None, str]], children_born_on: list[date | None]
+) -> str:
+    """The family's perinatal stage in words, from the pregnancies ``(estimated due, delivered, outcome)``,
+    newest due date first, and the children's birth dates the viewer may see."""
+    ongoing = next((edd for edd, delivered_on, _ in pregnancies if delivered_on is None), None)
     if ongoing is not None:
-        return clock.perinatal_stage(on=on, edd=ongoing.estimated_due_on)
-    born = [r.person.born_on for r in children if r.person.born_on and r.person.born_on <= on]
+        return clock.perinatal_stage(on=on, edd=ongoing)
+    born = [b for b in children_born_on if b and b <= on]
     # A pregnancy that ended without a live birth gives a postpartum year, never "parenting".
     delivered = [
-        p.delivered_on
-        for p in pregnancies
-        if p.delivered_on
-        and p.delivered_on <= on
-        and (p.outcome == PregnancyOutcome.LIVE_BIRTH or (on - p.delivered_on).days <= clock.POSTPARTUM_YEAR_DAYS)
+        delivered_on
+        for _, delivered_on, outcome in pregnancies
+        if delivered_on
+        and delivered_on <= on
+        and (outcome == PregnancyOutcome.LIVE_BIRTH or (on - delivered_on).days <= clock.POSTPARTUM_YEAR_DAYS)
     ]
     return clock.perinatal_stage(
         on=on,
@@ -249,67 +331,144 @@ def perinatal_stage_of(on: date, pregnancies: list[PregnancyEpisode], children: 
     )
 
 
+def perinatal_stage_of(on: date, pregnancies: list[PregnancyEpisode], children: list[FamilyRelationship]) -> str:
+    """The family's perinatal stage in words, from the pregnancies and children the viewer may see."""
+    return perinatal_stage_from(
+        on,
+        [(p.estimated_due_on, p.delivered_on, p.outcome) for p in pregnancies],
+        [r.person.born_on for r in children],
+    )
+
+
+@cache
+def _readers() -> tuple[FactReader, FactReader, FactReader, FactReader]:
+    """The door's columns of a team place, a pregnancy, a relationship and its person (the types register
+    when the apps are ready, after this module is imported)."""
+    return (
+        FactReader(CareTeamMember),
+        FactReader(PregnancyEpisode),
+        FactReader(FamilyRelationship),
+        FactReader(Person, via="person__"),
+    )
+
+
+_TEAM_COLUMNS = (
+    "role",
+    "is_coordinator",
+    "membership__organization_id",
+    "membership__organization__name",
+    "membership__organization__type",
+    "membership__user__first_name",
+    "membership__user__last_name",
+    "membership__user__username",
+)
+
+
+def _columns(*groups: tuple[str, ...]) -> list[str]:
+    return list(dict.fromkeys(c for group in groups for c in group))
+
+
 def caseload_rows(
-    *, viewer: Viewer, caseload: Caseload, families: list[Family] | None = None, on: date | None = None
+    *, viewer: Viewer, caseload: Caseload, families: list[CaseloadFamily] | None = None, on: date | None = None
 ) -> list[CaseloadRow]:
     """Turn one page of the caseload into rows, showing only what the policy permits; audit the listing
-    and account for what it disclosed."""
+    and account for what it disclosed. Each kind of record the row shows is read in one flat ``values()``
+    query with the facts the door decides it by: no model instance is built."""
     on = on or clock.today()
     gate = caseload.gate
-    families = list(caseload.families) if families is None else families
-    prefetch_related_objects(
-        families,
-        Prefetch("care_team__members", queryset=_active_members(), to_attr="active_members"),
-        Prefetch("pregnancies", queryset=PregnancyEpisode.objects.order_by("-estimated_due_on")),
-        Prefetch(
-            "relationships",
-            queryset=FamilyRelationship.objects.filter(category=RelationshipCategory.CHILD).select_related("person"),
-            to_attr="child_relationships",
-        ),
-    )
-    missing = [f.pk for f in families if f.pk not in caseload.last_activity]
+    families = caseload.families[:] if families is None else families
+    ids = [f.pk for f in families]
+    gate.ctx.include(ids, parents={f.pk: f.parent for f in families})
+    team_reader, pregnancy_reader, relationship_reader, person_reader = _readers()
+    team: dict[int, list[TeamPerson]] = {pk: [] for pk in ids}
+    pregnancies: dict[int, list[tuple[date, date | None, str]]] = {pk: [] for pk in ids}
+    children: dict[int, list[date | None]] = {pk: [] for pk in ids}
+    notices: set[int] = set()
+    if ids:
+        places = list(
+            CareTeamMember.objects.active()
+            .filter(care_team__family_id__in=one_of(ids))
+            .order_by("-is_coordinator", "joined_at")
+            .values(*_columns(team_reader.columns, _TEAM_COLUMNS))
+        )
+        found = list(
+            PregnancyEpisode.objects.filter(family_id__in=one_of(ids))
+            .order_by("-estimated_due_on")
+            .values(*_columns(pregnancy_reader.columns, ("estimated_due_on", "delivered_on", "outcome")))
+        )
+        relationships = list(
+            FamilyRelationship.objects.filter(family_id__in=one_of(ids), category=RelationshipCategory.CHILD).values(
+                *_columns(relationship_reader.columns, person_reader.columns, ("person__born_on",))
+            )
+        )
+        # The makers of everything the rows may show, read at once (the page's facts named most of them).
+        gate.ctx.organizations.ensure(
+            row[column]
+            for rows_, column in (
+                (places, "created_by_org_id"),
+                (found, "created_by_org_id"),
+                (relationships, "created_by_org_id"),
+                (relationships, "person__created_by_org_id"),
+            )
+            for row in rows_
+        )
+        for row in places:
+            facts = team_reader(row)
+            if gate.show(facts, label="care team"):
+                full_name = f"{row['membership__user__first_name']} {row['membership__user__last_name']}".strip()
+                team[facts.family_id].append(
+                    TeamPerson(
+                        place_id=row["id"],
+                        name=full_name or row["membership__user__username"],
+                        organization_id=row["membership__organization_id"],
+                        organization_name=row["membership__organization__name"],
+                        organization_type=row["membership__organization__type"],
+                        role=row["role"],
+                        is_coordinator=row["is_coordinator"],
+                    )
+                )
+                if gate.needs_notice(facts):
+                    notices.add(facts.family_id)
+        for row in found:
+            facts = pregnancy_reader(row)
+            if gate.show(facts):
+                pregnancies[facts.family_id].append((row["estimated_due_on"], row["delivered_on"], row["outcome"]))
+        for row in relationships:
+            facts = relationship_reader(row)
+            if gate.show(facts) and gate.show(person_reader(row)):
+                children[facts.family_id].append(row["person__born_on"])
+    missing = [pk for pk in ids if pk not in caseload.last_activity]
     last_activity = {**caseload.last_activity, **last_activity_for(gate, missing)}
     rows = []
     for family in families:
-        assert family.parent is not None
-        gate.show(family.parent, family_id=family.pk, label="parent's name")
-        team = getattr(family, "care_team", None)
-        members = [
-            m for m in getattr(team, "active_members", []) if gate.show(m, family_id=family.pk, label="care team")
-        ]
-        pregnancies = gate.visible(list(family.pregnancies.all()), family_id=family.pk)
-        children = [
-            r
-            for r in getattr(family, "child_relationships", [])
-            if gate.show(r, family_id=family.pk) and gate.show(r.person, family_id=family.pk)
-        ]
-        coordinator = next((m for m in members if m.is_coordinator), None)
+        gate.show(family.parent, label="parent's name")
+        members = team[family.pk]
         organizations = sorted(
-            {m.membership.organization_id: m.membership.organization for m in members}.values(),
+            {m.organization_id: OrganizationRef(m.organization_id, m.organization_name) for m in members}.values(),
             key=lambda o: o.name,
         )
         rows.append(
             CaseloadRow(
-                family=family,
-                parent_name=family.parent.display_name,
-                stage=perinatal_stage_of(on, pregnancies, children),
-                coordinator=coordinator,
+                family_id=family.pk,
+                parent_name=family.parent_name,
+                stage=perinatal_stage_from(on, pregnancies[family.pk], children[family.pk]),
+                coordinator=next((m for m in members if m.is_coordinator), None),
                 organizations=organizations,
                 last_activity_at=last_activity.get(family.pk),
+                notice=gate.needs_notice(family.parent) or family.pk in notices,
             )
         )
-    ids = [f.pk for f in families]
     for name, loader in CASELOAD_EXTRAS.items():
         values = loader(viewer, ids) if ids else {}
-        for row in rows:
-            row.extras[name] = values.get(row.family.pk)
+        for r in rows:
+            r.extras[name] = values.get(r.family_id)
     if families:
         record_event(
             actor=viewer.user,
             action=Action.LIST,
             record_type="Family",
             purpose=gate.purpose,
-            detail={"family_ids": [f.pk for f in families]},
+            detail={"family_ids": ids},
         )
         gate.record_disclosures(channel="list")
     return rows

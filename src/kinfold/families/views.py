@@ -8,7 +8,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -28,6 +27,7 @@ from kinfold.families.forms import (
 from kinfold.families.models import CareTeamMember, Sensitivity
 from kinfold.families.selectors import CASELOAD_SORTS, DEFAULT_CASELOAD_SORT, CaseloadScope
 from kinfold.web.forms import apply_errors
+from kinfold.web.pagination import page_first
 
 
 def _message(error: ValidationError | PermissionDenied) -> str:
@@ -43,8 +43,8 @@ def caseload(request: HttpRequest) -> HttpResponse:
     if sort not in CASELOAD_SORTS:
         sort = DEFAULT_CASELOAD_SORT
     families = selectors.caseload_for(viewer=viewer, scope=scope, search=search, sort=sort)
-    paginator = Paginator(families.families, settings.KINFOLD_CASELOAD_PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    # Her organisation's caseload is decided only as far as the page shown (page first, then decide).
+    page = page_first(families.families, request.GET.get("page"), settings.KINFOLD_CASELOAD_PAGE_SIZE)
     rows = selectors.caseload_rows(viewer=viewer, caseload=families, families=list(page.object_list))
     base_params = {k: v for k, v in {"scope": scope, "q": search, "sort": sort}.items() if v}
     context = {
@@ -58,9 +58,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
         "name_sort_qs": urlencode({**base_params, "sort": "-name" if sort == "name" else "name"}),
         "activity_sort_qs": urlencode({**base_params, "sort": "activity" if sort == "-activity" else "-activity"}),
         # A parent's name made by a Part 2 programme, shown outside it, carries the 42 CFR 2.32 notice.
-        "shows_redisclosure_notice": any(
-            row.family.parent is not None and families.gate.needs_notice(row.family.parent) for row in rows
-        ),
+        "shows_redisclosure_notice": any(row.notice for row in rows),
         "redisclosure_notice_text": REDISCLOSURE_NOTICE_TEXT,
     }
     template = "families/_caseload_table.html" if request.headers.get("HX-Request") else "families/caseload.html"
