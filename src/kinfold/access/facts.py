@@ -9,18 +9,19 @@ models (organisations, families, consent) and never writes.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, TextField
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Substr
+from django.db.models.functions import Cast, Substr
 
 from kinfold import clock
 from kinfold.access.registry import RecordFacts
@@ -502,11 +503,11 @@ _VERSION_COLUMNS = (
     "directive__revoked_at",
     "directive__patient__born_on",
     "patient_name",
-    "discloser_classes",
-    "recipient_classes",
-    "purposes",
-    "categories",
-    "kinds",
+    "discloser_classes_text",
+    "recipient_classes_text",
+    "purposes_text",
+    "categories_text",
+    "kinds_text",
     "right_to_revoke_head",
     "expires_at",
     "expiry_event",
@@ -564,6 +565,7 @@ def _version_windows(family_ids: list[int]) -> list[tuple[int, VersionWindow]]:
         .annotate(
             right_to_revoke_head=Substr("right_to_revoke", 1, _HEAD),
             signature_drawn_head=Substr("signature_drawn", 1, _HEAD),
+            **_as_text(_VERSION_JSON),
         )
         .order_by("directive_id", "number")
         .values_list(*_VERSION_COLUMNS)
@@ -593,7 +595,7 @@ def _version_windows(family_ids: list[int]) -> list[tuple[int, VersionWindow]]:
             recipients = recipient_orgs.get(row.pk, frozenset())
             people = recipient_people.get(row.pk, frozenset())
             missing = missing_consent_elements(
-                row,
+                _Terms(row),
                 names_discloser_orgs=partial(bool, disclosers),
                 names_recipient_orgs=partial(bool, recipients),
                 names_recipient_people=partial(bool, people),
@@ -615,13 +617,13 @@ def _version_windows(family_ids: list[int]) -> list[tuple[int, VersionWindow]]:
                         missing=tuple(missing),
                         is_complete=not missing,
                         discloser_org_ids=disclosers,
-                        discloser_classes=frozenset(row.discloser_classes),
+                        discloser_classes=_json_set(row.discloser_classes),
                         recipient_org_ids=recipients,
                         recipient_membership_ids=people,
-                        recipient_classes=frozenset(row.recipient_classes),
-                        purposes=frozenset(row.purposes),
-                        categories=frozenset(row.categories),
-                        kinds=frozenset(version_kinds(row.kinds, row.categories)),
+                        recipient_classes=_json_set(row.recipient_classes),
+                        purposes=_json_set(row.purposes),
+                        categories=_json_set(row.categories),
+                        kinds=_kinds(row.kinds, row.categories),
                         recorded_by=(row.directive_created_by_id, row.created_by_id),
                         revoked_at=row.revoked_at,
                         expires_at=row.expires_at,
@@ -630,6 +632,47 @@ def _version_windows(family_ids: list[int]) -> list[tuple[int, VersionWindow]]:
                 )
             )
     return windows
+
+
+# A version's JSON columns are read as their text and decoded once per distinct text: a page's versions repeat a
+# few dozen texts ('["care_team"]'), and decoding each value was most of the time of reading thousands of them.
+_VERSION_JSON = ("discloser_classes", "recipient_classes", "purposes", "categories", "kinds")
+
+
+def _as_text(columns: Iterable[str]) -> dict[str, Cast]:
+    return {f"{column}_text": Cast(column, output_field=TextField()) for column in columns}
+
+
+@lru_cache(maxsize=4096)
+def _json_values(text: str | None) -> tuple[Any, ...]:
+    """A JSON array column's values, from its text (``None`` and anything not an array: none)."""
+    if not text:
+        return ()
+    value = json.loads(text)
+    return tuple(value) if isinstance(value, list) else ()
+
+
+@lru_cache(maxsize=4096)
+def _json_set(text: str | None) -> frozenset[Any]:
+    return frozenset(_json_values(text))
+
+
+@lru_cache(maxsize=4096)
+def _kinds(kinds_text: str | None, categories_text: str | None) -> frozenset[str]:
+    return frozenset(version_kinds(_json_values(kinds_text), _json_values(categories_text)))
+
+
+class _Terms:
+    """A version row as ``missing_consent_elements`` reads it, its JSON columns decoded."""
+
+    __slots__ = ("_row",)
+
+    def __init__(self, row: _VersionRow) -> None:
+        self._row = row
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._row, name)
+        return _json_values(value) if name in _VERSION_JSON else value
 
 
 def _with_long_blank_texts(rows: list[_VersionRow]) -> list[_VersionRow]:

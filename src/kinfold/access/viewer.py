@@ -23,6 +23,12 @@ class Viewer:
     def of(cls, user: Any) -> Viewer:
         membership = None
         if user is not None and getattr(user, "is_authenticated", False):
+            descriptor = user.__class__.membership  # the model's, also through a lazy request.user
+            if not descriptor.is_cached(user):
+                # Her employer with her membership, in one query (the pages and the audit trail name it), kept
+                # on the user as Django keeps a related object it has read.
+                found = Membership.objects.select_related("organization").filter(user_id=user.pk).first()
+                descriptor.related.set_cached_value(user, found)
             membership = getattr(user, "membership", None)
         return cls(user=user, membership=membership)
 
