@@ -61,7 +61,7 @@ def compute_hash(event: AuditEvent, prev_hash: str) -> str:
     return hashlib.sha256(prev_hash.encode() + b"\n" + _canonical(event)).hexdigest()
 
 
-def record_event(
+def _event(
     *,
     actor: Any,
     action: Action | str,
@@ -74,7 +74,7 @@ def record_event(
     at: datetime | None = None,
     client_address: str | None = None,
 ) -> AuditEvent:
-    """Append one event (the sealer chains it, ``seal_pending``). ``actor`` is a user (or None for the system)."""
+    """One event, not yet written."""
     actor_id = getattr(actor, "pk", None) if actor is not None else None
     username = actor.get_username() if actor is not None and actor_id is not None else ""
     membership = getattr(actor, "membership", None) if actor_id is not None else None
@@ -94,9 +94,46 @@ def record_event(
         client_address=client_address or getattr(_request_context.get(), "client_address", None),
         detail=json.loads(json.dumps(detail or {}, default=str)),
     )
+    return event
+
+
+def record_event(
+    *,
+    actor: Any,
+    action: Action | str,
+    record_type: str = "",
+    record_id: object = "",
+    family_id: int | None = None,
+    purpose: str = "",
+    outcome: Outcome | str = Outcome.SUCCESS,
+    detail: dict[str, Any] | None = None,
+    at: datetime | None = None,
+    client_address: str | None = None,
+) -> AuditEvent:
+    """Append one event (the sealer chains it, ``seal_pending``). ``actor`` is a user (or None for the system)."""
+    event = _event(
+        actor=actor,
+        action=action,
+        record_type=record_type,
+        record_id=record_id,
+        family_id=family_id,
+        purpose=purpose,
+        outcome=outcome,
+        detail=detail,
+        at=at,
+        client_address=client_address,
+    )
     # Appended freely: no lock, so requests never wait on one another here. The sealer chains it moments later.
     event.save(force_insert=True)
     return event
+
+
+def record_events(*, actor: Any, action: Action | str, events: list[dict[str, Any]]) -> list[AuditEvent]:
+    """Append several events by one actor in one statement (a page that reads records of several families
+    writes an event per record, each with its family): each of ``events`` gives ``record_event``'s other
+    arguments."""
+    built = [_event(actor=actor, action=action, **fields) for fields in events]
+    return AuditEvent.objects.bulk_create(built) if built else []
 
 
 def seal_pending(*, batch_size: int = 2000) -> int:

@@ -31,7 +31,7 @@ def _directives() -> QuerySet[ConsentDirective]:
         Prefetch(
             "versions",
             queryset=ConsentVersion.objects.order_by("-number")
-            .select_related("signer_person")
+            .select_related("signer_person", "created_by", "created_by_org")
             .prefetch_related("discloser_orgs", "recipient_orgs", "recipient_people__user"),
         )
     )

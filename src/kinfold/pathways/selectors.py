@@ -183,7 +183,11 @@ def family_pathways(context: SectionContext) -> dict[str, Any]:
     viewer = context.viewer
     today = clock.today()
     enrolments = gate.visible(
-        list(PathwayEnrolment.objects.filter(family=family).select_related("caseworker__user", "mentor__user")[:50]),
+        list(
+            PathwayEnrolment.objects.filter(family=family).select_related(
+                "caseworker__user", "mentor__user", "created_by_org"
+            )[:50]
+        ),
         family_id=family.pk,
     )
     views = []
@@ -208,7 +212,10 @@ def family_pathways(context: SectionContext) -> dict[str, Any]:
                 )
             )
     events = gate.visible(list(ChildWelfareEvent.objects.filter(family=family)), family_id=family.pk)
-    decisions = gate.visible(list(SharedDecisionRecord.objects.filter(family=family)[:50]), family_id=family.pk)
+    decisions = gate.visible(
+        list(SharedDecisionRecord.objects.filter(family=family).select_related("created_by_org")[:50]),
+        family_id=family.pk,
+    )
     plans = gate.visible(list(PlanOfSafeCare.objects.filter(family=family)[:20]), family_id=family.pk)
     organization = viewer.membership.organization if viewer.membership is not None else None
     active_keys = {v.enrolment.pathway_key for v in views if v.enrolment.status == EnrolmentStatus.ACTIVE}

@@ -18,7 +18,7 @@ from kinfold.access.gate import RecordGate
 from kinfold.access.viewer import Viewer
 from kinfold.access.vocabulary import Interaction, category_of_kind
 from kinfold.audit.models import Action
-from kinfold.audit.services import record_event
+from kinfold.audit.services import record_events
 from kinfold.families.models import Family, PregnancyEpisode
 from kinfold.families.sections import Notice, SectionContext
 from kinfold.screening.instruments import Instrument, catalogue, get_instrument, offered_to
@@ -298,15 +298,19 @@ def my_open_alerts(*, viewer: Viewer) -> list[SafetyAlert]:
     gate = RecordGate.open(viewer, sorted({a.family_id for a in rows}))
     shown = [a for a in rows if gate.show(a)]
     gate.record_disclosures(channel="page")
-    for alert in shown:
-        record_event(
-            actor=viewer.user,
-            action=Action.VIEW,
-            record_type="SafetyAlert",
-            record_id=alert.pk,
-            family_id=alert.family_id,
-            purpose=viewer.default_purpose,
-        )
+    record_events(
+        actor=viewer.user,
+        action=Action.VIEW,
+        events=[
+            {
+                "record_type": "SafetyAlert",
+                "record_id": alert.pk,
+                "family_id": alert.family_id,
+                "purpose": viewer.default_purpose,
+            }
+            for alert in shown
+        ],
+    )
     return shown
 
 
