@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache, partial
@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, TextField
+from django.db.models import Exists, OuterRef, Q, QuerySet, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Substr
 
@@ -228,8 +228,12 @@ class OrganizationFacts:
         missing = sorted({i for i in ids if i is not None and i not in self._known})
         if not missing:
             return
-        rows = (
-            Organization.objects.filter(pk__in=one_of(missing)).order_by().values_list("pk", "type", "is_part2_program")
+        rows = compiled_rows(
+            "organisations named",
+            lambda ids: (
+                Organization.objects.filter(pk__in=ids).order_by().values_list("pk", "type", "is_part2_program")
+            ),
+            missing,
         )
         for pk, type_, part2 in rows:
             self._known[pk] = (type_, part2)
@@ -331,6 +335,53 @@ def one_of(ids: list[int]) -> Any:
     return ids
 
 
+# The policy's loaders run the same few queries on every page with other ids. On PostgreSQL the ids are one array
+# parameter, so each query's SQL never changes: it is compiled once per process (building and compiling a query
+# in Django cost as much as running it) and run with the page's ids. Only queries whose columns need no
+# conversion from the database's values are run so (no JSON column: those are read as text).
+_COMPILED: dict[str, tuple[str, tuple[Any, ...], tuple[int, ...]]] = {}
+
+
+def compiled_rows(key: str, build: Callable[[Any], QuerySet[Any]], ids: list[int]) -> list[tuple[Any, ...]]:
+    """The rows of ``build(one_of(ids))`` (a ``values_list`` query), as tuples. ``key`` names the query: the
+    same ``build`` must always make the same SQL."""
+    if connection.vendor != "postgresql":
+        return list(build(one_of(ids)))
+    entry = _COMPILED.get(key)
+    if entry is None:
+        marker: list[int] = []
+        query = build(RawSQL("SELECT unnest(%s::bigint[])", (marker,)))
+        sql, params = query.query.get_compiler(query.db).as_sql()
+        at = tuple(i for i, param in enumerate(params) if param is marker)
+        if not at:  # nothing to bind the ids to: run it as Django would
+            return list(build(one_of(ids)))
+        entry = _COMPILED[key] = (sql, tuple(params), at)
+    sql, params, at = entry
+    bound = list(params)
+    for i in at:
+        bound[i] = list(ids)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, bound)
+        return cursor.fetchall()
+
+
+def compiled_dicts(key: str, build: Callable[[Any], QuerySet[Any]], ids: list[int]) -> list[dict[str, Any]]:
+    """As ``compiled_rows``, for a ``values()`` query: each row as ``{column: value}``."""
+    if connection.vendor != "postgresql":
+        return list(build(one_of(ids)))
+    if key not in _NAMES:
+        query = build(one_of([])).query
+        plain = not query.annotation_select and not query.extra_select
+        _NAMES[key] = list(query.values_select) if plain else None
+    names = _NAMES[key]
+    if names is None:  # columns besides the fields: run it as Django would
+        return list(build(one_of(ids)))
+    return [dict(zip(names, row, strict=True)) for row in compiled_rows(key, build, ids)]
+
+
+_NAMES: dict[str, list[str] | None] = {}
+
+
 def parent_facts(
     family_id: int, parent_id: int | None, org_id: int | None, category: str | None, created_at: datetime | None
 ) -> RecordFacts | None:
@@ -357,17 +408,21 @@ def _parents(family_ids: list[int]) -> dict[int, RecordFacts | None]:
 
 
 def _team_places(family_ids: list[int]) -> list[tuple[int, TeamPlace]]:
-    places = (
-        CareTeamMember.objects.filter(care_team__family_id__in=one_of(family_ids))
-        .order_by()  # any order: ``on_team`` and ``org_on_team`` ask whether there is a place
-        .values_list(
-            "care_team__family_id",
-            "membership_id",
-            "membership__organization_id",
-            "joined_at",
-            "left_at",
-            "is_coordinator",
-        )
+    places = compiled_rows(
+        "team places",
+        lambda ids: (
+            CareTeamMember.objects.filter(care_team__family_id__in=ids)
+            .order_by()  # any order: ``on_team`` and ``org_on_team`` ask whether there is a place
+            .values_list(
+                "care_team__family_id",
+                "membership_id",
+                "membership__organization_id",
+                "joined_at",
+                "left_at",
+                "is_coordinator",
+            )
+        ),
+        family_ids,
     )
     return [
         (family_id, TeamPlace(membership_id, org_id, joined_at, left_at, is_coordinator))
@@ -469,10 +524,14 @@ def _agreed_restrictions(family_ids: list[int]) -> list[tuple[int, AgreedRestric
 
 def _handling_windows(family_ids: list[int]) -> list[tuple[int, HandlingWindow]]:
     """The families' sent referrals, as the reach of whoever handles them."""
-    rows = (
-        Referral.objects.filter(family_id__in=one_of(family_ids), sent_at__isnull=False)
-        .order_by()
-        .values_list("family_id", "receiving_org_id", "assigned_to_id", "purpose", "sent_at", "closed_at")
+    rows = compiled_rows(
+        "handling windows",
+        lambda ids: (
+            Referral.objects.filter(family_id__in=ids, sent_at__isnull=False)
+            .order_by()
+            .values_list("family_id", "receiving_org_id", "assigned_to_id", "purpose", "sent_at", "closed_at")
+        ),
+        family_ids,
     )
     return [
         (family_id, HandlingWindow(org_id, assigned_id, purpose, sent_at, closed_at))
@@ -561,22 +620,25 @@ def _version_windows(family_ids: list[int]) -> list[tuple[int, VersionWindow]]:
     order of number: rule 2 and rule 3(b) take the first window that permits."""
     rows = [
         _VersionRow._make(values)
-        for values in ConsentVersion.objects.filter(directive__family_id__in=one_of(family_ids))
-        .annotate(
-            right_to_revoke_head=Substr("right_to_revoke", 1, _HEAD),
-            signature_drawn_head=Substr("signature_drawn", 1, _HEAD),
-            **_as_text(_VERSION_JSON),
+        for values in compiled_rows(
+            "consent versions",
+            lambda ids: (
+                ConsentVersion.objects.filter(directive__family_id__in=ids)
+                .annotate(
+                    right_to_revoke_head=Substr("right_to_revoke", 1, _HEAD),
+                    signature_drawn_head=Substr("signature_drawn", 1, _HEAD),
+                    **_as_text(_VERSION_JSON),
+                )
+                .order_by("directive_id", "number")
+                .values_list(*_VERSION_COLUMNS)
+            ),
+            family_ids,
         )
-        .order_by("directive_id", "number")
-        .values_list(*_VERSION_COLUMNS)
     ]
     rows = _with_long_blank_texts(rows)
     # The named organisations and people of every version, read straight from the link tables: one
     # query each, and plain ids instead of model instances.
-    version_ids = [row.pk for row in rows]
-    discloser_orgs = _links("discloser_orgs", "organization_id", version_ids)
-    recipient_orgs = _links("recipient_orgs", "organization_id", version_ids)
-    recipient_people = _links("recipient_people", "membership_id", version_ids)
+    discloser_orgs, recipient_orgs, recipient_people = _links([row.pk for row in rows])
     chains: dict[int, list[_VersionRow]] = defaultdict(list)
     for row in rows:
         chains[row.directive_id].append(row)
@@ -697,17 +759,33 @@ def _with_long_blank_texts(rows: list[_VersionRow]) -> list[_VersionRow]:
     ]
 
 
-def _links(relation: str, column: str, version_ids: list[int]) -> dict[int, frozenset[int]]:
-    """``{version id: ids of the organisations or people it names}`` for one many-to-many relation."""
-    if not version_ids:
-        return {}
-    through = getattr(ConsentVersion, relation).through
-    found: dict[int, set[int]] = defaultdict(set)
-    for version_id, other_id in through.objects.filter(consentversion_id__in=one_of(version_ids)).values_list(
-        "consentversion_id", column
-    ):
-        found[version_id].add(other_id)
-    return {version_id: frozenset(others) for version_id, others in found.items()}
+_LINKS = (
+    ("discloser_orgs", "organization_id"),
+    ("recipient_orgs", "organization_id"),
+    ("recipient_people", "membership_id"),
+)
+
+
+def _links(version_ids: list[int]) -> tuple[dict[int, frozenset[int]], ...]:
+    """``{version id: ids it names}`` for each of a version's three many-to-many links (the organisations that
+    may share, the organisations and the people who may receive), read straight from the link tables in one
+    query (``UNION ALL``), as plain ids."""
+    found: tuple[dict[int, set[int]], ...] = tuple(defaultdict(set) for _ in _LINKS)
+    if version_ids:
+
+        def links(ids: Any) -> QuerySet[Any]:
+            queries = [
+                getattr(ConsentVersion, relation)
+                .through.objects.filter(consentversion_id__in=ids)
+                .annotate(link=Value(n))
+                .values_list("link", "consentversion_id", column)
+                for n, (relation, column) in enumerate(_LINKS)
+            ]
+            return queries[0].union(*queries[1:], all=True)
+
+        for link, version_id, other_id in compiled_rows("consent links", links, version_ids):
+            found[link][version_id].add(other_id)
+    return tuple({version_id: frozenset(others) for version_id, others in links.items()} for links in found)
 
 
 def candidate_families_filter(viewer: Viewer, *, scope: str = "any") -> Q:

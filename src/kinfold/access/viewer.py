@@ -29,6 +29,8 @@ class Viewer:
                 # on the user as Django keeps a related object it has read.
                 found = Membership.objects.select_related("organization").filter(user_id=user.pk).first()
                 descriptor.related.set_cached_value(user, found)
+                if found is not None:
+                    Membership.user.field.set_cached_value(found, user)  # and her, from her membership
             membership = getattr(user, "membership", None)
         return cls(user=user, membership=membership)
 

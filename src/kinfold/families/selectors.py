@@ -16,11 +16,18 @@ from functools import cache, cached_property
 from typing import Any, Literal, overload
 
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Max, Q, QuerySet
 
 from kinfold import clock
 from kinfold.access.door import Access, NotPermitted, access_record
-from kinfold.access.facts import PARENT_COLUMNS, candidate_families_filter, one_of, parent_facts
+from kinfold.access.facts import (
+    PARENT_COLUMNS,
+    candidate_families_filter,
+    compiled_dicts,
+    compiled_rows,
+    parent_facts,
+)
 from kinfold.access.gate import RecordGate
 from kinfold.access.registry import FactReader, RecordFacts
 from kinfold.access.rules import REDISCLOSURE_NOTICE_TEXT, read_by_rule_1
@@ -184,11 +191,15 @@ def last_activity_for(gate: RecordGate, family_ids: list[int]) -> dict[int, date
     (Lines about a consent are grouped by consent: they are seen as the consent is, whoever recorded them.)"""
     if not family_ids:
         return {}
-    groups = (
-        FamilyActivity.objects.filter(family_id__in=one_of(family_ids))
-        .order_by()
-        .values_list("family_id", "created_by_org_id", "sensitivity", "kind", "consent_directive_id")
-        .annotate(last=Max("occurred_at"), made=Max("created_at"))
+    groups = compiled_rows(
+        "newest lines",
+        lambda ids: (
+            FamilyActivity.objects.filter(family_id__in=ids)
+            .order_by()
+            .values_list("family_id", "created_by_org_id", "sensitivity", "kind", "consent_directive_id")
+            .annotate(last=Max("occurred_at"), made=Max("created_at"))
+        ),
+        family_ids,
     )
     latest: dict[int, datetime] = {}
     for family_id, org_id, category, kind, directive_id, last, made in groups:
@@ -385,21 +396,31 @@ def caseload_rows(
     children: dict[int, list[date | None]] = {pk: [] for pk in ids}
     notices: set[int] = set()
     if ids:
-        places = list(
-            CareTeamMember.objects.active()
-            .filter(care_team__family_id__in=one_of(ids))
-            .order_by("-is_coordinator", "joined_at")
-            .values(*_columns(team_reader.columns, _TEAM_COLUMNS))
+        places = compiled_dicts(
+            "caseload team places",
+            lambda in_page: (
+                CareTeamMember.objects.active()
+                .filter(care_team__family_id__in=in_page)
+                .order_by("-is_coordinator", "joined_at")
+                .values(*_columns(team_reader.columns, _TEAM_COLUMNS))
+            ),
+            ids,
         )
-        found = list(
-            PregnancyEpisode.objects.filter(family_id__in=one_of(ids))
-            .order_by("-estimated_due_on")
-            .values(*_columns(pregnancy_reader.columns, ("estimated_due_on", "delivered_on", "outcome")))
+        found = compiled_dicts(
+            "caseload pregnancies",
+            lambda in_page: (
+                PregnancyEpisode.objects.filter(family_id__in=in_page)
+                .order_by("-estimated_due_on")
+                .values(*_columns(pregnancy_reader.columns, ("estimated_due_on", "delivered_on", "outcome")))
+            ),
+            ids,
         )
-        relationships = list(
-            FamilyRelationship.objects.filter(family_id__in=one_of(ids), category=RelationshipCategory.CHILD).values(
-                *_columns(relationship_reader.columns, person_reader.columns, ("person__born_on",))
-            )
+        relationships = compiled_dicts(
+            "caseload children",
+            lambda in_page: FamilyRelationship.objects.filter(
+                family_id__in=in_page, category=RelationshipCategory.CHILD
+            ).values(*_columns(relationship_reader.columns, person_reader.columns, ("person__born_on",))),
+            ids,
         )
         # The makers of everything the rows may show, read at once (the page's facts named most of them).
         gate.ctx.organizations.ensure(
@@ -463,14 +484,15 @@ def caseload_rows(
         for r in rows:
             r.extras[name] = values.get(r.family_id)
     if families:
-        record_event(
-            actor=viewer.user,
-            action=Action.LIST,
-            record_type="Family",
-            purpose=gate.purpose,
-            detail={"family_ids": ids},
-        )
-        gate.record_disclosures(channel="list")
+        with transaction.atomic():  # the listing's event and its accounting: one commit
+            record_event(
+                actor=viewer.user,
+                action=Action.LIST,
+                record_type="Family",
+                purpose=gate.purpose,
+                detail={"family_ids": ids},
+            )
+            gate.record_disclosures(channel="list")
     return rows
 
 
@@ -686,16 +708,17 @@ def family_detail(*, viewer: Viewer, family_id: int, purpose: str | None = None,
     sections = family_sections()
     data = {s.name: s.load(context) for s in sections if s.load is not None}
     children = [m for m in members if m.category == RelationshipCategory.CHILD]
-    record_event(
-        actor=viewer.user,
-        action=Action.VIEW if channel != "export" else Action.EXPORT,
-        record_type="Family",
-        record_id=family.pk,
-        family_id=family.pk,
-        purpose=gate.purpose,
-        detail={"channel": channel, "disclosed_records": len(gate.shown)},
-    )
-    gate.record_disclosures(channel=channel)
+    with transaction.atomic():  # the view's event and its accounting: one commit
+        record_event(
+            actor=viewer.user,
+            action=Action.VIEW if channel != "export" else Action.EXPORT,
+            record_type="Family",
+            record_id=family.pk,
+            family_id=family.pk,
+            purpose=gate.purpose,
+            detail={"channel": channel, "disclosed_records": len(gate.shown)},
+        )
+        gate.record_disclosures(channel=channel)
     return FamilyDetail(
         family=family,
         gate=gate,
