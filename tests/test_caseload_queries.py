@@ -260,3 +260,39 @@ def test_the_organisation_caseload_decides_only_as_far_as_the_page_shown(
     names = {f.pk: f.parent_name for f in selectors.caseload_for(viewer=viewer, scope="organization").families[:]}
     assert seen[:12] == [names[pk] for pk in everything]
     assert not {"Parent04 Zed", "Parent09 Zed", "Parent14 Zed"} & set(seen), "a hidden family is listed"
+
+
+def test_a_compiled_query_reads_what_the_orm_reads_for_any_ids(coordinator, caseworker, court):
+    """The policy's loaders run their SQL compiled once (PostgreSQL): each call with other ids reads exactly what
+    Django's own query for those ids reads, values converted alike (timestamps, booleans, JSON read as text)."""
+    from kinfold.access import facts
+
+    add_families(coordinator, caseworker, court, 0, 4)
+    ids = sorted(Family.objects.values_list("pk", flat=True))
+    facts._COMPILED.clear()
+    for chosen in (ids[:1], ids[1:], ids, [], [ids[0], 10**9]):
+        assert facts._team_places(chosen) == [
+            (fid, facts.TeamPlace(m, o, j, left, c)) for fid, m, o, j, left, c in team_places_by_orm(chosen)
+        ]
+        windows = facts._version_windows(chosen)
+        assert sorted(w.version_id for _, w in windows) == sorted(
+            ConsentVersion.objects.filter(directive__family_id__in=chosen).values_list("pk", flat=True)
+        )
+        assert all(w.purposes and w.categories for _, w in windows), "the JSON columns decoded"
+
+
+def team_places_by_orm(ids: list[int]) -> list[tuple[object, ...]]:
+    from kinfold.families.models import CareTeamMember
+
+    return list(
+        CareTeamMember.objects.filter(care_team__family_id__in=ids)
+        .order_by()
+        .values_list(
+            "care_team__family_id",
+            "membership_id",
+            "membership__organization_id",
+            "joined_at",
+            "left_at",
+            "is_coordinator",
+        )
+    )

@@ -343,8 +343,11 @@ _COMPILED: dict[str, tuple[str, tuple[Any, ...], tuple[int, ...]]] = {}
 
 
 def compiled_rows(key: str, build: Callable[[Any], QuerySet[Any]], ids: list[int]) -> list[tuple[Any, ...]]:
-    """The rows of ``build(one_of(ids))`` (a ``values_list`` query), as tuples. ``key`` names the query: the
-    same ``build`` must always make the same SQL."""
+    """The rows of ``build(one_of(ids))`` (a ``values_list`` query), as tuples. ``key`` names the query.
+
+    ``build`` must take nothing from the request but the ids: its SQL and every other parameter are compiled in on
+    first use and reused for every later call (never a viewer's organisation, a date or a search term; a query that
+    needs one runs through the ORM as usual)."""
     if connection.vendor != "postgresql":
         return list(build(one_of(ids)))
     entry = _COMPILED.get(key)
