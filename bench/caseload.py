@@ -77,8 +77,17 @@ def largest_organization_member() -> tuple[str, str, int]:
     return member.user.username, org.name, in_scope.distinct().count()
 
 
+# Whose families a caseload's floor lists (``floor/caseload.sql``): an active care-team place ``m`` held by her,
+# or by any of her organisation's staff.
+WHOSE = {
+    "mine": "m.membership_id = %(membership)s",
+    "organization": "m.membership_id IN (SELECT s.id FROM organizations_membership s "
+    "WHERE s.organization_id = %(organization)s)",
+}
+
+
 def caseload_floor(username: str, scope: str = "mine", page: int = 1) -> c.Floor:
-    """The page's rows as one raw statement (``floor/caseload.sql`` or ``floor/organization_caseload.sql``) and
+    """The page's rows as one raw statement (``floor/caseload.sql``, for her families or her organisation's) and
     the policy's facts of every candidate family (``floor/consent_facts.sql``)."""
     from datetime import timedelta
 
@@ -100,8 +109,8 @@ def caseload_floor(username: str, scope: str = "mine", page: int = 1) -> c.Floor
         "now": clock.now(),
         "week_end": clock.today() + timedelta(days=7),
     }
-    name = "caseload" if scope == "mine" else "organization_caseload"
-    return c.Floor.of((name, rows), ("consent_facts", {"families": candidates}))
+    page = c.floor_sql("caseload").replace("/* whose */", WHOSE[scope])
+    return c.Floor([(page, rows), (c.floor_sql("consent_facts"), {"families": candidates})])
 
 
 def family_floor(family_id: int) -> c.Floor:

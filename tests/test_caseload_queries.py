@@ -271,28 +271,10 @@ def test_a_compiled_query_reads_what_the_orm_reads_for_any_ids(coordinator, case
     ids = sorted(Family.objects.values_list("pk", flat=True))
     facts._COMPILED.clear()
     for chosen in (ids[:1], ids[1:], ids, [], [ids[0], 10**9]):
-        assert facts._team_places(chosen) == [
-            (fid, facts.TeamPlace(m, o, j, left, c)) for fid, m, o, j, left, c in team_places_by_orm(chosen)
-        ]
+        by_orm = list(facts._team_places_query(facts.one_of(chosen)))
+        assert facts.compiled_rows("team places", facts._team_places_query, chosen) == by_orm
         windows = facts._version_windows(chosen)
         assert sorted(w.version_id for _, w in windows) == sorted(
             ConsentVersion.objects.filter(directive__family_id__in=chosen).values_list("pk", flat=True)
         )
         assert all(w.purposes and w.categories for _, w in windows), "the JSON columns decoded"
-
-
-def team_places_by_orm(ids: list[int]) -> list[tuple[object, ...]]:
-    from kinfold.families.models import CareTeamMember
-
-    return list(
-        CareTeamMember.objects.filter(care_team__family_id__in=ids)
-        .order_by()
-        .values_list(
-            "care_team__family_id",
-            "membership_id",
-            "membership__organization_id",
-            "joined_at",
-            "left_at",
-            "is_coordinator",
-        )
-    )

@@ -1,9 +1,11 @@
 -- The floor of the caseload page (issue 15): the rows one page shows, in one statement, with nothing decided.
--- A coordinator's families (she holds an active place on the care team), sorted by name, one page of them:
--- the parent's name, the inputs of the stage (the newest pregnancy, the youngest child), the coordinator and
--- her organisation, the organisations on the team, the newest timeline line, the referrals her organisation
--- sent that are open (and overdue) and her organisation's pathway steps due within the week. Parameters:
--- %(membership)s, %(organization)s, %(limit)s, %(offset)s, %(now)s, %(week_end)s.
+-- The families sorted by name, one page of them: the parent's name, the inputs of the stage (the newest
+-- pregnancy, the youngest child), the coordinator and her organisation, the organisations on the team, the newest
+-- timeline line, the referrals her organisation sent that are open (and overdue) and her organisation's pathway
+-- steps due within the week. Whose families: ``/* whose */`` is replaced by the caseload's candidate condition on
+-- an active care-team place ``m`` (``bench/caseload.py`` WHOSE): hers ("mine": ``m.membership_id =
+-- %(membership)s``) or any of her organisation's staff's ("organization"). Parameters: %(membership)s,
+-- %(organization)s, %(limit)s, %(offset)s, %(now)s, %(week_end)s.
 WITH mine AS (
     SELECT f.id, f.sort_name, f.parent_id
     FROM families_family f
@@ -11,7 +13,7 @@ WITH mine AS (
         SELECT 1
         FROM families_careteammember m
         JOIN families_careteam t ON t.id = m.care_team_id
-        WHERE t.family_id = f.id AND m.membership_id = %(membership)s AND m.left_at IS NULL
+        WHERE t.family_id = f.id AND m.left_at IS NULL AND /* whose */
     )
 ),
 page AS (

@@ -410,23 +410,23 @@ def _parents(family_ids: list[int]) -> dict[int, RecordFacts | None]:
     return {row[0]: parent_facts(*row) for row in rows}
 
 
-def _team_places(family_ids: list[int]) -> list[tuple[int, TeamPlace]]:
-    places = compiled_rows(
-        "team places",
-        lambda ids: (
-            CareTeamMember.objects.filter(care_team__family_id__in=ids)
-            .order_by()  # any order: ``on_team`` and ``org_on_team`` ask whether there is a place
-            .values_list(
-                "care_team__family_id",
-                "membership_id",
-                "membership__organization_id",
-                "joined_at",
-                "left_at",
-                "is_coordinator",
-            )
-        ),
-        family_ids,
+def _team_places_query(family_ids: Any) -> QuerySet[Any]:
+    return (
+        CareTeamMember.objects.filter(care_team__family_id__in=family_ids)
+        .order_by()  # any order: ``on_team`` and ``org_on_team`` ask whether there is a place
+        .values_list(
+            "care_team__family_id",
+            "membership_id",
+            "membership__organization_id",
+            "joined_at",
+            "left_at",
+            "is_coordinator",
+        )
     )
+
+
+def _team_places(family_ids: list[int]) -> list[tuple[int, TeamPlace]]:
+    places = compiled_rows("team places", _team_places_query, family_ids)
     return [
         (family_id, TeamPlace(membership_id, org_id, joined_at, left_at, is_coordinator))
         for family_id, membership_id, org_id, joined_at, left_at, is_coordinator in places
