@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from kinfold import clock
 from kinfold.access.door import Access, access_record
@@ -24,23 +24,34 @@ from kinfold.consent.summaries import long_date, version_summary
 from kinfold.families.models import Family, Sensitivity
 from kinfold.families.sections import Notice, SectionContext
 from kinfold.parentmode.services import may_hand_tablet
+from kinfold.prepared import prepared_list
 
 
-def _directives() -> QuerySet[ConsentDirective]:
+def _directives(*, latest_only: bool = False) -> QuerySet[ConsentDirective]:
+    """Directives with their versions, newest first (``latest_only``: only each one's latest version, all a list of
+    consents shows; the policy reads every version from its own facts, not from these)."""
+    versions = ConsentVersion.objects.order_by("-number")
+    if latest_only:
+        newer = ConsentVersion.objects.filter(directive_id=OuterRef("directive_id"), number__gt=OuterRef("number"))
+        versions = versions.filter(~Exists(newer))
     return ConsentDirective.objects.select_related("revocation_received_by__user", "created_by_org").prefetch_related(
         Prefetch(
             "versions",
-            queryset=ConsentVersion.objects.order_by("-number")
-            .select_related("signer_person", "created_by", "created_by_org")
-            .prefetch_related("discloser_orgs", "recipient_orgs", "recipient_people__user"),
+            queryset=versions.select_related("signer_person", "created_by", "created_by_org").prefetch_related(
+                "discloser_orgs", "recipient_orgs", "recipient_people__user"
+            ),
         )
     )
 
 
 def family_consents(*, gate: RecordGate, family_id: int) -> list[ConsentDirective]:
-    """The family's consent directives the viewer may see, newest first, with their versions loaded."""
-    directives = _directives().filter(family_id=family_id).order_by("-created_at", "-pk")
-    return gate.visible(list(directives), family_id=family_id)
+    """The family's consent directives the viewer may see, newest first, each with its latest version loaded
+    (``directive.versions.all()`` holds that one only)."""
+    return gate.visible(prepared_list("consent.family", _family_directives, family_id), family_id=family_id)
+
+
+def _family_directives(family_id: Any) -> QuerySet[ConsentDirective]:
+    return _directives(latest_only=True).filter(family_id=family_id).order_by("-created_at", "-pk")
 
 
 def access_directive(
@@ -56,10 +67,11 @@ def access_directive(
 
 
 def family_court_orders(*, gate: RecordGate, family_id: int) -> list[CourtOrder]:
-    return gate.visible(
-        list(CourtOrder.objects.filter(family_id=family_id).select_related("court", "created_by_org")),
-        family_id=family_id,
-    )
+    return gate.visible(prepared_list("consent.court_orders", _court_orders, family_id), family_id=family_id)
+
+
+def _court_orders(family_id: Any) -> QuerySet[CourtOrder]:
+    return CourtOrder.objects.filter(family_id=family_id).select_related("court", "created_by_org")
 
 
 @dataclass(frozen=True)
@@ -108,7 +120,11 @@ def _restrictions() -> QuerySet[Restriction]:
 
 
 def family_restrictions(*, gate: RecordGate, family_id: int) -> list[Restriction]:
-    return gate.visible(list(_restrictions().filter(family_id=family_id)), family_id=family_id)
+    return gate.visible(prepared_list("consent.restrictions", _family_restrictions, family_id), family_id=family_id)
+
+
+def _family_restrictions(family_id: Any) -> QuerySet[Restriction]:
+    return _restrictions().filter(family_id=family_id)
 
 
 def access_restriction(

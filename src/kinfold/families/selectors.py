@@ -48,6 +48,7 @@ from kinfold.families.models import (
 )
 from kinfold.families.sections import FamilySection, SectionContext, family_sections
 from kinfold.organizations.models import Membership
+from kinfold.prepared import prepared_list
 
 CaseloadScope = Literal["mine", "organization"]
 CASELOAD_SORTS = ("name", "-name", "activity", "-activity")
@@ -506,7 +507,7 @@ def open_family(
     ``FamilyNotFound`` (a 404), audited. The gate it returns decides the rest of the page."""
     purpose = purpose_for(viewer, purpose, family_id=family_id)
     family = (
-        Family.objects.filter(pk=family_id).select_related("parent", "care_team").first()
+        next(iter(prepared_list("families.open", _family_query, family_id)), None)
         if viewer.may_see_family_data
         else None
     )
@@ -524,6 +525,10 @@ def open_family(
         )
         raise FamilyNotFound("No family found.")
     return family, gate
+
+
+def _family_query(family_id: Any) -> QuerySet[Family]:
+    return Family.objects.filter(pk=family_id).select_related("parent", "care_team").order_by("pk")[:1]
 
 
 def _parent_values(family: Family) -> tuple[Any, ...]:
@@ -591,10 +596,31 @@ def legal_representatives(*, gate: RecordGate, family_id: int) -> list[Person]:
 
 def visible_team(*, gate: RecordGate, family_id: int) -> list[CareTeamMember]:
     """Her care team as the viewer may see it, coordinator first."""
-    return [
-        m
-        for m in _active_members().filter(care_team__family_id=family_id).order_by("-is_coordinator", "joined_at")
-        if gate.show(m, family_id=family_id, label="care team member")
+    members = prepared_list("families.team", _team_query, family_id)
+    return [m for m in members if gate.show(m, family_id=family_id, label="care team member")]
+
+
+def _team_query(family_id: Any) -> QuerySet[CareTeamMember]:
+    return _active_members().filter(care_team__family_id=family_id).order_by("-is_coordinator", "joined_at")
+
+
+def _members_query(family_id: Any) -> QuerySet[FamilyRelationship]:
+    return (
+        FamilyRelationship.objects.filter(family_id=family_id)
+        .select_related("person")
+        .order_by("category", "person__born_on", "pk")
+    )
+
+
+def _pregnancies_query(family_id: Any) -> QuerySet[PregnancyEpisode]:
+    return (
+        PregnancyEpisode.objects.filter(family_id=family_id).prefetch_related("infants").order_by("-estimated_due_on")
+    )
+
+
+def _timeline_query(family_id: Any) -> QuerySet[FamilyActivity]:
+    return FamilyActivity.objects.filter(family_id=family_id).select_related("created_by", "created_by_org")[
+        :TIMELINE_LENGTH
     ]
 
 
@@ -685,12 +711,12 @@ def family_detail(*, viewer: Viewer, family_id: int, purpose: str | None = None,
     gate.show(family.parent, family_id=family.pk, label="parent's name and details")
     members = [
         r
-        for r in family.relationships.select_related("person").order_by("category", "person__born_on", "pk")
-        if gate.show(r, label="family member") and gate.show(r.person, family_id=family.pk, label=r.person.display_name)
+        for r in prepared_list("families.members", _members_query, family.pk)
+        if gate.show(r, family_id=family.pk, label="family member")
+        and gate.show(r.person, family_id=family.pk, label=r.person.display_name)
     ]
     pregnancies = gate.visible(
-        list(family.pregnancies.prefetch_related("infants").order_by("-estimated_due_on")),
-        family_id=family.pk,
+        prepared_list("families.pregnancies", _pregnancies_query, family.pk), family_id=family.pk
     )
     for pregnancy in pregnancies:
         # The infants linked to a birth are people of the family like any other: each asks the door.
@@ -698,10 +724,7 @@ def family_detail(*, viewer: Viewer, family_id: int, purpose: str | None = None,
             infant for infant in pregnancy.infants.all() if gate.show(infant, family_id=family.pk, label="infant")
         ]
     team = visible_team(gate=gate, family_id=family.pk)
-    timeline = gate.visible(
-        list(family.activities.select_related("created_by", "created_by_org")[:TIMELINE_LENGTH]),
-        family_id=family.pk,
-    )
+    timeline = gate.visible(prepared_list("families.timeline", _timeline_query, family.pk), family_id=family.pk)
     today = clock.today()
     on_team = gate.ctx.family(family.pk).on_team(viewer.membership_id, gate.at)
     context = SectionContext(viewer=viewer, family=family, gate=gate, on_team=on_team, today=today)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from kinfold import clock
 from kinfold.access.door import Access, access_record
@@ -35,6 +35,7 @@ from kinfold.pathways.models import (
     StepStatus,
 )
 from kinfold.pathways.services import STATE_WORDS, StepState, step_state
+from kinfold.prepared import prepared_list
 from kinfold.screening.instruments import catalogue
 
 # "Due this week": due within the next seven days, today included.
@@ -177,19 +178,30 @@ class EnrolmentView:
 # --- the family page ------------------------------------------------------------------------------------------
 
 
+def _enrolments(family_id: Any) -> QuerySet[PathwayEnrolment]:
+    return PathwayEnrolment.objects.filter(family_id=family_id).select_related(
+        "caseworker__user", "mentor__user", "created_by_org"
+    )[:50]
+
+
+def _events(family_id: Any) -> QuerySet[ChildWelfareEvent]:
+    return ChildWelfareEvent.objects.filter(family_id=family_id)
+
+
+def _decisions(family_id: Any) -> QuerySet[SharedDecisionRecord]:
+    return SharedDecisionRecord.objects.filter(family_id=family_id).select_related("created_by_org")[:50]
+
+
+def _plans(family_id: Any) -> QuerySet[PlanOfSafeCare]:
+    return PlanOfSafeCare.objects.filter(family_id=family_id)[:20]
+
+
 def family_pathways(context: SectionContext) -> dict[str, Any]:
     gate = context.gate
     family = context.family
     viewer = context.viewer
     today = clock.today()
-    enrolments = gate.visible(
-        list(
-            PathwayEnrolment.objects.filter(family=family).select_related(
-                "caseworker__user", "mentor__user", "created_by_org"
-            )[:50]
-        ),
-        family_id=family.pk,
-    )
+    enrolments = gate.visible(prepared_list("pathways.enrolments", _enrolments, family.pk), family_id=family.pk)
     views = []
     if enrolments:
         steps = list(PathwayStep.objects.filter(enrolment__in=enrolments).select_related("assignee__user", "done_by"))
@@ -211,12 +223,9 @@ def family_pathways(context: SectionContext) -> dict[str, Any]:
                     may_change=gate.may(Interaction.CHANGE, enrolment, family_id=family.pk),
                 )
             )
-    events = gate.visible(list(ChildWelfareEvent.objects.filter(family=family)), family_id=family.pk)
-    decisions = gate.visible(
-        list(SharedDecisionRecord.objects.filter(family=family).select_related("created_by_org")[:50]),
-        family_id=family.pk,
-    )
-    plans = gate.visible(list(PlanOfSafeCare.objects.filter(family=family)[:20]), family_id=family.pk)
+    events = gate.visible(prepared_list("pathways.events", _events, family.pk), family_id=family.pk)
+    decisions = gate.visible(prepared_list("pathways.decisions", _decisions, family.pk), family_id=family.pk)
+    plans = gate.visible(prepared_list("pathways.plans", _plans, family.pk), family_id=family.pk)
     organization = viewer.membership.organization if viewer.membership is not None else None
     active_keys = {v.enrolment.pathway_key for v in views if v.enrolment.status == EnrolmentStatus.ACTIVE}
     offered = [p for p in family_pathways_offered(viewer=viewer, family=family, gate=gate) if p.key not in active_keys]

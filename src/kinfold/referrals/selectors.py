@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from kinfold import clock
@@ -28,6 +29,7 @@ from kinfold.families.sections import Notice, SectionContext
 from kinfold.families.selectors import open_family
 from kinfold.notes.models import Note
 from kinfold.organizations.models import Organization
+from kinfold.prepared import prepared_list
 from kinfold.referrals.models import (
     AWAITING_ANSWER,
     CLOSED_STATUSES,
@@ -114,14 +116,16 @@ def _events_by_referral(referral_ids: list[int]) -> dict[int, list[ReferralEvent
     return found
 
 
+def _family_referrals(family_id: Any) -> QuerySet[Referral]:
+    return Referral.objects.filter(family_id=family_id).select_related(
+        "receiving_org", "created_by_org", "created_by", "service"
+    )[:50]
+
+
 def family_referrals(context: SectionContext) -> dict[str, Any]:
     """The family page's referrals: each loop's state at a glance, newest first."""
     gate = context.gate
-    rows = list(
-        Referral.objects.filter(family=context.family).select_related(
-            "receiving_org", "created_by_org", "created_by", "service"
-        )[:50]
-    )
+    rows = prepared_list("referrals.family", _family_referrals, context.family.pk)
     visible = gate.visible(rows, family_id=context.family.pk)
     events = _events_by_referral([r.pk for r in visible])
     views = [view_of(gate, r, events.get(r.pk, [])) for r in visible]

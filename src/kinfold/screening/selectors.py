@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from kinfold import clock
@@ -21,6 +22,7 @@ from kinfold.audit.models import Action
 from kinfold.audit.services import record_events
 from kinfold.families.models import Family, PregnancyEpisode
 from kinfold.families.sections import Notice, SectionContext
+from kinfold.prepared import prepared_list
 from kinfold.screening.instruments import Instrument, catalogue, get_instrument, offered_to
 from kinfold.screening.models import SafetyAlert, ScreeningResponse, ScreeningStatus
 from kinfold.screening.services import CRISIS_LINES, safety_protocol
@@ -176,18 +178,25 @@ class Series:
         return {"path": path, "dots": dots, "threshold_y": threshold_y}
 
 
+def _responses(family_id: Any) -> QuerySet[ScreeningResponse]:
+    return ScreeningResponse.objects.filter(family_id=family_id).select_related("created_by_org")[:200]
+
+
+def _open_alerts(family_id: Any) -> QuerySet[SafetyAlert]:
+    return SafetyAlert.objects.filter(family_id=family_id, resolved_at__isnull=True).select_related("response")
+
+
+def _pregnancies(family_id: Any) -> QuerySet[PregnancyEpisode]:
+    return PregnancyEpisode.objects.filter(family_id=family_id)
+
+
 def family_screenings(context: SectionContext) -> dict[str, Any]:
     """Her screenings the viewer may read: open alerts first, then each instrument's scores over time."""
     gate = context.gate
-    rows = list(ScreeningResponse.objects.filter(family=context.family).select_related("created_by_org")[:200])
-    visible = gate.visible(rows, family_id=context.family.pk)
-    alerts = gate.visible(
-        list(SafetyAlert.objects.filter(family=context.family, resolved_at__isnull=True).select_related("response")),
-        family_id=context.family.pk,
-    )
-    pregnancies = gate.visible(
-        list(PregnancyEpisode.objects.filter(family=context.family)), family_id=context.family.pk
-    )
+    family_id = context.family.pk
+    visible = gate.visible(prepared_list("screening.responses", _responses, family_id), family_id=family_id)
+    alerts = gate.visible(prepared_list("screening.alerts", _open_alerts, family_id), family_id=family_id)
+    pregnancies = gate.visible(prepared_list("screening.pregnancies", _pregnancies, family_id), family_id=family_id)
     series: dict[tuple[str, str], Series] = {}
     for response in sorted(visible, key=lambda r: r.completed_at or r.created_at):
         if response.status != ScreeningStatus.COMPLETED:

@@ -1,0 +1,80 @@
+"""Issue 15: the family page's queries compiled once per process (``kinfold.prepared``) read exactly what Django's
+own queries read: the same rows in the same order, every field converted alike, the same related rows joined
+(``select_related``) and prefetched.
+
+The world of the query-count test (``tests/test_route_queries.py``: every kind of record, two rounds of them) is
+built once; the family's page is asked by her coordinator and by the CPS caseworker on her team, which runs every
+prepared query of the page. Then each query is run again through ``prepared_list`` and through the ORM, for the
+world's family, the decoy family and a family that does not exist. On SQLite ``prepared_list`` is the ORM itself,
+so the comparison is trivial there; on PostgreSQL it is the point.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import Model
+from django.test import Client
+
+from kinfold import prepared
+from tests.test_canary import quiet_refusals, rolled_back
+from tests.test_route_queries import WORLD, build, grow
+
+
+def _values(obj: Model, depth: int = 0) -> dict[str, Any]:
+    """Every concrete field's value, and (two levels deep) the related rows joined or prefetched with it."""
+    out: dict[str, Any] = {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+    if depth < 2:
+        for name, related in sorted(obj._state.fields_cache.items()):
+            out[f"joined:{name}"] = None if related is None else _values(related, depth + 1)
+        for name, rows in sorted(getattr(obj, "_prefetched_objects_cache", {}).items()):
+            out[f"prefetched:{name}"] = [_values(r, depth + 1) for r in rows]
+    return out
+
+
+def test_a_prepared_query_reads_what_the_orm_reads(db: Any) -> None:
+    with rolled_back(), quiet_refusals():
+        w = build(WORLD)
+        grow(w, 0)
+        grow(w, 1)
+        prepared.BUILDERS.clear()
+        connections[DEFAULT_DB_ALIAS].__dict__.pop("_kinfold_prepared", None)
+        for key in ("coord", "cps"):
+            client = Client()
+            client.force_login(w.staff[key].user)
+            page = client.get(f"/families/{w.family.pk}/")
+            assert page.status_code == 200, key
+        page_keys = {"families.open", "families.members", "families.timeline", "notes.family", "consent.family"}
+        assert page_keys <= set(prepared.BUILDERS), sorted(prepared.BUILDERS)
+        compared = 0
+        for key, make in sorted(prepared.BUILDERS.items()):
+            for family_id in (w.family.pk, w.decoy.pk, 10**9):
+                by_orm = [_values(o) for o in make(family_id)]
+                by_prepared = [_values(o) for o in prepared.prepared_list(key, make, family_id)]
+                assert by_prepared == by_orm, f"{key} for family {family_id}"
+                compared += len(by_orm)
+        assert compared > 100, "the world's family has records of every kind"
+        if connection.vendor == "postgresql":
+            compiled = connections[DEFAULT_DB_ALIAS].__dict__["_kinfold_prepared"]
+            assert page_keys <= {k for k, entry in compiled.items() if entry is not None}, "compiled, not the ORM"
+
+
+def test_one_key_names_one_query(db: Any) -> None:
+    from kinfold.notes.models import Note
+
+    def first(family_id: Any) -> Any:
+        return Note.objects.filter(family_id=family_id)
+
+    def second(family_id: Any) -> Any:
+        return Note.objects.filter(family_id=family_id).order_by("pk")
+
+    prepared.prepared_list("test.one key", first, 1)
+    try:
+        prepared.prepared_list("test.one key", second, 1)
+    except ValueError as error:
+        assert "one key" in str(error)
+    else:
+        raise AssertionError("a second query under the same key was run")
+    finally:
+        prepared.BUILDERS.pop("test.one key", None)
