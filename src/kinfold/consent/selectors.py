@@ -30,17 +30,14 @@ from kinfold.prepared import prepared_list
 def _directives(*, latest_only: bool = False) -> QuerySet[ConsentDirective]:
     """Directives with their versions, newest first (``latest_only``: only each one's latest version, all a list of
     consents shows; the policy reads every version from its own facts, not from these)."""
-    versions = ConsentVersion.objects.order_by("-number")
-    if latest_only:
+    versions = ConsentVersion.objects.order_by("-number").prefetch_related(
+        "discloser_orgs", "recipient_orgs", "recipient_people__user"
+    )
+    if latest_only:  # a list: each one's summary, status and signer (``consent_rows``), nothing about who recorded it
         newer = ConsentVersion.objects.filter(directive_id=OuterRef("directive_id"), number__gt=OuterRef("number"))
-        versions = versions.filter(~Exists(newer))
+        return ConsentDirective.objects.prefetch_related(Prefetch("versions", queryset=versions.filter(~Exists(newer))))
     return ConsentDirective.objects.select_related("revocation_received_by__user", "created_by_org").prefetch_related(
-        Prefetch(
-            "versions",
-            queryset=versions.select_related("signer_person", "created_by", "created_by_org").prefetch_related(
-                "discloser_orgs", "recipient_orgs", "recipient_people__user"
-            ),
-        )
+        Prefetch("versions", queryset=versions.select_related("signer_person", "created_by", "created_by_org"))
     )
 
 

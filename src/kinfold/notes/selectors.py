@@ -29,7 +29,8 @@ def family_notes(context: SectionContext) -> dict[str, Any]:
 
 
 def _notes_query(family_id: Any) -> QuerySet[Note]:
-    return Note.objects.filter(family_id=family_id).select_related("created_by", "created_by_org")[:NOTES_LENGTH]
+    # Who wrote a note is not shown (its organisation is): no user row is read for it.
+    return Note.objects.filter(family_id=family_id).select_related("created_by_org")[:NOTES_LENGTH]
 
 
 def export_notes(data: dict[str, Any], notice: Notice) -> dict[str, Any]:
