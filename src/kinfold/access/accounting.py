@@ -45,7 +45,7 @@ def on_emergency_records_opened(listener: Callable[..., None]) -> None:
         _emergency_listeners.append(listener)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # inside a page's transaction, no savepoint: nothing catches its failure
 def disclosures_record(*, viewer: Viewer, purpose: str, shown: Sequence[Shown], at: datetime, channel: str) -> int:
     """One Disclosure row per family, disclosing organisation and basis: who received what, when, and why."""
     if not shown:

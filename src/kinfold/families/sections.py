@@ -8,13 +8,13 @@ decided here, by the page's owner. It never writes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from kinfold.access.gate import RecordGate
 from kinfold.access.viewer import Viewer
-from kinfold.families.models import Family
+from kinfold.families.models import Family, PregnancyEpisode
 
 Notice = Callable[[Any], dict[str, str]]  # a record's redisclosure notice, for the export ({} if none)
 
@@ -28,6 +28,9 @@ class SectionContext:
     gate: RecordGate
     on_team: bool
     today: date
+    # Her pregnancies the page already read and showed through the gate (newest due date first): a section that
+    # needs them reads them here, not again.
+    pregnancies: list[PregnancyEpisode] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -727,7 +727,9 @@ def family_detail(*, viewer: Viewer, family_id: int, purpose: str | None = None,
     timeline = gate.visible(prepared_list("families.timeline", _timeline_query, family.pk), family_id=family.pk)
     today = clock.today()
     on_team = gate.ctx.family(family.pk).on_team(viewer.membership_id, gate.at)
-    context = SectionContext(viewer=viewer, family=family, gate=gate, on_team=on_team, today=today)
+    context = SectionContext(
+        viewer=viewer, family=family, gate=gate, on_team=on_team, today=today, pregnancies=pregnancies
+    )
     sections = family_sections()
     data = {s.name: s.load(context) for s in sections if s.load is not None}
     children = [m for m in members if m.category == RelationshipCategory.CHILD]

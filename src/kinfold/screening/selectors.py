@@ -186,17 +186,13 @@ def _open_alerts(family_id: Any) -> QuerySet[SafetyAlert]:
     return SafetyAlert.objects.filter(family_id=family_id, resolved_at__isnull=True).select_related("response")
 
 
-def _pregnancies(family_id: Any) -> QuerySet[PregnancyEpisode]:
-    return PregnancyEpisode.objects.filter(family_id=family_id)
-
-
 def family_screenings(context: SectionContext) -> dict[str, Any]:
     """Her screenings the viewer may read: open alerts first, then each instrument's scores over time."""
     gate = context.gate
     family_id = context.family.pk
     visible = gate.visible(prepared_list("screening.responses", _responses, family_id), family_id=family_id)
     alerts = gate.visible(prepared_list("screening.alerts", _open_alerts, family_id), family_id=family_id)
-    pregnancies = gate.visible(prepared_list("screening.pregnancies", _pregnancies, family_id), family_id=family_id)
+    pregnancies = context.pregnancies  # the page's, already through the gate
     series: dict[tuple[str, str], Series] = {}
     for response in sorted(visible, key=lambda r: r.completed_at or r.created_at):
         if response.status != ScreeningStatus.COMPLETED:
