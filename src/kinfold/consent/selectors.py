@@ -6,6 +6,7 @@ sections. A consent's status comes from the same windows the policy decides with
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,35 +21,82 @@ from kinfold.access.rules import DirectiveStatus, may_open_family
 from kinfold.access.viewer import Viewer
 from kinfold.access.vocabulary import Interaction, version_kinds
 from kinfold.consent.models import ConsentDirective, ConsentVersion, CourtOrder, EmergencyAccess, Restriction
-from kinfold.consent.summaries import long_date, version_summary
+from kinfold.consent.summaries import Parties, long_date, version_summary
 from kinfold.families.models import Family, Sensitivity
 from kinfold.families.sections import Notice, SectionContext
 from kinfold.parentmode.services import may_hand_tablet
 from kinfold.prepared import prepared_list
 
 
-def _directives(*, latest_only: bool = False) -> QuerySet[ConsentDirective]:
-    """Directives with their versions, newest first (``latest_only``: only each one's latest version, all a list of
-    consents shows; the policy reads every version from its own facts, not from these)."""
+def _directives() -> QuerySet[ConsentDirective]:
+    """Directives with all their versions, newest first, and who recorded each (a consent's own page)."""
     versions = ConsentVersion.objects.order_by("-number").prefetch_related(
         "discloser_orgs", "recipient_orgs", "recipient_people__user"
     )
-    if latest_only:  # a list: each one's summary, status and signer (``consent_rows``), nothing about who recorded it
-        newer = ConsentVersion.objects.filter(directive_id=OuterRef("directive_id"), number__gt=OuterRef("number"))
-        return ConsentDirective.objects.prefetch_related(Prefetch("versions", queryset=versions.filter(~Exists(newer))))
     return ConsentDirective.objects.select_related("revocation_received_by__user", "created_by_org").prefetch_related(
         Prefetch("versions", queryset=versions.select_related("signer_person", "created_by", "created_by_org"))
     )
 
 
 def family_consents(*, gate: RecordGate, family_id: int) -> list[ConsentDirective]:
-    """The family's consent directives the viewer may see, newest first, each with its latest version loaded
-    (``directive.versions.all()`` holds that one only)."""
+    """The family's consent directives the viewer may see, newest first (their versions: ``consent_rows``)."""
     return gate.visible(prepared_list("consent.family", _family_directives, family_id), family_id=family_id)
 
 
 def _family_directives(family_id: Any) -> QuerySet[ConsentDirective]:
-    return _directives(latest_only=True).filter(family_id=family_id).order_by("-created_at", "-pk")
+    return ConsentDirective.objects.filter(family_id=family_id).order_by("-created_at", "-pk")
+
+
+def _latest_versions(family_id: Any) -> QuerySet[ConsentVersion]:
+    newer = ConsentVersion.objects.filter(directive_id=OuterRef("directive_id"), number__gt=OuterRef("number"))
+    return ConsentVersion.objects.filter(directive__family_id=family_id).filter(~Exists(newer))
+
+
+def _discloser_links(family_id: Any) -> QuerySet[Any]:
+    links = ConsentVersion.discloser_orgs.through.objects
+    return (
+        links.filter(consentversion__directive__family_id=family_id)
+        .select_related("organization")
+        .order_by("organization__name", "organization_id")
+    )
+
+
+def _recipient_org_links(family_id: Any) -> QuerySet[Any]:
+    links = ConsentVersion.recipient_orgs.through.objects
+    return (
+        links.filter(consentversion__directive__family_id=family_id)
+        .select_related("organization")
+        .order_by("organization__name", "organization_id")
+    )
+
+
+def _recipient_people_links(family_id: Any) -> QuerySet[Any]:
+    links = ConsentVersion.recipient_people.through.objects
+    return (
+        links.filter(consentversion__directive__family_id=family_id)
+        .select_related("membership__user")
+        .order_by("membership__user__last_name", "membership__user__first_name", "membership_id")
+    )
+
+
+def latest_versions(family_id: int) -> dict[int, tuple[ConsentVersion, Parties]]:
+    """Each of the family's consents' latest version, with the names of its parties, by directive: five
+    statements whatever the number of consents (a list of her consents shows only the latest of each)."""
+    versions = prepared_list("consent.latest versions", _latest_versions, family_id)
+    if not versions:
+        return {}
+    disclosers: dict[int, list[str]] = defaultdict(list)
+    people: dict[int, list[str]] = defaultdict(list)
+    orgs: dict[int, list[str]] = defaultdict(list)
+    for link in prepared_list("consent.discloser links", _discloser_links, family_id):
+        disclosers[link.consentversion_id].append(link.organization.name)
+    for link in prepared_list("consent.recipient people links", _recipient_people_links, family_id):
+        people[link.consentversion_id].append(link.membership.display_name)
+    for link in prepared_list("consent.recipient organisation links", _recipient_org_links, family_id):
+        orgs[link.consentversion_id].append(link.organization.name)
+    return {
+        v.directive_id: (v, Parties(tuple(disclosers[v.pk]), tuple(people[v.pk]), tuple(orgs[v.pk]))) for v in versions
+    }
 
 
 def access_directive(
@@ -193,18 +241,21 @@ class ConsentRow:
 def consent_rows(*, gate: RecordGate, directives: list[ConsentDirective]) -> list[ConsentRow]:
     """Each consent (already through the door) with its latest version, status and summary sentence."""
     rows = []
+    latest: dict[int, tuple[ConsentVersion, Parties]] = {}
+    for family_id in sorted({d.family_id for d in directives}):
+        latest |= latest_versions(family_id)
     for directive in directives:
-        versions = list(directive.versions.all())
-        if not versions:
+        if directive.pk not in latest:
             continue
+        version, parties = latest[directive.pk]
         status = gate.directive_status(family_id=directive.family_id, directive_id=directive.pk)
         rows.append(
             ConsentRow(
                 directive=directive,
-                latest=versions[0],
-                status=status_words(status, versions[0]),
-                summary=version_summary(versions[0], language="en"),
-                kinds=version_kinds(versions[0].kinds, versions[0].categories),
+                latest=version,
+                status=status_words(status, version),
+                summary=version_summary(version, language="en", parties=parties),
+                kinds=version_kinds(version.kinds, version.categories),
             )
         )
     return rows

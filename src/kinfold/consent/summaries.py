@@ -12,6 +12,7 @@ language asked, whatever the request's own language. The kinds of information ar
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -131,17 +132,36 @@ def kinds_words(kinds: Iterable[str], language: str) -> str:
         return join_words([k.words.in_(lang) for k in kind_table().kinds if k.key in listed])
 
 
-def version_summary(version: ConsentVersion, *, language: str | None = None) -> str:
-    """One sentence a parent can read: who may share what with whom, for what, until when."""
-    lang = language_code(language or version.language)
-    disclosers = [o.name for o in version.discloser_orgs.all()] + [
-        class_words(c, lang) for c in version.discloser_classes
-    ]
-    recipients = (
-        [m.display_name for m in version.recipient_people.all()]
-        + [o.name for o in version.recipient_orgs.all()]
-        + [class_words(c, lang) for c in version.recipient_classes]
+@dataclass(frozen=True)
+class Parties:
+    """The names a version gives its parties, in the order its summary says them: the organisations that may
+    share (by name), the people who may receive, the organisations that may receive."""
+
+    disclosers: tuple[str, ...] = ()
+    recipient_people: tuple[str, ...] = ()
+    recipient_orgs: tuple[str, ...] = ()
+
+
+def parties_of(version: ConsentVersion) -> Parties:
+    """A version's named parties, read from its links (prefetched, or one query each)."""
+    return Parties(
+        disclosers=tuple(o.name for o in version.discloser_orgs.all()),
+        recipient_people=tuple(m.display_name for m in version.recipient_people.all()),
+        recipient_orgs=tuple(o.name for o in version.recipient_orgs.all()),
     )
+
+
+def version_summary(version: ConsentVersion, *, language: str | None = None, parties: Parties | None = None) -> str:
+    """One sentence a parent can read: who may share what with whom, for what, until when. ``parties``: the names
+    of its parties when the caller read them for many versions at once (else they are read from its links)."""
+    lang = language_code(language or version.language)
+    parties = parties or parties_of(version)
+    disclosers = [*parties.disclosers, *(class_words(c, lang) for c in version.discloser_classes)]
+    recipients = [
+        *parties.recipient_people,
+        *parties.recipient_orgs,
+        *(class_words(c, lang) for c in version.recipient_classes),
+    ]
     info = kinds_words(version_kinds(version.kinds, version.categories), lang)
     with translation.override(lang):
         purpose = version.purpose_description or join_words([purpose_words(p, lang) for p in version.purposes])
