@@ -471,3 +471,83 @@ def test_a_service_that_is_closed_takes_no_referrals(coordinator, family, housin
     with pytest.raises(ValidationError) as raised:
         refer(coordinator, family, service)
     assert "temporarily closed" in str(raised.value) and not Referral.objects.exists()
+
+
+# --- what making one costs -------------------------------------------------------------------------------------
+
+
+def _post_referral(client, family, service, key, notes=(), need="housing"):
+    """POST the form as a browser does; the statements it made, its on-commit emails included."""
+    from django.db import connection
+    from django.test import TestCase
+    from django.test.utils import CaptureQueriesContext
+
+    form = {
+        "family": family.pk,
+        "service": service.pk,
+        "need": need,
+        "priority": "routine",
+        "reason": "Stable housing before the baby arrives.",
+        "handoff_note": "Best reached by text.",
+        "request_key": key,
+        "notes": [str(n.pk) for n in notes],
+    }
+    with CaptureQueriesContext(connection) as captured, TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post("/referrals/new/", form)
+    return response, len(captured.captured_queries)
+
+
+def test_making_a_referral_takes_as_many_statements_whatever_its_items_and_the_intake_staff(
+    coordinator, family, housing_org, housing_intake, mailoutbox
+):
+    from kinfold.notes.services import note_add
+    from kinfold.referrals.models import ReferralNotice
+    from tests.support import client_for
+
+    consent_to(family, by=coordinator, recipients=[housing_org], kinds=["identity", "social_needs"])
+    service = listing(housing_org)
+    notes = [
+        note_add(viewer=viewer_of(coordinator), family=family, kind=kind, summary=f"Visit {i}")
+        for i, kind in enumerate(["social_needs", "contact_log", "social_needs"])
+    ]
+    client = client_for(coordinator)
+    _post_referral(client, family, service, "warm-up", notes[:1])  # a first request fills the process's caches
+    response, few = _post_referral(client, family, service, "few", notes[:1])
+    assert response.status_code == 302
+    more = [staff(housing_org, Role.CARE_COORDINATOR, user__email=f"intake{i}@example.org") for i in range(3)]
+    response, many = _post_referral(client, family, service, "many", notes)
+    assert response.status_code == 302
+    assert many == few  # nothing per intake worker, per email or per item sent
+    referral = Referral.objects.get(request_key="many")
+    assert {i["key"] for i in referral.sent_items} == {
+        "referral",
+        "contact",
+        f"note:{notes[0].pk}",
+        f"note:{notes[2].pk}",
+    }
+    told = ReferralNotice.objects.filter(referral=referral)
+    assert sorted(n.recipient_id for n in told) == sorted(m.user_id for m in [housing_intake, *more])
+    assert all(n.emailed_at is not None for n in told)
+    emailed = [m.to for m in mailoutbox if m.subject == f"A new referral for {housing_org.name}"]
+    # One email per notice: one for each of the first two referrals, then one for each of the four intake staff.
+    assert len(emailed) == 2 + 4 and sorted(emailed[2:]) == sorted([m.user.email] for m in [housing_intake, *more])
+
+
+def test_a_form_sent_without_notes_and_shown_again_still_offers_her_notes(coordinator, family, housing_org):
+    from kinfold.notes.services import note_add
+    from tests.support import client_for
+
+    note = note_add(viewer=viewer_of(coordinator), family=family, kind="social_needs", summary="Home visit")
+    client, service = client_for(coordinator), listing(housing_org)
+    # Refused by the form, then by the service (the listing is closed): each time her notes are offered again.
+    response, _ = _post_referral(client, family, service, "bad", need="")
+    page = response.content.decode()
+    assert response.status_code == 400 and "Choose" in page
+    assert f'value="{note.pk}"' in page and "Home visit" in page
+    service.status = "temporarily closed"
+    service.save()
+    response, _ = _post_referral(client, family, service, "closed")
+    page = response.content.decode()
+    assert response.status_code == 400 and "temporarily closed" in page
+    assert f'value="{note.pk}"' in page and "Home visit" in page
+    assert not Referral.objects.exists()

@@ -14,8 +14,8 @@ from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.core.mail import EmailMessage, get_connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 
 from kinfold import clock
@@ -25,6 +25,7 @@ from kinfold.referrals.models import Referral, ReferralNotice
 
 __all__ = [
     "email_notice",
+    "email_notices",
     "email_unsent",
     "intake_leads",
     "mark_read",
@@ -65,24 +66,38 @@ def notify(
 ) -> int:
     """One notice about ``referral`` for each recipient not yet told under ``key``; how many are new.
 
-    Each notice's key is ``"{key}:{user id}"`` (unique), so a repeated job tells nobody twice. Each new notice
-    is emailed once the transaction it was made in commits (at once outside a transaction)."""
-    made = 0
-    seen: set[int] = set()
+    Each notice's key is ``"{key}:{user id}"`` (unique), so a repeated job tells nobody twice. The new notices are
+    written in one statement (one by one only when someone was told already) and emailed, over one connection,
+    once the transaction they were made in commits (at once outside a transaction)."""
+    people: dict[int, User] = {}
     for user in recipients:
-        if user.pk is None or user.pk in seen:
-            continue
-        seen.add(user.pk)
-        try:
-            with transaction.atomic():
-                notice = ReferralNotice.objects.create(
-                    key=f"{key}:{user.pk}", referral=referral, recipient=user, subject=subject, body=body
-                )
-        except IntegrityError:
-            continue  # told already, under this key
-        made += 1
-        transaction.on_commit(partial(email_notice, notice.pk), robust=True)
-    return made
+        if user.pk is not None:
+            people.setdefault(user.pk, user)
+    if not people:
+        return 0
+    notices = [
+        ReferralNotice(key=f"{key}:{pk}", referral=referral, recipient=user, subject=subject, body=body)
+        for pk, user in people.items()
+    ]
+    try:
+        with transaction.atomic():
+            ReferralNotice.objects.bulk_create(notices)
+        made = notices
+    except IntegrityError:  # someone was told already under this key: the others, one by one
+        made = [notice for notice in notices if _create_once(notice)]
+    deliveries = [(notice.pk, address) for notice in made if (address := people[notice.recipient_id].email)]
+    if deliveries:
+        transaction.on_commit(partial(email_notices, deliveries, subject=subject, body=body), robust=True)
+    return len(made)
+
+
+def _create_once(notice: ReferralNotice) -> bool:
+    try:
+        with transaction.atomic():
+            notice.save(force_insert=True)
+    except IntegrityError:
+        return False  # told already, under this key
+    return True
 
 
 def email_notice(notice_id: int) -> bool:
@@ -93,22 +108,54 @@ def email_notice(notice_id: int) -> bool:
     address = getattr(notice.recipient, "email", "") if notice is not None else ""
     if notice is None or not address:
         return False
-    # Claim it first (a conditional update), so two senders never both send it.
-    claimed = ReferralNotice.objects.filter(pk=notice_id, emailed_at__isnull=True).update(emailed_at=clock.now())
-    if not claimed:
-        return False
+    return email_notices([(notice_id, address)], subject=notice.subject, body=notice.body) == 1
+
+
+def email_notices(deliveries: list[tuple[int, str]], *, subject: str, body: str) -> int:
+    """Email notices with the same words, each ``(notice id, address)`` once, over one connection to the mail
+    server: how many went. Those already emailed (or being emailed by another process) are not sent again; a
+    failure is logged and leaves that notice's ``emailed_at`` empty, so a later run of ``email_unsent`` can try
+    again."""
+    # Claim them first (one conditional update), so two senders never both send one.
+    claimed = _claim([notice_id for notice_id, _ in deliveries])
+    mine = [(notice_id, address) for notice_id, address in deliveries if notice_id in claimed]
+    sent: list[int] = []
+    failed: dict[int, str] = {}
+    if not mine:
+        return 0
     try:
-        send_mail(
-            subject=notice.subject,
-            message=notice.body,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[address],
+        with get_connection() as mailer:
+            for notice_id, address in mine:
+                message = EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [address], connection=mailer)
+                try:
+                    message.send()
+                except Exception as error:  # an email that cannot go must never undo what the caller did
+                    failed[notice_id] = type(error).__name__
+                else:
+                    sent.append(notice_id)
+    except Exception as error:  # the mail server could not be reached (or the connection not closed)
+        failed.update({notice_id: type(error).__name__ for notice_id, _ in mine if notice_id not in sent})
+    if failed:
+        ReferralNotice.objects.filter(pk__in=list(failed)).update(emailed_at=None)
+        for notice_id, why in failed.items():
+            logger.warning("Referral notice %s could not be emailed (%s)", notice_id, why)
+    return len(sent)
+
+
+def _claim(notice_ids: list[int]) -> set[int]:
+    """Mark the notices not yet emailed as being emailed now, in one statement: the ids this call marked.
+    ``UPDATE … RETURNING`` (PostgreSQL, SQLite 3.35+) tells which: another sender may hold some of them."""
+    if not notice_ids:
+        return set()
+    table = connection.ops.quote_name(ReferralNotice._meta.db_table)
+    now = connection.ops.adapt_datetimefield_value(clock.now())
+    ids = ", ".join(["%s"] * len(notice_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET emailed_at = %s WHERE emailed_at IS NULL AND id IN ({ids}) RETURNING id",
+            [now, *notice_ids],
         )
-    except Exception as error:  # an email that cannot go must never undo what the caller did
-        ReferralNotice.objects.filter(pk=notice_id).update(emailed_at=None)
-        logger.warning("Referral notice %s could not be emailed (%s)", notice_id, type(error).__name__)
-        return False
-    return True
+        return {row[0] for row in cursor.fetchall()}
 
 
 def email_unsent(*, since: datetime) -> int:

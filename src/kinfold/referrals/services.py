@@ -201,7 +201,8 @@ def plan_items(
 ) -> list[Item]:
     """What a referral would carry to ``receiving_org``, item by item, each decided by the door's
     ``disclose_to`` for the referral's purpose: the referral itself and her contact details (both needed),
-    her pregnancy and the notes chosen, when her organisation made them."""
+    her pregnancy and the notes chosen, when her organisation made them. ``referral``: the one being sent (written,
+    or about to be); without it, one about to be made (the form's preview)."""
     if gate is None:
         gate = RecordGate.open(viewer, [family.pk], terms.purpose)
     to = receiving_org.pk
@@ -223,7 +224,7 @@ def plan_items(
 
     referral_facts = (
         referral
-        if referral is not None and referral.pk
+        if referral is not None
         else new_facts(
             Referral,
             family_id=family.pk,
@@ -314,8 +315,9 @@ def _create_referral(
     send: bool = True,
     gate: RecordGate | None = None,
 ) -> tuple[Referral, NotSent | None]:
-    if request_key:
-        existing = Referral.objects.filter(request_key=request_key).first()
+    # A retried submit is rare: asked whether there is one (the cheapest question), read in full only if so.
+    if request_key and Referral.objects.filter(request_key=request_key).exists():
+        existing = Referral.objects.select_related("receiving_org").filter(request_key=request_key).first()
         if existing is not None:
             if existing.family_id != family.pk or existing.created_by_id != viewer.user_id:
                 raise ValidationError("This form was already used. Please start again.")
@@ -358,7 +360,7 @@ def _create_referral(
         message="You cannot refer this family for this need.",
     )
     now = clock.now()
-    referral = Referral.objects.create(
+    referral = Referral(
         family=family,
         need=need,
         kind=terms.kind,
@@ -377,7 +379,20 @@ def _create_referral(
         created_by_org=referring,
         created_at=now,
     )
-    _event(viewer, referral, "", S.DRAFT, at=now)
+    # What goes is decided before the referral is written, so that it is written once: sent, or a draft with what
+    # was left out and why. The door reads the same facts of it as once written, all but its id, which only a court
+    # order naming a record reads, and a referral is not a record an order may name (``named_by_orders``).
+    items = _decide_sending(viewer, referral, note_ids=note_ids, gate=gate) if send else None
+    sent_at = None
+    if items is not None and _goes(items):
+        sent_at = clock.now()
+        _mark_sent(referral, items, at=sent_at)
+    referral.save(force_insert=True)
+    events = [_new_event(viewer, referral, "", S.DRAFT, at=now)]
+    if sent_at is not None:
+        events.append(_new_event(viewer, referral, S.DRAFT, S.REQUESTED, at=sent_at))
+    ReferralEvent.objects.bulk_create(events)
+    _audit_change(viewer, referral, "", S.DRAFT, at=now)
     record_written(
         viewer=viewer,
         family_id=family.pk,
@@ -389,11 +404,11 @@ def _create_referral(
         kind=terms.kind,
         at=now,
     )
-    if send:
-        try:
-            send_referral(viewer=viewer, referral=referral, note_ids=note_ids, gate=gate)
-        except NotSent as not_sent:
-            return referral, not_sent  # the draft is kept, with what was left out and why
+    if items is None:
+        return referral, None
+    if sent_at is None:
+        return referral, NotSent(referral, referral.left_out)  # the draft is kept, with what was left out and why
+    _after_sending(viewer, referral, items, at=sent_at, status_event_written=True)
     return referral, None
 
 
@@ -404,40 +419,80 @@ def send_referral(
     details must. Each item sent is a disclosure by its maker, written to the accounting (one send)."""
     if referral.status != S.DRAFT:
         raise IllegalChange("This referral was already sent.")
-    family = referral.family
-    receiving = referral.receiving_org
+    gate = gate or RecordGate.open(viewer, [referral.family_id], referral.purpose)
+    items = _decide_sending(viewer, referral, note_ids=note_ids, gate=gate)
+    if not _goes(items):
+        Referral.objects.filter(pk=referral.pk).update(left_out=referral.left_out)
+        raise NotSent(referral, referral.left_out)
+    now = clock.now()
+    _mark_sent(referral, items, at=now)
+    referral.save()
+    _after_sending(viewer, referral, items, at=now, status_event_written=False)
+    return items
+
+
+def _decide_sending(viewer: Viewer, referral: Referral, *, note_ids: list[int] | None, gate: RecordGate) -> list[Item]:
+    """What the referral would carry, each item decided by the door, and (on the referral) what is left out and
+    why. She must be allowed to change it (send it) at all."""
     assert viewer.membership is not None
     terms = Terms(referral.kind, referral.sensitivity, referral.sensitivity, referral.purpose)
-    gate = gate or RecordGate.open(viewer, [family.pk], referral.purpose)
     require(viewer, Interaction.CHANGE, referral, gate=gate)
     items = plan_items(
-        viewer, family=family, terms=terms, receiving_org=receiving, referral=referral, note_ids=note_ids, gate=gate
+        viewer,
+        family=referral.family,
+        terms=terms,
+        receiving_org=referral.receiving_org,
+        referral=referral,
+        note_ids=note_ids,
+        gate=gate,
     )
-    left_out = [{"label": i.label, "why": i.why, "required": i.required} for i in items if not i.sent]
-    sent = [i for i in items if i.sent]
-    referral.left_out = left_out
-    if any(i.required and not i.sent for i in items):
-        Referral.objects.filter(pk=referral.pk).update(left_out=left_out)
-        raise NotSent(referral, left_out)
-    now = clock.now()
-    referral.sent_items = [{"key": i.key, "label": i.label, "kind": i.kind, "content": i.content or {}} for i in sent]
-    county = family.parent.county if family.parent is not None else ""
-    referral.due_at = deadlines.response_due(now, referral.need, county=county)
-    referral.sent_at = now
-    _set_status(referral, S.REQUESTED, now)
-    referral.save()
+    referral.left_out = [{"label": i.label, "why": i.why, "required": i.required} for i in items if not i.sent]
+    return items
+
+
+def _goes(items: list[Item]) -> bool:
+    """Whether it can be sent: the referral itself and her contact details are."""
+    return not any(i.required and not i.sent for i in items)
+
+
+def _mark_sent(referral: Referral, items: list[Item], *, at: datetime) -> None:
+    """The referral as sent at ``at`` (not yet saved): what it carries, its response deadline, its status."""
+    referral.sent_items = [
+        {"key": i.key, "label": i.label, "kind": i.kind, "content": i.content or {}} for i in items if i.sent
+    ]
+    parent = referral.family.parent
+    referral.due_at = deadlines.response_due(at, referral.need, county=parent.county if parent is not None else "")
+    referral.sent_at = at
+    _set_status(referral, S.REQUESTED, at)
+
+
+def _after_sending(
+    viewer: Viewer, referral: Referral, items: list[Item], *, at: datetime, status_event_written: bool
+) -> None:
+    """What follows a send, once the referral is saved as sent: the pathway step it completes, its status event
+    (unless written with the referral) and audit event, the accounting of the disclosure, the audit event of the
+    export, and the receiving side told."""
     pathway_evidence.referral_moved(viewer, referral)
-    _event(viewer, referral, S.DRAFT, S.REQUESTED, at=now)
-    _account_sending(viewer, referral, sent, at=now)
+    if status_event_written:
+        _audit_change(viewer, referral, S.DRAFT, S.REQUESTED, at=at)
+    else:
+        _event(viewer, referral, S.DRAFT, S.REQUESTED, at=at)
+    sent = [i for i in items if i.sent]
+    receiving = referral.receiving_org
+    _account_sending(viewer, referral, sent, at=at)
     record_event(
         actor=viewer.user,
         action=Action.EXPORT,
         record_type="Referral",
         record_id=referral.pk,
-        family_id=family.pk,
+        family_id=referral.family_id,
         purpose=referral.purpose,
-        detail={"sent_to": receiving.pk, "items": [i.key for i in sent], "left_out": [i["label"] for i in left_out]},
-        at=now,
+        detail={
+            "sent_to": receiving.pk,
+            "items": [i.key for i in sent],
+            "left_out": [i["label"] for i in referral.left_out],
+        },
+        at=at,
     )
     # Tell the receiving side: its intake staff in Kinfold, or its intake contact by a one-time link.
     leads = notices.intake_leads(receiving.pk)
@@ -453,7 +508,6 @@ def send_referral(
         email = referral.directory_org.intake_email
         path = links.issue_link(referral, email)
         transaction.on_commit(lambda: _email_link(referral.pk, email, path))
-    return items
 
 
 def _email_link(referral_id: int, email: str, path: str, *, reminder: bool = False) -> None:
@@ -633,10 +687,40 @@ def _event(
     actor_name: str = "",
     via_link: bool = False,
 ) -> ReferralEvent:
+    event = _new_event(
+        viewer,
+        referral,
+        from_status,
+        to_status,
+        reason_code=reason_code,
+        words=words,
+        at=at,
+        organization_id=organization_id,
+        actor_name=actor_name,
+        via_link=via_link,
+    )
+    event.save(force_insert=True)
+    _audit_change(viewer, referral, from_status, to_status, reason_code=reason_code, at=at, via_link=via_link)
+    return event
+
+
+def _new_event(
+    viewer: Viewer | None,
+    referral: Referral,
+    from_status: str,
+    to_status: str,
+    *,
+    reason_code: str = "",
+    words: str = "",
+    at: datetime,
+    organization_id: int | None = None,
+    actor_name: str = "",
+    via_link: bool = False,
+) -> ReferralEvent:
+    """A change of status, not yet written."""
     org_id = organization_id or (viewer.organization_id if viewer is not None else None)
     assert org_id is not None
-    user = viewer.user if viewer is not None else None
-    event = ReferralEvent.objects.create(
+    return ReferralEvent(
         family_id=referral.family_id,
         referral=referral,
         kind=referral.kind,
@@ -649,11 +733,24 @@ def _event(
         via_link=via_link,
         occurred_at=at,
         created_at=at,
-        created_by=user,
+        created_by=viewer.user if viewer is not None else None,
         created_by_org_id=org_id,
     )
+
+
+def _audit_change(
+    viewer: Viewer | None,
+    referral: Referral,
+    from_status: str,
+    to_status: str,
+    *,
+    reason_code: str = "",
+    at: datetime,
+    via_link: bool = False,
+) -> None:
+    """The audit event of a change of status (making it, from no status, is its creation)."""
     record_event(
-        actor=user,
+        actor=viewer.user if viewer is not None else None,
         action=Action.UPDATE if from_status else Action.CREATE,
         record_type="Referral",
         record_id=referral.pk,
@@ -662,7 +759,6 @@ def _event(
         detail={"from": from_status, "to": to_status, "reason": reason_code, "via_link": via_link},
         at=at,
     )
-    return event
 
 
 def _tell_other_side(referral: Referral, side: str | None, to_status: str) -> None:

@@ -13,8 +13,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from kinfold.access.gate import RecordGate
 from kinfold.access.http import viewer_for
 from kinfold.directory.models import Need, Service
+from kinfold.families.models import Family
 from kinfold.families.selectors import access_family
 from kinfold.families.services import ConcurrentEditError
 from kinfold.referrals import selectors, services
@@ -39,25 +41,30 @@ def referral_new(request: HttpRequest) -> HttpResponse:
     if family_id is None:
         raise Http404("Choose a family first.")
     family, gate = access_family(viewer=viewer, family_id=family_id)
-    service = (
-        Service.objects.select_related("organization", "organization__organization").filter(pk=service_id).first()
-        if service_id
-        else None
-    )
+    try:
+        service = (
+            Service.objects.select_related("organization", "organization__organization").get(pk=service_id)
+            if service_id
+            else None
+        )
+    except Service.DoesNotExist:
+        service = None
     if service is None:
         messages.info(request, "Find a service in the directory first, then choose “Refer her here”.")
         return redirect(f"{reverse('directory:search')}?family={family.pk}")
-    note_choices = [
-        (str(n.pk), f"{n.occurred_on:%-d %b %Y} — {n.summary}") for n in selectors.notes_to_attach(gate, family)
-    ]
     # The need a screening's next step named (``?need=``), else the service's first.
     wanted = request.GET.get("need", "")
     need_initial = wanted if wanted in Need.values else (service.needs[0] if service.needs else "")
     initial = {"request_key": uuid.uuid4().hex, "need": need_initial}
-    form = ReferralForm(request.POST if request.method == "POST" else None, note_choices=note_choices, initial=initial)
+    posted = request.method == "POST"
+    # Her organisation's notes are the form's choices: read for a form that is shown, or a POST that chose some. A
+    # POST that chose none sends none; if its form is shown again, it is built again with them.
+    with_notes = not posted or bool(request.POST.getlist("notes"))
+    form = _referral_form(request, gate, family, initial, with_notes=with_notes)
     left_out: list[dict[str, object]] = []
     status = 200
-    if request.method == "POST" and form.is_valid():
+    problem: ValidationError | None = None
+    if posted and form.is_valid():
         data = form.cleaned_data
         try:
             referral = services.create_referral(
@@ -80,9 +87,9 @@ def referral_new(request: HttpRequest) -> HttpResponse:
             )
             return redirect("referrals:detail", referral_id=not_sent.referral.pk)
         except ValidationError as error:
-            apply_errors(form, error)
+            problem = error
         except PermissionDenied as error:
-            form.add_error(None, str(error))
+            problem = ValidationError(str(error))
         else:
             left = [i for i in referral.left_out if not i.get("required")]
             text = f"Referral sent to {referral.receiving_org.name}."
@@ -90,6 +97,10 @@ def referral_new(request: HttpRequest) -> HttpResponse:
                 text += f" {len(left)} item{'s' if len(left) != 1 else ''} left out: her consent does not cover them."
             messages.success(request, text)
             return redirect("referrals:detail", referral_id=referral.pk)
+    if not with_notes:
+        form = _referral_form(request, gate, family, initial, with_notes=True)
+    if problem is not None:
+        apply_errors(form, problem)
     if form.errors:
         status = 400
     preview = None
@@ -106,6 +117,14 @@ def referral_new(request: HttpRequest) -> HttpResponse:
         {"form": form, "family": family, "service": service, "preview": preview, "left_out": left_out},
         status=status,
     )
+
+
+def _referral_form(
+    request: HttpRequest, gate: RecordGate, family: Family, initial: dict[str, str], *, with_notes: bool
+) -> ReferralForm:
+    notes = selectors.notes_to_attach(gate, family) if with_notes else []
+    note_choices = [(str(n.pk), f"{n.occurred_on:%-d %b %Y} — {n.summary}") for n in notes]
+    return ReferralForm(request.POST if request.method == "POST" else None, note_choices=note_choices, initial=initial)
 
 
 @login_required
