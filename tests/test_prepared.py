@@ -78,3 +78,38 @@ def test_one_key_names_one_query(db: Any) -> None:
         raise AssertionError("a second query under the same key was run")
     finally:
         prepared.BUILDERS.pop("test.one key", None)
+
+
+def test_on_postgresql_the_page_statements_are_planned_once_per_connection(db: Any) -> None:
+    """Each prepared query is a server-side prepared statement on PostgreSQL (planned once per connection), unless
+    prepared statements are turned off (``KINFOLD_DB_PREPARED_STATEMENTS=0``, for a pooler in transaction mode); its
+    statements stay visible to Django's query log either way, with their values."""
+    import pytest
+    from django.test import override_settings
+    from django.test.utils import CaptureQueriesContext
+
+    from kinfold.notes.models import Note
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+
+    def notes(family_id: Any) -> Any:
+        return Note.objects.filter(family_id=family_id).order_by("-pk")[:3]
+
+    def server_statements() -> set[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return {row[0] for row in cursor.fetchall()}
+
+    try:
+        with override_settings(DB_PREPARED_STATEMENTS=False):
+            prepared.prepared_list("test.notes off", notes, 4242)
+        assert not any('"notes_note"' in s for s in server_statements())
+        with CaptureQueriesContext(connection) as captured:
+            prepared.prepared_list("test.notes", notes, 4242)
+            prepared.prepared_list("test.notes", notes, 4343)
+        assert [q["sql"].count("4242") + 2 * q["sql"].count("4343") for q in captured.captured_queries] == [1, 2]
+        assert any('"notes_note"' in s for s in server_statements())
+    finally:
+        prepared.BUILDERS.pop("test.notes", None)
+        prepared.BUILDERS.pop("test.notes off", None)

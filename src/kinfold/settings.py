@@ -126,6 +126,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
     }
+# The pages' fixed statements (``kinfold.prepared``) are prepared on the PostgreSQL server, planned once per
+# connection. Set KINFOLD_DB_PREPARED_STATEMENTS=0 behind a pooler in transaction mode (PgBouncer before 1.21).
+DB_PREPARED_STATEMENTS = env_bool("KINFOLD_DB_PREPARED_STATEMENTS", True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_PREPARED_STATEMENTS:
+    # psycopg prepares only the statements a cursor asks it to (``prepared_cursor``): Django's own cursors bind on
+    # the client and never prepare (Django leaves the threshold unset, which turns preparing off altogether).
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 - 1
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

@@ -39,6 +39,7 @@ from kinfold.consent.models import (
 )
 from kinfold.families.models import CareTeamMember, Family, Person
 from kinfold.organizations.models import Organization
+from kinfold.prepared import prepared_cursor
 from kinfold.referrals.models import CLOSED_STATUSES, Referral
 
 
@@ -363,7 +364,7 @@ def compiled_rows(key: str, build: Callable[[Any], QuerySet[Any]], ids: list[int
     bound = list(params)
     for i in at:
         bound[i] = list(ids)
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:  # planned once per connection, too
         cursor.execute(sql, bound)
         return cursor.fetchall()
 
