@@ -9,6 +9,11 @@ from typing import Any
 
 from kinfold.access.vocabulary import default_purpose, role_access, stated_purposes
 from kinfold.organizations.models import Membership
+from kinfold.prepared import prepared_list
+
+
+def _membership_of(user_id: Any) -> Any:
+    return Membership.objects.select_related("organization").filter(user_id=user_id).order_by("pk")[:1]
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,7 @@ class Viewer:
             if not descriptor.is_cached(user):
                 # Her employer with her membership, in one query (the pages and the audit trail name it), kept
                 # on the user as Django keeps a related object it has read.
-                found = Membership.objects.select_related("organization").filter(user_id=user.pk).first()
+                found = next(iter(prepared_list("viewer.membership", _membership_of, user.pk)), None)
                 descriptor.related.set_cached_value(user, found)
                 if found is not None:
                     Membership.user.field.set_cached_value(found, user)  # and her, from her membership
