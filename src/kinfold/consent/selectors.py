@@ -7,6 +7,7 @@ sections. A consent's status comes from the same windows the policy decides with
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -52,31 +53,41 @@ def _latest_versions(family_id: Any) -> QuerySet[ConsentVersion]:
     return ConsentVersion.objects.filter(directive__family_id=family_id).filter(~Exists(newer))
 
 
-def _discloser_links(family_id: Any) -> QuerySet[Any]:
-    links = ConsentVersion.discloser_orgs.through.objects
-    return (
-        links.filter(consentversion__directive__family_id=family_id)
-        .select_related("organization")
-        .order_by("organization__name", "organization_id")
-    )
+def _links(relation: str, party: str, *order: str) -> Callable[[Any], QuerySet[Any]]:
+    """The query of one of a version's link tables for a family's versions, each link with its party (by name)."""
+    through = getattr(ConsentVersion, relation).through
+
+    def build(family_id: Any) -> QuerySet[Any]:
+        links = through.objects.filter(consentversion__directive__family_id=family_id)
+        return links.select_related(party).order_by(*order)
+
+    return build
 
 
-def _recipient_org_links(family_id: Any) -> QuerySet[Any]:
-    links = ConsentVersion.recipient_orgs.through.objects
-    return (
-        links.filter(consentversion__directive__family_id=family_id)
-        .select_related("organization")
-        .order_by("organization__name", "organization_id")
-    )
-
-
-def _recipient_people_links(family_id: Any) -> QuerySet[Any]:
-    links = ConsentVersion.recipient_people.through.objects
-    return (
-        links.filter(consentversion__directive__family_id=family_id)
-        .select_related("membership__user")
-        .order_by("membership__user__last_name", "membership__user__first_name", "membership_id")
-    )
+# (link table, its prepared query, the name a summary gives the party), in the order ``Parties`` lists them.
+_PARTY_LINKS: tuple[tuple[str, Callable[[Any], QuerySet[Any]], Callable[[Any], str]], ...] = (
+    (
+        "discloser_orgs",
+        _links("discloser_orgs", "organization", "organization__name", "organization_id"),
+        lambda link: link.organization.name,
+    ),
+    (
+        "recipient_people",
+        _links(
+            "recipient_people",
+            "membership__user",
+            "membership__user__last_name",
+            "membership__user__first_name",
+            "membership_id",
+        ),
+        lambda link: link.membership.display_name,
+    ),
+    (
+        "recipient_orgs",
+        _links("recipient_orgs", "organization", "organization__name", "organization_id"),
+        lambda link: link.organization.name,
+    ),
+)
 
 
 def latest_versions(family_id: int) -> dict[int, tuple[ConsentVersion, Parties]]:
@@ -85,15 +96,13 @@ def latest_versions(family_id: int) -> dict[int, tuple[ConsentVersion, Parties]]
     versions = prepared_list("consent.latest versions", _latest_versions, family_id)
     if not versions:
         return {}
-    disclosers: dict[int, list[str]] = defaultdict(list)
-    people: dict[int, list[str]] = defaultdict(list)
-    orgs: dict[int, list[str]] = defaultdict(list)
-    for link in prepared_list("consent.discloser links", _discloser_links, family_id):
-        disclosers[link.consentversion_id].append(link.organization.name)
-    for link in prepared_list("consent.recipient people links", _recipient_people_links, family_id):
-        people[link.consentversion_id].append(link.membership.display_name)
-    for link in prepared_list("consent.recipient organisation links", _recipient_org_links, family_id):
-        orgs[link.consentversion_id].append(link.organization.name)
+    names: list[dict[int, list[str]]] = []
+    for relation, build, name in _PARTY_LINKS:
+        by_version: dict[int, list[str]] = defaultdict(list)
+        for link in prepared_list(f"consent.{relation} links", build, family_id):
+            by_version[link.consentversion_id].append(name(link))
+        names.append(by_version)
+    disclosers, people, orgs = names
     return {
         v.directive_id: (v, Parties(tuple(disclosers[v.pk]), tuple(people[v.pk]), tuple(orgs[v.pk]))) for v in versions
     }
