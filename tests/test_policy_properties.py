@@ -35,7 +35,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from kinfold import clock
-from kinfold.access.facts import PolicyContext
+from kinfold.access.facts import PolicyContext, parent_reach_filter
 from kinfold.access.registry import facts_of
 from kinfold.access.rules import decide
 from kinfold.access.viewer import Viewer
@@ -1286,6 +1286,37 @@ def _api_ids(client: Client, **params: str) -> tuple[int, list[int]] | int:
         return response.status_code
     body = response.json()
     return body["count"], [item["id"] for item in body["items"]]
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(spec=worlds(ending=True))
+def test_the_caseloads_sql_prefilter_keeps_every_family_whose_parent_the_door_lets_her_read(db, spec: WorldSpec):
+    """``parent_reach_filter`` narrows a caseload in SQL before the door decides: it may keep a family the door
+    then hides, never drop one whose parent's contact record the door lets her read, for any purpose."""
+    base = clock.now().replace(microsecond=0)
+    with override_settings(KINFOLD_MINOR_MAY_CONSENT_ALONE=spec.minor_signs_alone), rolled_back():
+        w = build(spec, base)
+        families = [w.family, w.decoy]
+        at = clock.now()
+        for i, s in enumerate(spec.staff):
+            viewer = w.viewer(i)
+            ctx = PolicyContext.load(viewer, [f.pk for f in families])
+            for purpose in PURPOSES:
+                kept = set(
+                    Family.objects.filter(pk__in=[f.pk for f in families])
+                    .filter(parent_reach_filter(viewer, purpose))
+                    .values_list("pk", flat=True)
+                )
+                for family in families:
+                    if decide(viewer, family.parent, purpose, at, ctx).permitted:
+                        assert family.pk in kept, (
+                            f"staff {i} ({s.role}, {s.status}) may read the parent for {purpose} "
+                            "but the caseload's prefilter drops the family"
+                        )
 
 
 @settings(

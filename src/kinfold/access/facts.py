@@ -26,7 +26,7 @@ from django.db.models.functions import Cast, Substr
 from kinfold import clock
 from kinfold.access.registry import RecordFacts
 from kinfold.access.viewer import Viewer
-from kinfold.access.vocabulary import Purpose, default_kind, own_consent_kinds, version_kinds
+from kinfold.access.vocabulary import Purpose, default_kind, own_consent_kinds, role_access, version_kinds
 from kinfold.consent.models import (
     ConsentVersion,
     CourtOrder,
@@ -802,14 +802,69 @@ def candidate_families_filter(viewer: Viewer, *, scope: str = "any") -> Q:
     if not viewer.may_see_family_data:
         return Q(pk__in=[])
     assert viewer.membership is not None
-    membership_id, org_id = viewer.membership.pk, viewer.membership.organization_id
-    active = CareTeamMember.objects.active().filter(care_team__family=OuterRef("pk"))
-    mine = Q(Exists(active.filter(membership_id=membership_id)))
+    org_id = viewer.membership.organization_id
+    mine = _on_team(viewer)
     if scope == "mine":
         return mine
-    ours = Q(Exists(active.filter(membership__organization_id=org_id)))
+    ours = Q(Exists(_active_places().filter(membership__organization_id=org_id)))
     if scope == "organization":
         return ours
+    return mine | ours | Q(created_by_org_id=org_id) | _named_referred_or_emergency(viewer)
+
+
+def parent_reach_filter(viewer: Viewer, purpose: str) -> Q:
+    """A superset, in SQL, of the families whose parent's contact record ``decide`` might let her read for
+    ``purpose``: the families a caseload lists. Narrower than ``candidate_families_filter``: her organisation's
+    place on a team opens nothing by itself. Rule 1 reads her own organisation's contact records; a consent
+    reaches her (rule 2) only with a place on the team, an open referral she handles or her own name, or, for
+    payment and operations staff, her organisation's name; a court order or court consent (rule 3) only with a
+    place or her name; an emergency (rule 4) only her own. A whole organisation's caseload decides only these:
+    most of its families are open to the staff on their teams, not to each of its members.
+
+    The families she reaches are one list of ids, each part read by its own index (a condition per family
+    would be evaluated over the whole region)."""
+    if not viewer.may_see_family_data:
+        return Q(pk__in=[])
+    assert viewer.membership is not None
+    membership_id, org_id = viewer.membership.pk, viewer.membership.organization_id
+    reached: list[QuerySet[Any]] = [
+        # Rule 1: her own organisation's contact records (any person of the family it recorded: a superset).
+        Person.objects.filter(created_by_org_id=org_id).values("family_id"),
+        CareTeamMember.objects.active().filter(membership_id=membership_id).values("care_team__family_id"),
+        ConsentVersion.objects.filter(recipient_people=membership_id).values("directive__family_id"),
+        CourtOrder.objects.filter(named_person_id=membership_id).values("family_id"),
+        # An open referral to her organisation (CONSENT-RULES, "Referrals": its handler reaches the family).
+        Referral.objects.filter(receiving_org_id=org_id, sent_at__isnull=False)
+        .exclude(status__in=CLOSED_STATUSES)
+        .values("family_id"),
+    ]
+    if viewer.is_clinician:  # only a clinician's own declared emergency opens a family (rule 4)
+        reached.append(
+            EmergencyAccess.objects.filter(user_id=viewer.user.pk, expires_at__gt=clock.now()).values("family_id")
+        )
+    access = role_access(viewer.role)
+    if access is not None and (
+        (purpose == Purpose.PAYMENT and access.payment) or (purpose == Purpose.OPERATIONS and access.operations)
+    ):
+        reached.append(ConsentVersion.objects.filter(recipient_orgs=org_id).values("directive__family_id"))
+    first, *rest = (qs.order_by() for qs in reached)
+    return Q(pk__in=first.union(*rest, all=True))
+
+
+def _active_places() -> QuerySet[CareTeamMember]:
+    return CareTeamMember.objects.active().filter(care_team__family=OuterRef("pk"))
+
+
+def _on_team(viewer: Viewer) -> Q:
+    assert viewer.membership is not None
+    return Q(Exists(_active_places().filter(membership_id=viewer.membership.pk)))
+
+
+def _named_referred_or_emergency(viewer: Viewer) -> Q:
+    """Families that name her in a consent or court order, have an open referral to her organisation, or (a
+    clinician's) her own emergency in force."""
+    assert viewer.membership is not None
+    membership_id, org_id = viewer.membership.pk, viewer.membership.organization_id
     named = Q(
         Exists(ConsentVersion.objects.filter(directive__family=OuterRef("pk"), recipient_people=membership_id))
     ) | Q(Exists(CourtOrder.objects.filter(family=OuterRef("pk"), named_person_id=membership_id)))
@@ -821,12 +876,11 @@ def candidate_families_filter(viewer: Viewer, *, scope: str = "any") -> Q:
             )
         )
     )
-    candidates = mine | ours | Q(created_by_org_id=org_id) | named | referred
     if not viewer.is_clinician:
-        return candidates  # only a clinician's declared emergency opens a family (rule 4)
+        return named | referred  # only a clinician's declared emergency opens a family (rule 4)
     emergency = Q(
         Exists(
             EmergencyAccess.objects.filter(family=OuterRef("pk"), user_id=viewer.user.pk, expires_at__gt=clock.now())
         )
     )
-    return candidates | emergency
+    return named | referred | emergency

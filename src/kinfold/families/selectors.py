@@ -27,6 +27,7 @@ from kinfold.access.facts import (
     compiled_dicts,
     compiled_rows,
     parent_facts,
+    parent_reach_filter,
 )
 from kinfold.access.gate import RecordGate
 from kinfold.access.registry import FactReader, RecordFacts
@@ -234,13 +235,18 @@ def caseload_for(
     """The viewer's caseload ("mine": she is on the team; "organization": her organisation is), keeping
     only families whose parent the policy lets her see: a hidden family is not counted or found.
 
-    One query reads every candidate's parent as plain values (a whole organisation's caseload has thousands);
+    One query reads every candidate's parent as plain values (a whole organisation's caseload has thousands),
+    keeping only the families whose parent the door might let her read (``parent_reach_filter``, a superset);
     the door decides each. A parent her own organisation recorded is decided by rule 1, which reads no fact
     of the family, so only the other families' facts are loaded; the shown page's are loaded with its rows.
     Her own caseload is decided whole (it is counted); her organisation's is decided as far as the page shown
     (page first, then decide), unless sorted by last activity: each family's is the newest line she may read."""
     purpose = purpose_for(viewer, purpose)
     families = Family.objects.filter(candidate_families_filter(viewer, scope=scope))
+    if scope == "organization":
+        # Only the families whose parent the door might let her read are decided (her organisation's place on a
+        # team opens nothing by itself): a whole organisation's caseload is mostly its other staff's families.
+        families = families.filter(parent_reach_filter(viewer, purpose))
     for term in search.split()[:5]:
         families = families.filter(
             Q(parent__given_name__icontains=term)
