@@ -113,3 +113,37 @@ def test_on_postgresql_the_page_statements_are_planned_once_per_connection(db: A
     finally:
         prepared.BUILDERS.pop("test.notes", None)
         prepared.BUILDERS.pop("test.notes off", None)
+
+
+def test_on_postgresql_timestamps_are_read_in_c_as_the_same_utc_datetimes(db: Any) -> None:
+    """``prepared.utc_timestamps_in_c``: a new PostgreSQL connection reads ``timestamptz`` with psycopg's loader (C
+    where psycopg has it), and every value is the aware ``datetime`` in ``datetime.UTC`` that Django's own loader
+    gives: the instant written, to the microsecond, also for a value stored from another zone; NULL stays None."""
+    import datetime
+    import zoneinfo
+
+    import psycopg
+    import pytest
+
+    from kinfold.audit.models import AuditEvent
+    from kinfold.audit.services import record_event
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the loader is PostgreSQL's")
+    connection.ensure_connection()
+    loader = connection.connection.adapters.get_loader(1184, psycopg.pq.Format.TEXT)  # timestamptz
+    assert loader is prepared._UtcTimestamptzLoader and loader.timezone is datetime.UTC
+    if psycopg.pq.__impl__ in ("c", "binary"):
+        assert type(loader(1184, connection.connection)).__module__.startswith("psycopg_binary")
+    chicago = datetime.datetime(2026, 3, 8, 1, 59, 59, 999999, tzinfo=zoneinfo.ZoneInfo("America/Chicago"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT %s::timestamptz, NULL::timestamptz, '1900-01-01 00:00:00.000001+05:30'::timestamptz", [chicago]
+        )
+        at, nothing, old = cursor.fetchone()
+    assert at == chicago and at.tzinfo is datetime.UTC and at.utcoffset() == datetime.timedelta(0)
+    assert nothing is None
+    assert old == datetime.datetime(1899, 12, 31, 18, 30, 0, 1, tzinfo=datetime.UTC)
+    record_event(actor=None, action="view", record_type="Test")
+    event = AuditEvent.objects.order_by("-pk").first()
+    assert event is not None and event.occurred_at.tzinfo is datetime.UTC

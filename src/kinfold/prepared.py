@@ -17,10 +17,15 @@ database. On PostgreSQL each is also a *server-side* prepared statement (``prepa
 once per connection instead of on every request (planning a dozen joins took it 1.3 ms, running it 0.2). Django
 turns psycopg's prepared statements off for connection poolers in transaction mode; Kinfold uses them only for
 these statements, and ``KINFOLD_DB_PREPARED_STATEMENTS=0`` (settings ``DB_PREPARED_STATEMENTS``) turns them off.
+
+``utc_timestamps_in_c`` (on every new PostgreSQL connection) reads ``timestamptz`` values with psycopg's C loader
+instead of Django's Python subclass of it: 0.2 µs a value instead of 3.7 (a caseload reads about 800, a whole
+organisation's consents tens of thousands), the same ``datetime`` in UTC.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -166,3 +171,29 @@ def _run(entry: _Prepared, connection: Any, value: int) -> list[Any]:
     if entry.prefetch and objects:
         prefetch_related_objects(objects, *entry.prefetch)
     return objects
+
+
+class _UtcTimestamptzLoader:
+    """psycopg's own ``timestamptz`` loader (in C where psycopg has its C implementation), under the name Django
+    looks for: Django registers a Python subclass that loads each value in Python and then sets its zone to UTC,
+    and checks a connection's loader by its ``timezone`` attribute before every cursor."""
+
+    format = psycopg.pq.Format.TEXT
+    timezone = datetime.UTC
+
+    def __new__(cls, oid: int, context: Any = None) -> Any:
+        native = psycopg.adapters.get_loader(oid, psycopg.pq.Format.TEXT)  # the C class where there is one
+        assert native is not None
+        return native(oid, context)
+
+
+def utc_timestamps_in_c(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """On a new PostgreSQL connection whose session time zone is UTC (Django sets it so), load ``timestamptz``
+    values with psycopg's C loader: it returns the same aware ``datetime`` (``tzinfo`` is ``datetime.UTC``) as
+    Django's loader, 18 times faster. Elsewhere (another zone, another database) nothing changes."""
+    if connection.vendor != "postgresql" or connection.timezone is not datetime.UTC:
+        return
+    raw = connection.connection
+    if raw.info.parameter_status("TimeZone") != "UTC":
+        return
+    raw.adapters.register_loader("timestamptz", _UtcTimestamptzLoader)

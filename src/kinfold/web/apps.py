@@ -8,6 +8,12 @@ class WebConfig(AppConfig):
     label = "web"
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
+        from kinfold.prepared import utc_timestamps_in_c
+
+        connection_created.connect(utc_timestamps_in_c, dispatch_uid="kinfold_utc_timestamps_in_c")
+
         # Sign-ins and sign-outs belong in the audit trail; Django announces them with its auth signals.
         from django.contrib.auth import signals
 
