@@ -82,6 +82,12 @@ def parser() -> argparse.ArgumentParser:
         help=f"the scratch database, dropped and created fresh; its name must contain 'bench' ({SCRATCH_DATABASE})",
     )
     p.add_argument("--keep", action="store_true", help="keep the scratch database afterwards (dropped by default)")
+    p.add_argument(
+        "--floor",
+        action="store_true",
+        help="also time the same clients on the same server doing no referral: a static file, and a signed-in "
+        "GET /api/ (what the machine serves at most, whatever a referral does)",
+    )
     return p
 
 
@@ -311,9 +317,13 @@ class Browser:
         self.cookies: dict[str, str] = {}
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
-    def request(self, method: str, path: str, form: dict[str, Any] | None = None) -> tuple[int, str, str]:
+    def request(
+        self, method: str, path: str, form: dict[str, Any] | None = None, accept: str = ""
+    ) -> tuple[int, str, str]:
         """(status, Location, body)."""
         headers = {"Host": "127.0.0.1"}
+        if accept:
+            headers["Accept"] = accept
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None
@@ -408,6 +418,27 @@ def refer(client: Client, service_id: int, key: str) -> Outcome:
     ms = (time.perf_counter() - started) * 1000
     found = REFERRAL_URL.match(location) if status == 302 else None
     return Outcome(client.username, key, status, int(found.group(1)) if found else None, started, ms)
+
+
+# The floor: what the same server and clients do with no referral at all (``--floor``). A static file is gunicorn,
+# WSGI and whitenoise with no view; ``/api/`` as JSON is a signed-in request through every middleware (her session,
+# her account and membership read, the request audited where it should be) whose view builds one small dict.
+FLOORS = (
+    ("a static file", "/static/kinfold/favicon.ico", ""),
+    ("signed in: GET /api/ (JSON)", "/api/", "application/json"),
+)
+
+
+def visit(path: str, accept: str) -> Any:
+    """A client's action that GETs ``path`` (an Outcome with ``referral_id`` 0 when answered 200)."""
+
+    def action(client: Client, service_id: int, key: str) -> Outcome:
+        started = time.perf_counter()
+        status, _, _ = client.browser.request("GET", path, accept=accept)
+        ms = (time.perf_counter() - started) * 1000
+        return Outcome(client.username, key, status, 0 if status == 200 else None, started, ms)
+
+    return action
 
 
 # --- a timed run ----------------------------------------------------------------------------------------------
@@ -521,8 +552,11 @@ def timed_run(
     prefix: str,
     web_pid: int,
     database: str,
+    action: Any = None,
 ) -> Run:
-    """Every client POSTs referrals back to back until ``seconds`` have passed since they all started."""
+    """Every client POSTs referrals (or does ``action``) back to back until ``seconds`` have passed since they all
+    started."""
+    act = action or refer
     results: list[list[Outcome]] = [[] for _ in clients]
     barrier = threading.Barrier(len(clients) + 1)
     crashed: list[BaseException] = []
@@ -533,7 +567,7 @@ def timed_run(
             barrier.wait()
             n = 0
             while time.perf_counter() < end:
-                results[i].append(refer(client, service_id, f"{prefix}-{client.username}-{n}"))
+                results[i].append(act(client, service_id, f"{prefix}-{client.username}-{n}"))
                 n += 1
         except BaseException as error:
             crashed.append(error)
@@ -742,9 +776,32 @@ def main() -> None:
             outcomes += run.outcomes
             if tag != "w":
                 runs.append(run)
+        floors: list[Run] = []
+        for label, path, accept in FLOORS if args.floor else ():
+            for group in (clients[:1], clients):
+                floors.append(
+                    timed_run(
+                        f"{label}, {len(group)} client{'s' if len(group) > 1 else ''}",
+                        group,
+                        seconds=args.seconds / 2,
+                        service_id=world.service_id,
+                        prefix=f"{prefix}-floor",
+                        web_pid=web.pid,
+                        database=args.database,
+                        action=visit(path, accept),
+                    )
+                )
         time.sleep(0.5)  # the last email's 250 reaches the client before aiosmtpd's handler returns
     print()
     print(c.table(RUN_HEADERS, [r.row() for r in runs]))
+    if floors:
+        print("\nThe floor: the same server and clients, no referral (CPU ms per request):\n")
+        print(
+            c.table(
+                ("run", "clients", "requests", "errors", "seconds", "requests/s", *RUN_HEADERS[6:]),
+                [r.row() for r in floors],
+            )
+        )
     best = runs[-1]
     verdict = "met" if best.rate >= GOAL_PER_SECOND else "MISSED"
     print(f"\nGoal: ≥ {GOAL_PER_SECOND} referrals/s with {best.clients} clients: {verdict} ({best.rate:,.1f}/s).")
