@@ -352,3 +352,26 @@ def test_court_orders_and_emergencies_are_accounted_and_the_emergency_is_flagged
     bases = {e.recipient_name: e.basis for e in entries}
     assert bases["Cora Vance"] == "court order FTC-2026-0042"
     assert bases["Nina Adeyemi"] == "a medical emergency declared by a clinician"
+
+
+def test_the_accounting_table_keeps_its_foreign_keys_and_one_index_besides_its_key() -> None:
+    """Every page view writes the accounting, so its table carries only the index its reads use (the family's
+    entries, newest first); each reference keeps the database's own foreign-key constraint."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Disclosure._meta.db_table)
+    indexes = {
+        tuple(c["columns"]) for c in constraints.values() if c["index"] and not c["primary_key"] and not c["unique"]
+    }
+    assert indexes == {("family_id", "occurred_at")}
+    references = {c["columns"][0]: c["foreign_key"][0] for c in constraints.values() if c["foreign_key"]}
+    assert references == {
+        "family_id": "families_family",
+        "recipient_user_id": "auth_user",
+        "recipient_org_id": "organizations_organization",
+        "disclosing_org_id": "organizations_organization",
+        "consent_version_id": "consent_consentversion",
+        "court_order_id": "consent_courtorder",
+        "emergency_id": "consent_emergencyaccess",
+    }

@@ -435,21 +435,33 @@ class Restriction(FamilyRecord):
 
 
 class Disclosure(AppendOnlyRecord):
-    """One permitted access by someone outside the creating organisation in which content was shown."""
+    """One permitted access by someone outside the creating organisation in which content was shown.
 
-    occurred_at = models.DateTimeField(db_index=True)
-    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="disclosures")
-    recipient_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    Every page view that shows another organisation's record writes some, so the table is the largest and most
+    written in Kinfold: it has one index besides its key, ``(family, -occurred_at)``, which every read of it uses
+    (her accounting of disclosures, the family's). Its other references keep their foreign-key constraints but no
+    index of their own (each cost every page its upkeep): they are read through the family, and what they point
+    at (organisations, accounts, consent versions, court orders, emergencies) is never deleted by Kinfold."""
+
+    occurred_at = models.DateTimeField()
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="disclosures", db_index=False)
+    recipient_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     recipient_name = models.CharField(max_length=220)
-    recipient_org = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
-    disclosing_org = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    recipient_org = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
+    disclosing_org = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
     purpose = models.CharField(max_length=40)
     rule = models.CharField(max_length=4)
     consent_version = models.ForeignKey(
-        ConsentVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="disclosures"
+        ConsentVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="disclosures", db_index=False
     )
-    court_order = models.ForeignKey(CourtOrder, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    emergency = models.ForeignKey(EmergencyAccess, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    court_order = models.ForeignKey(
+        CourtOrder, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    emergency = models.ForeignKey(
+        EmergencyAccess, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     channel = models.CharField(max_length=20, default="page")
     categories = models.JSONField(default=list)
     records = models.JSONField(default=list)
