@@ -181,10 +181,10 @@ class _UtcTimestamptzLoader:
     format = psycopg.pq.Format.TEXT
     timezone = datetime.UTC
 
+    native: Any = psycopg.adapters.get_loader(psycopg.postgres.types["timestamptz"].oid, format)  # C where there is one
+
     def __new__(cls, oid: int, context: Any = None) -> Any:
-        native = psycopg.adapters.get_loader(oid, psycopg.pq.Format.TEXT)  # the C class where there is one
-        assert native is not None
-        return native(oid, context)
+        return cls.native(oid, context)
 
 
 def utc_timestamps_in_c(sender: Any, connection: Any, **kwargs: Any) -> None:

@@ -315,8 +315,7 @@ def _create_referral(
     send: bool = True,
     gate: RecordGate | None = None,
 ) -> tuple[Referral, NotSent | None]:
-    # A retried submit is rare: asked whether there is one (the cheapest question), read in full only if so.
-    if request_key and Referral.objects.filter(request_key=request_key).exists():
+    if request_key:  # a retried submit gives back the referral it made
         existing = Referral.objects.select_related("receiving_org").filter(request_key=request_key).first()
         if existing is not None:
             if existing.family_id != family.pk or existing.created_by_id != viewer.user_id:
@@ -408,7 +407,8 @@ def _create_referral(
         return referral, None
     if sent_at is None:
         return referral, NotSent(referral, referral.left_out)  # the draft is kept, with what was left out and why
-    _after_sending(viewer, referral, items, at=sent_at, status_event_written=True)
+    _audit_change(viewer, referral, S.DRAFT, S.REQUESTED, at=sent_at)  # its status event went with the referral
+    _after_sending(viewer, referral, items, at=sent_at)
     return referral, None
 
 
@@ -427,7 +427,8 @@ def send_referral(
     now = clock.now()
     _mark_sent(referral, items, at=now)
     referral.save()
-    _after_sending(viewer, referral, items, at=now, status_event_written=False)
+    _event(viewer, referral, S.DRAFT, S.REQUESTED, at=now)
+    _after_sending(viewer, referral, items, at=now)
     return items
 
 
@@ -466,17 +467,10 @@ def _mark_sent(referral: Referral, items: list[Item], *, at: datetime) -> None:
     _set_status(referral, S.REQUESTED, at)
 
 
-def _after_sending(
-    viewer: Viewer, referral: Referral, items: list[Item], *, at: datetime, status_event_written: bool
-) -> None:
-    """What follows a send, once the referral is saved as sent: the pathway step it completes, its status event
-    (unless written with the referral) and audit event, the accounting of the disclosure, the audit event of the
-    export, and the receiving side told."""
+def _after_sending(viewer: Viewer, referral: Referral, items: list[Item], *, at: datetime) -> None:
+    """What follows a send, once the referral and its status change are written: the pathway step it completes,
+    the accounting of the disclosure, the audit event of the export, and the receiving side told."""
     pathway_evidence.referral_moved(viewer, referral)
-    if status_event_written:
-        _audit_change(viewer, referral, S.DRAFT, S.REQUESTED, at=at)
-    else:
-        _event(viewer, referral, S.DRAFT, S.REQUESTED, at=at)
     sent = [i for i in items if i.sent]
     receiving = referral.receiving_org
     _account_sending(viewer, referral, sent, at=at)
@@ -680,27 +674,15 @@ def _event(
     from_status: str,
     to_status: str,
     *,
-    reason_code: str = "",
-    words: str = "",
     at: datetime,
-    organization_id: int | None = None,
-    actor_name: str = "",
-    via_link: bool = False,
+    **details: Any,
 ) -> ReferralEvent:
-    event = _new_event(
-        viewer,
-        referral,
-        from_status,
-        to_status,
-        reason_code=reason_code,
-        words=words,
-        at=at,
-        organization_id=organization_id,
-        actor_name=actor_name,
-        via_link=via_link,
-    )
+    """A change of status written, with its audit event: ``details`` as ``_new_event`` takes them."""
+    event = _new_event(viewer, referral, from_status, to_status, at=at, **details)
     event.save(force_insert=True)
-    _audit_change(viewer, referral, from_status, to_status, reason_code=reason_code, at=at, via_link=via_link)
+    _audit_change(
+        viewer, referral, from_status, to_status, reason_code=event.reason_code, at=at, via_link=event.via_link
+    )
     return event
 
 
