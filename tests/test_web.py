@@ -92,6 +92,7 @@ def test_caseload_page_makes_the_same_number_of_queries_for_5_or_25_families(
     client = client_for(coordinator)
 
     def count() -> int:
+        client.get(reverse("families:caseload"))  # the idle clock is written at most every half-minute
         with CaptureQueriesContext(connection) as ctx:
             assert client.get(reverse("families:caseload")).status_code == 200
         return len(ctx.captured_queries)
@@ -291,6 +292,43 @@ def test_session_ends_after_idle_minutes(coordinator, settings, monkeypatch):
     response = client.get(reverse("families:caseload"))
     assert response.status_code == 302 and reverse("login") in response.url
     assert AuditEvent.objects.filter(action="logout", detail__reason="idle timeout").exists()
+
+
+def test_a_page_read_within_the_idle_stamp_writes_no_session_and_a_later_one_moves_its_end(
+    coordinator, settings, monkeypatch
+):
+    """The idle clock is written at most every IDLE_STAMP_SECONDS: reading pages in the same half-minute writes
+    nothing to the session table, and the next request after it writes the clock and moves the session's end."""
+    import time as time_module
+
+    from django.contrib.sessions.models import Session
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kinfold.web.middleware import IDLE_KEY, IDLE_STAMP_SECONDS
+
+    client = Client()
+    client.post(reverse("login"), {"username": coordinator.user.username, "password": TEST_PASSWORD})
+    assert client.get(reverse("families:caseload")).status_code == 200
+    key = client.session.session_key
+    stamped, ends = client.session[IDLE_KEY], Session.objects.get(session_key=key).expire_date
+
+    real_time = time_module.time
+    monkeypatch.setattr(time_module, "time", lambda: real_time() + IDLE_STAMP_SECONDS - 5)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("families:caseload")).status_code == 200
+    assert not [q for q in queries if "django_session" in q["sql"] and not q["sql"].startswith("SELECT")]
+    assert client.session[IDLE_KEY] == stamped
+
+    monkeypatch.setattr(time_module, "time", lambda: real_time() + IDLE_STAMP_SECONDS + 5)
+    assert client.get(reverse("families:caseload")).status_code == 200
+    assert client.session[IDLE_KEY] > stamped
+    assert Session.objects.get(session_key=key).expire_date > ends
+    # Idle for the configured minutes after the written clock: signed out.
+    later = client.session[IDLE_KEY] + settings.IDLE_TIMEOUT_MINUTES * 60 + 1
+    monkeypatch.setattr(time_module, "time", lambda: later)
+    response = client.get(reverse("families:caseload"))
+    assert response.status_code == 302 and reverse("login") in response.url
 
 
 def test_anonymous_visitors_are_sent_to_sign_in():

@@ -180,7 +180,9 @@ KINFOLD_EMERGENCY_ACCESS_HOURS = float(os.environ.get("KINFOLD_EMERGENCY_ACCESS_
 # A consent that would end further out than this many days (5 years) is saved only once the person recording
 # it ticks a box to confirm the date: a century-long consent is almost always a typo in the year.
 KINFOLD_CONSENT_EXPIRY_HORIZON_DAYS = int(os.environ.get("KINFOLD_CONSENT_EXPIRY_HORIZON_DAYS", "1826"))
-SESSION_SAVE_EVERY_REQUEST = True
+# A session is written when it changes, not on every request: the idle sign-out's clock is written at most every
+# 30 seconds (kinfold.web.middleware.IDLE_STAMP_SECONDS), and each write moves the session's end 15 minutes on.
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -37,10 +37,15 @@ class SecurityHeadersMiddleware:
 
 
 IDLE_KEY = "kinfold_last_seen"
+# The time of her last request is written to the session (a database write and a commit) only when it is this
+# many seconds old: a page read in the same minute as the last one writes nothing. The sign-out counts from the
+# time written, so it may come up to this much earlier than the idle minutes, never later.
+IDLE_STAMP_SECONDS = 30
 
 
 class IdleTimeoutMiddleware:
-    """Signs a person out after ``IDLE_TIMEOUT_MINUTES`` without a request."""
+    """Signs a person out after ``IDLE_TIMEOUT_MINUTES`` without a request (counted from her last request, as
+    written at most ``IDLE_STAMP_SECONDS`` apart)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -56,7 +61,7 @@ class IdleTimeoutMiddleware:
                 record_event(actor=request.user, action=Action.LOGOUT, detail={"reason": "idle timeout"})
                 logout(request)
                 messages.info(request, "You were signed out after a period without activity. Please sign in again.")
-            else:
+            elif last_seen is None or now - float(last_seen) >= IDLE_STAMP_SECONDS:
                 request.session[IDLE_KEY] = now
         return self.get_response(request)
 
