@@ -279,6 +279,10 @@ def test_a_compiled_query_reads_what_the_orm_reads_for_any_ids(coordinator, case
 
     add_families(coordinator, caseworker, court, 0, 4)
     ids = sorted(Family.objects.values_list("pk", flat=True))
+    # One order names records of two kinds (its JSON list of objects is read as text too).
+    CourtOrder.objects.filter(family_id=ids[0]).update(
+        records=[{"type": "Note", "id": 7}, {"type": "ScreeningResult", "id": 12}], kinds=["notes"]
+    )
     facts._COMPILED.clear()
     for chosen in (ids[:1], ids[1:], ids, [], [ids[0], 10**9]):
         by_orm = list(facts._team_places_query(facts.one_of(chosen)))
@@ -288,3 +292,15 @@ def test_a_compiled_query_reads_what_the_orm_reads_for_any_ids(coordinator, case
             ConsentVersion.objects.filter(directive__family_id__in=chosen).values_list("pk", flat=True)
         )
         assert all(w.purposes and w.categories for _, w in windows), "the JSON columns decoded"
+        orders = {w.order_id: w for _, w in facts._order_windows(chosen)}
+        assert [o.pk for o in CourtOrder.objects.filter(family_id__in=chosen)] == list(orders)
+        for order in CourtOrder.objects.filter(family_id__in=chosen):
+            window = orders[order.pk]
+            assert window.categories == frozenset(order.categories) and window.kinds == frozenset(order.kinds)
+            assert window.records == frozenset((str(r["type"]), r["id"]) for r in order.records)
+            assert (window.valid_from, window.valid_until) == (order.valid_from, order.valid_until)
+        restrictions = [r for _, r in facts._agreed_restrictions(chosen)]
+        expected = Restriction.objects.filter(family_id__in=chosen, status=RestrictionStatus.AGREED)
+        assert sorted((r.decided_at, tuple(sorted(r.categories))) for r in restrictions) == sorted(
+            (r.decided_at, tuple(sorted(r.categories))) for r in expected
+        )

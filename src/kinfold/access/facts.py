@@ -435,20 +435,29 @@ def _team_places(family_ids: list[int]) -> list[tuple[int, TeamPlace]]:
 
 
 def _order_windows(family_ids: list[int]) -> list[tuple[int, OrderWindow]]:
-    """The families' court orders, in the model's order (newest period first), as rule 3(a) reads them."""
-    orders = CourtOrder.objects.filter(family_id__in=one_of(family_ids)).values_list(
-        "family_id",
-        "pk",
-        "court_id",
-        "created_by_org_id",
-        "named_person_id",
-        "categories",
-        "valid_from",
-        "valid_until",
-        "finding_other_means_unavailable",
-        "finding_public_interest_outweighs_harm",
-        "kinds",
-        "records",
+    """The families' court orders, in the model's order (newest period first), as rule 3(a) reads them. Compiled
+    like the other facts: its JSON columns are read as text and decoded once per distinct text."""
+    orders = compiled_rows(
+        "court orders",
+        lambda ids: (
+            CourtOrder.objects.filter(family_id__in=ids)
+            .annotate(**_as_text(("categories", "kinds", "records")))
+            .values_list(
+                "family_id",
+                "pk",
+                "court_id",
+                "created_by_org_id",
+                "named_person_id",
+                "categories_text",
+                "valid_from",
+                "valid_until",
+                "finding_other_means_unavailable",
+                "finding_public_interest_outweighs_harm",
+                "kinds_text",
+                "records_text",
+            )
+        ),
+        family_ids,
     )
     return [
         (
@@ -458,12 +467,12 @@ def _order_windows(family_ids: list[int]) -> list[tuple[int, OrderWindow]]:
                 court_id=court_id,
                 recorded_by_org_id=recorded_by_org_id,
                 named_person_id=named_person_id,
-                categories=frozenset(categories),
+                categories=_json_set(categories),
                 valid_from=valid_from,
                 valid_until=valid_until,
                 has_part2_findings=other_means_unavailable and public_interest_outweighs_harm,
-                kinds=frozenset(kinds),
-                records=frozenset((str(r.get("type")), r.get("id")) for r in records),
+                kinds=_json_set(kinds),
+                records=_record_refs(records),
             ),
         )
         for (
@@ -483,20 +492,33 @@ def _order_windows(family_ids: list[int]) -> list[tuple[int, OrderWindow]]:
     ]
 
 
+def _record_refs(text: str | None) -> frozenset[tuple[str, Any]]:
+    """A court order's named records, ``[{"type": …, "id": …}, …]`` as text: the set of ``(type, id)``."""
+    return frozenset((str(r.get("type")), r.get("id")) for r in _json_values(text) if isinstance(r, dict))
+
+
 def _agreed_restrictions(family_ids: list[int]) -> list[tuple[int, AgreedRestriction]]:
     """The families' agreed restrictions, and the ended ones (which may still cover older records)."""
-    restrictions = Restriction.objects.filter(
-        family_id__in=one_of(family_ids), status__in=(RestrictionStatus.AGREED, RestrictionStatus.ENDED)
-    ).values_list(
-        "family_id",
-        "decided_at",
-        "disclosing_org_id",
-        "recipient_org_id",
-        "recipient_person_id",
-        "categories",
-        "purposes",
-        "ended_at",
-        "ended_on_request_of",
+    restrictions = compiled_rows(
+        "agreed restrictions",
+        lambda ids: (
+            Restriction.objects.filter(
+                family_id__in=ids, status__in=(RestrictionStatus.AGREED, RestrictionStatus.ENDED)
+            )
+            .annotate(**_as_text(("categories", "purposes")))
+            .values_list(
+                "family_id",
+                "decided_at",
+                "disclosing_org_id",
+                "recipient_org_id",
+                "recipient_person_id",
+                "categories_text",
+                "purposes_text",
+                "ended_at",
+                "ended_on_request_of",
+            )
+        ),
+        family_ids,
     )
     return [
         (
@@ -506,8 +528,8 @@ def _agreed_restrictions(family_ids: list[int]) -> list[tuple[int, AgreedRestric
                 disclosing_org_id=disclosing_org_id,
                 recipient_org_id=recipient_org_id,
                 recipient_person_id=recipient_person_id,
-                categories=frozenset(categories),
-                purposes=frozenset(purposes),
+                categories=_json_set(categories),
+                purposes=_json_set(purposes),
                 ended_at=ended_at,
                 ended_by_organization=ended_on_request_of == Restriction.EndRequestedBy.ORGANIZATION,
             ),
