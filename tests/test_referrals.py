@@ -400,6 +400,9 @@ def test_the_inbox_caseload_and_network_show_each_loops_state(coordinator, famil
     assert selectors.sent_by_us_counts(viewer_of(coordinator), [family.pk])[family.pk]["overdue"] == 1
     # A role that may not see the referral's category counts nothing (rule 1).
     assert selectors.sent_by_us_counts(viewer_of(staff(coordinator.organization, Role.FRONT_DESK)), [family.pk]) == {}
+    # Another organisation's staff count only what their organisation sent (the same query, its own values).
+    assert selectors.sent_by_us_counts(viewer_of(housing_intake), [family.pk]) == {}
+    assert selectors.sent_by_us_counts(viewer_of(coordinator), [family.pk])[family.pk]["open"] == 1
     referral.refresh_from_db()
     services.change_status(
         viewer=viewer_of(housing_intake),

@@ -340,30 +340,47 @@ def one_of(ids: list[int]) -> Any:
 # parameter, so each query's SQL never changes: it is compiled once per process (building and compiling a query
 # in Django cost as much as running it) and run with the page's ids. Only queries whose columns need no
 # conversion from the database's values are run so (no JSON column: those are read as text).
-_COMPILED: dict[str, tuple[str, tuple[Any, ...], tuple[int, ...]]] = {}
+_COMPILED: dict[str, tuple[str, tuple[Any, ...], tuple[tuple[int, int], ...]]] = {}
 
 
-def compiled_rows(key: str, build: Callable[[Any], QuerySet[Any]], ids: list[int]) -> list[tuple[Any, ...]]:
-    """The rows of ``build(one_of(ids))`` (a ``values_list`` query), as tuples. ``key`` names the query.
+def _bound_value(value: Any) -> Any:
+    """A value as a compiled query binds it: a collection as a sorted list (a text array), anything else as is."""
+    return sorted(value) if isinstance(value, (list, tuple, set, frozenset)) else value
 
-    ``build`` must take nothing from the request but the ids: its SQL and every other parameter are compiled in on
-    first use and reused for every later call (never a viewer's organisation, a date or a search term; a query that
-    needs one runs through the ORM as usual)."""
+
+def _marked(marker: list[Any], value: Any) -> RawSQL:
+    """Where a value goes in a query compiled once: one parameter (a collection: the rows of a text array)."""
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return RawSQL("SELECT unnest(%s::text[])", (marker,))
+    return RawSQL("%s", (marker,))
+
+
+def compiled_rows(key: str, build: Callable[..., QuerySet[Any]], ids: list[int], *values: Any) -> list[tuple[Any, ...]]:
+    """The rows of ``build(one_of(ids), *values)`` (a ``values_list`` query), as tuples. ``key`` names the query.
+
+    ``values`` are the query's other parameters (a viewer's organisation, a date, a collection of texts for an
+    ``__in``): on PostgreSQL ``build`` gets each as an expression holding one parameter, and every later call binds
+    its own. ``build`` must take nothing else from the request: its SQL and every other parameter are compiled in on
+    first use and reused for every later call."""
     if connection.vendor != "postgresql":
-        return list(build(one_of(ids)))
+        return list(build(one_of(ids), *(_bound_value(v) for v in values)))
     entry = _COMPILED.get(key)
     if entry is None:
-        marker: list[int] = []
-        query = build(RawSQL("SELECT unnest(%s::bigint[])", (marker,)))
+        markers: list[list[Any]] = [[] for _ in range(len(values) + 1)]
+        query = build(
+            RawSQL("SELECT unnest(%s::bigint[])", (markers[0],)),
+            *(_marked(m, v) for m, v in zip(markers[1:], values, strict=True)),
+        )
         sql, params = query.query.get_compiler(query.db).as_sql()
-        at = tuple(i for i, param in enumerate(params) if param is marker)
-        if not at:  # nothing to bind the ids to: run it as Django would
-            return list(build(one_of(ids)))
+        at = tuple((i, n) for i, param in enumerate(params) for n, marker in enumerate(markers) if param is marker)
+        if not any(n == 0 for _, n in at):  # nothing to bind the ids to: run it as Django would
+            return list(build(one_of(ids), *(_bound_value(v) for v in values)))
         entry = _COMPILED[key] = (sql, tuple(params), at)
     sql, params, at = entry
+    given = (list(ids), *(_bound_value(v) for v in values))
     bound = list(params)
-    for i in at:
-        bound[i] = list(ids)
+    for i, n in at:
+        bound[i] = given[n]
     with prepared_cursor(connection) as cursor:  # planned once per connection, too
         cursor.execute(sql, bound)
         return cursor.fetchall()
@@ -434,6 +451,33 @@ def _team_places(family_ids: list[int]) -> list[tuple[int, TeamPlace]]:
     ]
 
 
+_ORDER_COLUMNS = (
+    "family_id",
+    "pk",
+    "court_id",
+    "created_by_org_id",
+    "named_person_id",
+    "categories_text",
+    "valid_from",
+    "valid_until",
+    "finding_other_means_unavailable",
+    "finding_public_interest_outweighs_harm",
+    "kinds_text",
+    "records_text",
+)
+_RESTRICTION_COLUMNS = (
+    "family_id",
+    "decided_at",
+    "disclosing_org_id",
+    "recipient_org_id",
+    "recipient_person_id",
+    "categories_text",
+    "purposes_text",
+    "ended_at",
+    "ended_on_request_of",
+)
+
+
 def _order_windows(family_ids: list[int]) -> list[tuple[int, OrderWindow]]:
     """The families' court orders, in the model's order (newest period first), as rule 3(a) reads them. Compiled
     like the other facts: its JSON columns are read as text and decoded once per distinct text."""
@@ -442,20 +486,7 @@ def _order_windows(family_ids: list[int]) -> list[tuple[int, OrderWindow]]:
         lambda ids: (
             CourtOrder.objects.filter(family_id__in=ids)
             .annotate(**_as_text(("categories", "kinds", "records")))
-            .values_list(
-                "family_id",
-                "pk",
-                "court_id",
-                "created_by_org_id",
-                "named_person_id",
-                "categories_text",
-                "valid_from",
-                "valid_until",
-                "finding_other_means_unavailable",
-                "finding_public_interest_outweighs_harm",
-                "kinds_text",
-                "records_text",
-            )
+            .values_list(*_ORDER_COLUMNS)
         ),
         family_ids,
     )
@@ -506,17 +537,7 @@ def _agreed_restrictions(family_ids: list[int]) -> list[tuple[int, AgreedRestric
                 family_id__in=ids, status__in=(RestrictionStatus.AGREED, RestrictionStatus.ENDED)
             )
             .annotate(**_as_text(("categories", "purposes")))
-            .values_list(
-                "family_id",
-                "decided_at",
-                "disclosing_org_id",
-                "recipient_org_id",
-                "recipient_person_id",
-                "categories_text",
-                "purposes_text",
-                "ended_at",
-                "ended_on_request_of",
-            )
+            .values_list(*_RESTRICTION_COLUMNS)
         ),
         family_ids,
     )

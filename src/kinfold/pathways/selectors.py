@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 
 from kinfold import clock
 from kinfold.access.door import Access, access_record
+from kinfold.access.facts import compiled_rows
 from kinfold.access.gate import RecordGate
 from kinfold.access.viewer import Viewer
 from kinfold.access.vocabulary import Interaction, category_of_kind, role_access
@@ -344,18 +345,26 @@ def caseload_step_counts(viewer: Viewer, family_ids: list[int]) -> dict[int, dic
         return {}
     today = clock.today()
     counts: dict[int, dict[str, int]] = defaultdict(lambda: {"overdue": 0, "this_week": 0})
-    for family_id, due_on in (
-        PathwayStep.objects.filter(
-            family_id__in=family_ids,
-            created_by_org_id=viewer.organization_id,
-            sensitivity__in=sorted(access.categories),
-            status=StepStatus.OPEN,
-            enrolment__status=EnrolmentStatus.ACTIVE,
-            due_on__lte=today + WEEK,
-        )
-        .order_by()
-        .values_list("family_id", "due_on")
-    ):
+    rows = compiled_rows(
+        "caseload steps due",
+        lambda ids, organization_id, categories, due_by: (
+            PathwayStep.objects.filter(
+                family_id__in=ids,
+                created_by_org_id=organization_id,
+                sensitivity__in=categories,
+                status=StepStatus.OPEN,
+                enrolment__status=EnrolmentStatus.ACTIVE,
+                due_on__lte=due_by,
+            )
+            .order_by()
+            .values_list("family_id", "due_on")
+        ),
+        family_ids,
+        viewer.organization_id,
+        access.categories,
+        today + WEEK,
+    )
+    for family_id, due_on in rows:
         counts[family_id]["overdue" if due_on is not None and due_on < today else "this_week"] += 1
     return dict(counts)
 

@@ -19,6 +19,7 @@ from django.http import HttpRequest
 
 from kinfold import clock
 from kinfold.access.door import Access, access_record
+from kinfold.access.facts import compiled_rows
 from kinfold.access.gate import RecordGate
 from kinfold.access.http import viewer_for
 from kinfold.access.viewer import Viewer
@@ -239,12 +240,23 @@ def sent_by_us_counts(viewer: Viewer, family_ids: list[int]) -> dict[int, dict[s
         return {}
     now = clock.now()
     counts: dict[int, dict[str, int]] = defaultdict(lambda: {"open": 0, "overdue": 0})
-    for family_id, status, due_at in Referral.objects.filter(
-        family_id__in=family_ids,
-        created_by_org_id=viewer.organization_id,
-        sensitivity__in=sorted(access.categories),
-        status__in=OPEN_STATUSES,
-    ).values_list("family_id", "status", "due_at"):
+    rows = compiled_rows(
+        "caseload referrals sent by us",
+        lambda ids, organization_id, categories: (
+            Referral.objects.filter(
+                family_id__in=ids,
+                created_by_org_id=organization_id,
+                sensitivity__in=categories,
+                status__in=OPEN_STATUSES,
+            )
+            .order_by()
+            .values_list("family_id", "status", "due_at")
+        ),
+        family_ids,
+        viewer.organization_id,
+        access.categories,
+    )
+    for family_id, status, due_at in rows:
         counts[family_id]["open"] += 1
         if status in AWAITING_ANSWER and due_at is not None and due_at < now:
             counts[family_id]["overdue"] += 1
