@@ -79,6 +79,20 @@ def test_only_rules_2_to_4_are_disclosures_never_a_staff_members_own_organisatio
     assert all(row.consent_version_id == team.consent.versions.get().pk for row in rows)
 
 
+def test_a_caseload_accounts_for_each_record_in_plain_words(team):
+    """The caseload reads its rows as plain values; the accounting still names each record shown in words ("care
+    team", "pregnancy"), never the values the door decided it by."""
+    family_services.pregnancy_start(
+        viewer=viewer_of(team.ana), family=team.family, estimated_due_on=clock.today() + timedelta(days=60)
+    )
+    viewer = viewer_of(team.carl)
+    caseload = selectors.caseload_for(viewer=viewer)
+    selectors.caseload_rows(viewer=viewer, caseload=caseload)
+    listed = [r for row in Disclosure.objects.filter(channel="list") for r in row.records]
+    assert {"care team", "pregnancy", "parent's name"} <= {r["label"] for r in listed}, listed
+    assert not [r for r in listed if "RecordFacts" in r["label"] or "=" in r["label"]]
+
+
 def test_the_accounting_groups_by_recipient_and_day(team):
     page(team.carl, team.family)
     page(team.carl, team.family)

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from kinfold import clock
 from kinfold.access.accounting import Shown, disclosures_record
 from kinfold.access.facts import EmergencyWindow, PolicyContext
-from kinfold.access.registry import RecordFacts, facts_of, new_facts
+from kinfold.access.registry import RecordFacts, declared, facts_of, new_facts
 from kinfold.access.rules import (
     Decision,
     DirectiveStatus,
@@ -114,7 +114,7 @@ class RecordGate:
         if not decision.permitted:
             return False
         if decision.is_disclosure:
-            self.shown.append(Shown(facts, decision, label or str(record)))
+            self.shown.append(Shown(facts, decision, label or _label_of(record, facts)))
         if decision.shows_redisclosure_notice:
             self.notices.add((facts.record_type, facts.record_id))
         return True
@@ -162,3 +162,12 @@ class RecordGate:
         )
         self.shown = []
         return count
+
+
+def _label_of(record: Any, facts: RecordFacts) -> str:
+    """What the accounting calls a record shown without a label: the row's own words, or for the plain values of a
+    flat read its type's words ("pregnancy"), never the values themselves."""
+    if record is not facts:
+        return str(record)
+    declared_type = declared(facts.record_type)
+    return declared_type.label if declared_type is not None else facts.record_type
