@@ -147,3 +147,54 @@ def test_on_postgresql_timestamps_are_read_in_c_as_the_same_utc_datetimes(db: An
     record_event(actor=None, action="view", record_type="Test")
     event = AuditEvent.objects.order_by("-pk").first()
     assert event is not None and event.occurred_at.tzinfo is datetime.UTC
+
+
+def test_rows_written_as_one_json_document_read_back_as_bulk_create_writes_them(db: Any) -> None:
+    """``insert_rows`` (the accounting of disclosures' writer) stores what ``bulk_create`` stores: every column, the
+    microseconds of a timestamp, a name in another script, an empty and a NULL value, nested JSON; one row or many.
+    On SQLite it is ``bulk_create``; on PostgreSQL one statement, whatever the number of rows."""
+    from datetime import UTC, datetime, timedelta
+
+    from django.test.utils import CaptureQueriesContext
+
+    from kinfold.consent.models import Disclosure
+    from tests.factories import OrganizationFactory, UserFactory, make_family, staff
+
+    org, other = OrganizationFactory(), OrganizationFactory()
+    coordinator = staff(org, "care_coordinator")
+    family = make_family(coordinator)
+    user = UserFactory()
+    at = datetime(2026, 12, 6, 9, 30, 15, 123456, tzinfo=UTC)
+
+    def rows(n: int, channel: str) -> list[Disclosure]:
+        return [
+            Disclosure(
+                occurred_at=at + timedelta(microseconds=i),
+                family_id=family.pk,
+                recipient_user=user if i % 2 else None,
+                recipient_name="Ñandú Ğülşen 李" if i % 2 else "",
+                recipient_org=org,
+                disclosing_org=other,
+                purpose="care_coordination",
+                rule="2",
+                channel=channel,
+                categories=["contact", "general_health"][: i % 3],
+                records=[{"type": "Note", "id": i, "label": "note \"quoted\" \\ and ' apostrophe", "kind": None}],
+            )
+            for i in range(n)
+        ]
+
+    def read(channel: str) -> list[dict[str, Any]]:
+        fields = [f.attname for f in Disclosure._meta.concrete_fields if f.attname != "id"]
+        return list(Disclosure.objects.filter(channel=channel).order_by("occurred_at").values(*fields))
+
+    for n in (1, 5):
+        Disclosure.objects.bulk_create(rows(n, f"orm{n}"))
+        with CaptureQueriesContext(connection) as captured:
+            prepared.insert_rows(rows(n, f"json{n}"))
+        by_orm, by_json = read(f"orm{n}"), read(f"json{n}")
+        assert [{**r, "channel": ""} for r in by_json] == [{**r, "channel": ""} for r in by_orm]
+        assert len(by_json) == n and by_json[-1]["occurred_at"] == at + timedelta(microseconds=n - 1)
+        if connection.vendor == "postgresql":
+            assert len(captured.captured_queries) == 1 and "jsonb_to_recordset" in captured.captured_queries[0]["sql"]
+    prepared.insert_rows([])

@@ -18,6 +18,11 @@ once per connection instead of on every request (planning a dozen joins took it 
 turns psycopg's prepared statements off for connection poolers in transaction mode; Kinfold uses them only for
 these statements, and ``KINFOLD_DB_PREPARED_STATEMENTS=0`` (settings ``DB_PREPARED_STATEMENTS``) turns them off.
 
+``insert_rows(rows)`` writes new rows whose ids nobody reads afterwards (the accounting of disclosures, on every page
+that shows another organisation's records): on PostgreSQL one prepared statement that takes every row as one JSON
+document (``jsonb_to_recordset``), encoded by the C ``json`` module. Django's ``bulk_create`` binds one array per
+column, and psycopg dumps each element in Python: 2.5 ms of a caseload's 3 for 19 rows.
+
 ``utc_timestamps_in_c`` (on every new PostgreSQL connection) reads ``timestamptz`` values with psycopg's C loader
 instead of Django's Python subclass of it: 0.2 µs a value instead of 3.7 (a caseload reads about 800, a whole
 organisation's consents tens of thousands), the same ``datetime`` in UTC.
@@ -26,7 +31,8 @@ organisation's consents tens of thousands), the same ``datetime`` in UTC.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -35,7 +41,7 @@ import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
-from django.db.models import BigIntegerField, Model, QuerySet, prefetch_related_objects
+from django.db.models import AutoField, BigIntegerField, Field, JSONField, Model, QuerySet, prefetch_related_objects
 from django.db.models.expressions import RawSQL
 from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
 from django.db.models.sql.compiler import SQLCompiler
@@ -197,3 +203,50 @@ def utc_timestamps_in_c(sender: Any, connection: Any, **kwargs: Any) -> None:
     if raw.info.parameter_status("TimeZone") != "UTC":
         return
     raw.adapters.register_loader("timestamptz", _UtcTimestamptzLoader)
+
+
+_INSERTS_ATTRIBUTE = "_kinfold_inserts"
+
+
+def _insert_fields(model: type[Model]) -> list[Field[Any, Any]]:
+    return [f for f in model._meta.concrete_fields if not isinstance(f, AutoField) and not f.generated]
+
+
+def _insert_sql(model: type[Model], connection: Any) -> str:
+    """``INSERT … SELECT … FROM jsonb_to_recordset(%s)``: the model's columns, each read from the row's key of the
+    same name with the column's own type."""
+    quote = connection.ops.quote_name
+    fields = _insert_fields(model)
+    columns = ", ".join(quote(f.column) for f in fields)
+    typed = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in fields)
+    table = quote(model._meta.db_table)
+    return f"INSERT INTO {table} ({columns}) SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS r({typed})"
+
+
+def _json_value(field: Field[Any, Any], obj: Model) -> Any:
+    value = field.get_prep_value(field.pre_save(obj, add=True))
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)) and not isinstance(field, JSONField):
+        return value.isoformat()  # every digit of the microseconds (JSON encoders of Django keep milliseconds)
+    return value
+
+
+def insert_rows(rows: Sequence[Model]) -> None:
+    """``bulk_create(rows)`` for new rows of one model whose ids are not read afterwards (they are not set). On
+    PostgreSQL one prepared statement with every row as one JSON document; elsewhere ``bulk_create``. Run it inside
+    the caller's transaction, like ``bulk_create``."""
+    if not rows:
+        return
+    model = type(rows[0])
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(rows)
+        return
+    inserts: dict[type[Model], tuple[str, list[Field[Any, Any]]]] = connection.__dict__.setdefault(
+        _INSERTS_ATTRIBUTE, {}
+    )
+    if model not in inserts:
+        inserts[model] = (_insert_sql(model, connection), _insert_fields(model))
+    sql, fields = inserts[model]
+    document = json.dumps([{f.column: _json_value(f, row) for f in fields} for row in rows], separators=(",", ":"))
+    with prepared_cursor(connection) as cursor:
+        cursor.execute(sql, [document])

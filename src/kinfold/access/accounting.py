@@ -22,6 +22,7 @@ from kinfold.access.viewer import Viewer
 from kinfold.audit.models import Action
 from kinfold.audit.services import record_event
 from kinfold.consent.models import Disclosure
+from kinfold.prepared import insert_rows
 
 
 @dataclass
@@ -93,7 +94,7 @@ def disclosures_record(*, viewer: Viewer, purpose: str, shown: Sequence[Shown], 
                 ],
             )
         )
-    Disclosure.objects.bulk_create(rows)
+    insert_rows(rows)  # one JSON document on PostgreSQL: Django binds an array per column, dumped in Python
     opened: EmergencyOpened = defaultdict(set)
     for row in rows:
         if row.rule == "4":
