@@ -23,8 +23,8 @@ from kinfold import clock
 from kinfold.access.door import Access, NotPermitted, access_record
 from kinfold.access.facts import (
     PARENT_COLUMNS,
+    Compiled,
     candidate_families_filter,
-    compiled_dicts,
     compiled_rows,
     parent_facts,
     parent_reach_filter,
@@ -193,16 +193,20 @@ def last_activity_for(gate: RecordGate, family_ids: list[int]) -> dict[int, date
     (Lines about a consent are grouped by consent: they are seen as the consent is, whoever recorded them.)"""
     if not family_ids:
         return {}
-    groups = compiled_rows(
-        "newest lines",
-        lambda ids: (
-            FamilyActivity.objects.filter(family_id__in=ids)
-            .order_by()
-            .values_list("family_id", "created_by_org_id", "sensitivity", "kind", "consent_directive_id")
-            .annotate(last=Max("occurred_at"), made=Max("created_at"))
-        ),
-        family_ids,
+    return last_activity_from(gate, compiled_rows("newest lines", _newest_lines_query, family_ids))
+
+
+def _newest_lines_query(family_ids: Any) -> QuerySet[Any]:
+    return (
+        FamilyActivity.objects.filter(family_id__in=family_ids)
+        .order_by()
+        .values_list("family_id", "created_by_org_id", "sensitivity", "kind", "consent_directive_id")
+        .annotate(last=Max("occurred_at"), made=Max("created_at"))
     )
+
+
+def last_activity_from(gate: RecordGate, groups: list[tuple[Any, ...]]) -> dict[int, datetime]:
+    """``last_activity_for`` from the rows of its query (read with a page's other queries)."""
     latest: dict[int, datetime] = {}
     for family_id, org_id, category, kind, directive_id, last, made in groups:
         if family_id in latest and latest[family_id] >= last:
@@ -386,6 +390,32 @@ def _columns(*groups: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(c for group in groups for c in group))
 
 
+def _caseload_places_query(family_ids: Any) -> QuerySet[Any]:
+    team_reader = _readers()[0]
+    return (
+        CareTeamMember.objects.active()
+        .filter(care_team__family_id__in=family_ids)
+        .order_by("-is_coordinator", "joined_at")
+        .values(*_columns(team_reader.columns, _TEAM_COLUMNS))
+    )
+
+
+def _caseload_pregnancies_query(family_ids: Any) -> QuerySet[Any]:
+    pregnancy_reader = _readers()[1]
+    return (
+        PregnancyEpisode.objects.filter(family_id__in=family_ids)
+        .order_by("-estimated_due_on")
+        .values(*_columns(pregnancy_reader.columns, ("estimated_due_on", "delivered_on", "outcome")))
+    )
+
+
+def _caseload_children_query(family_ids: Any) -> QuerySet[Any]:
+    _, _, relationship_reader, person_reader = _readers()
+    return FamilyRelationship.objects.filter(family_id__in=family_ids, category=RelationshipCategory.CHILD).values(
+        *_columns(relationship_reader.columns, person_reader.columns, ("person__born_on",))
+    )
+
+
 def caseload_rows(
     *, viewer: Viewer, caseload: Caseload, families: list[CaseloadFamily] | None = None, on: date | None = None
 ) -> list[CaseloadRow]:
@@ -396,39 +426,22 @@ def caseload_rows(
     gate = caseload.gate
     families = caseload.families[:] if families is None else families
     ids = [f.pk for f in families]
-    gate.ctx.include(ids, parents={f.pk: f.parent for f in families})
     team_reader, pregnancy_reader, relationship_reader, person_reader = _readers()
     team: dict[int, list[TeamPerson]] = {pk: [] for pk in ids}
     pregnancies: dict[int, list[tuple[date, date | None, str]]] = {pk: [] for pk in ids}
     children: dict[int, list[date | None]] = {pk: [] for pk in ids}
     notices: set[int] = set()
+    missing = [pk for pk in ids if pk not in caseload.last_activity]
+    # What the rows show is read with the page's facts, in one round trip on PostgreSQL (compiled_batch).
+    shown = [
+        Compiled("caseload team places", _caseload_places_query, ids, dicts=True),
+        Compiled("caseload pregnancies", _caseload_pregnancies_query, ids, dicts=True),
+        Compiled("caseload children", _caseload_children_query, ids, dicts=True),
+        Compiled("newest lines", _newest_lines_query, missing),
+    ]
+    read = gate.ctx.include(ids, parents={f.pk: f.parent for f in families}, also=shown if ids else [])
+    places, found, relationships, newest = read if ids else ([], [], [], [])
     if ids:
-        places = compiled_dicts(
-            "caseload team places",
-            lambda in_page: (
-                CareTeamMember.objects.active()
-                .filter(care_team__family_id__in=in_page)
-                .order_by("-is_coordinator", "joined_at")
-                .values(*_columns(team_reader.columns, _TEAM_COLUMNS))
-            ),
-            ids,
-        )
-        found = compiled_dicts(
-            "caseload pregnancies",
-            lambda in_page: (
-                PregnancyEpisode.objects.filter(family_id__in=in_page)
-                .order_by("-estimated_due_on")
-                .values(*_columns(pregnancy_reader.columns, ("estimated_due_on", "delivered_on", "outcome")))
-            ),
-            ids,
-        )
-        relationships = compiled_dicts(
-            "caseload children",
-            lambda in_page: FamilyRelationship.objects.filter(
-                family_id__in=in_page, category=RelationshipCategory.CHILD
-            ).values(*_columns(relationship_reader.columns, person_reader.columns, ("person__born_on",))),
-            ids,
-        )
         # The makers of everything the rows may show, read at once (the page's facts named most of them).
         gate.ctx.organizations.ensure(
             row[column]
@@ -465,8 +478,7 @@ def caseload_rows(
             facts = relationship_reader(row)
             if gate.show(facts) and gate.show(person_reader(row)):
                 children[facts.family_id].append(row["person__born_on"])
-    missing = [pk for pk in ids if pk not in caseload.last_activity]
-    last_activity = {**caseload.last_activity, **last_activity_for(gate, missing)}
+    last_activity = {**caseload.last_activity, **last_activity_from(gate, newest)}
     rows = []
     for family in families:
         gate.show(family.parent, label="parent's name")
