@@ -179,7 +179,7 @@ def test_rows_written_as_one_json_document_read_back_as_bulk_create_writes_them(
                 rule="2",
                 channel=channel,
                 categories=["contact", "general_health"][: i % 3],
-                records=[{"type": "Note", "id": i, "label": "note \"quoted\" \\ and ' apostrophe", "kind": None}],
+                records=[{"type": "Note", "id": i, "label": 'note "quoted" \\ and \' apostrophe', "kind": None}],
             )
             for i in range(n)
         ]

@@ -39,7 +39,7 @@ from kinfold.consent.models import (
     version_ends_at,
 )
 from kinfold.families.models import CareTeamMember, Family, Person
-from kinfold.organizations.models import Organization
+from kinfold.organizations.models import Membership, Organization
 from kinfold.prepared import prepared_cursor
 from kinfold.referrals.models import CLOSED_STATUSES, Referral
 
@@ -226,6 +226,16 @@ class OrganizationFacts:
     def __init__(self) -> None:
         self._known: dict[int, tuple[str, bool]] = {}
 
+    @classmethod
+    def knowing(cls, viewer: Viewer) -> OrganizationFacts:
+        """Facts that know the viewer's own organisation already: her membership was read with it."""
+        facts = cls()
+        membership = viewer.membership
+        if membership is not None and Membership.organization.is_cached(membership):  # never a query of its own
+            organization = membership.organization
+            facts._known[organization.pk] = (organization.type, organization.is_part2_program)
+        return facts
+
     def ensure(self, ids: Iterable[int | None]) -> None:
         missing = sorted({i for i in ids if i is not None and i not in self._known})
         if not missing:
@@ -264,7 +274,7 @@ class PolicyContext:
         cls, viewer: Viewer, family_ids: Iterable[int], *, parents: dict[int, RecordFacts | None] | None = None
     ) -> PolicyContext:
         """``parents``: the families' parent records, when the caller has read them already."""
-        ctx = cls(viewer, OrganizationFacts(), {})
+        ctx = cls(viewer, OrganizationFacts.knowing(viewer), {})
         ctx.include(family_ids, parents=parents)
         return ctx
 
