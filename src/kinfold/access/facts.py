@@ -1012,7 +1012,12 @@ def _active_places() -> QuerySet[CareTeamMember]:
 
 def _on_team(viewer: Viewer) -> Q:
     assert viewer.membership is not None
-    return Q(Exists(_active_places().filter(membership_id=viewer.membership.pk)))
+    return on_team_of([viewer.membership.pk])
+
+
+def on_team_of(membership_ids: Any) -> Q:
+    """The families on whose care team one of these memberships holds a place now (a list, or ``one_of``'s)."""
+    return Q(Exists(_active_places().filter(membership_id__in=membership_ids)))
 
 
 def _named_referred_or_emergency(viewer: Viewer) -> Q:
