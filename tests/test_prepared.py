@@ -198,3 +198,8 @@ def test_rows_written_as_one_json_document_read_back_as_bulk_create_writes_them(
         if connection.vendor == "postgresql":
             assert len(captured.captured_queries) == 1 and "jsonb_to_recordset" in captured.captured_queries[0]["sql"]
     prepared.insert_rows([])
+    # With set_ids each row gets its own id, in order (the audit trail's events are written so).
+    numbered = rows(3, "ids")
+    prepared.insert_rows(numbered, set_ids=True)
+    stored = dict(Disclosure.objects.filter(channel="ids").values_list("pk", "occurred_at"))
+    assert [stored[row.pk] for row in numbered] == [row.occurred_at for row in numbered]

@@ -230,10 +230,11 @@ def _json_value(field: Field[Any, Any], obj: Model) -> Any:
     return value
 
 
-def insert_rows(rows: Sequence[Model]) -> None:
-    """``bulk_create(rows)`` for new rows of one model whose ids are not read afterwards (they are not set). On
-    PostgreSQL one prepared statement with every row as one JSON document; elsewhere ``bulk_create``. Run it inside
-    the caller's transaction, like ``bulk_create``."""
+def insert_rows(rows: Sequence[Model], *, set_ids: bool = False) -> None:
+    """``bulk_create(rows)`` for new rows of one model. On PostgreSQL one prepared statement with every row as one
+    JSON document; elsewhere ``bulk_create``. Run it inside the caller's transaction, like ``bulk_create``. With
+    ``set_ids`` each row gets its id, in order (``RETURNING``, as ``bulk_create`` sets them); without, ids are not
+    read back."""
     if not rows:
         return
     model = type(rows[0])
@@ -241,12 +242,19 @@ def insert_rows(rows: Sequence[Model]) -> None:
     if connection.vendor != "postgresql":
         model._default_manager.bulk_create(rows)
         return
-    inserts: dict[type[Model], tuple[str, list[Field[Any, Any]]]] = connection.__dict__.setdefault(
+    inserts: dict[tuple[type[Model], bool], tuple[str, list[Field[Any, Any]]]] = connection.__dict__.setdefault(
         _INSERTS_ATTRIBUTE, {}
     )
-    if model not in inserts:
-        inserts[model] = (_insert_sql(model, connection), _insert_fields(model))
-    sql, fields = inserts[model]
+    if (model, set_ids) not in inserts:
+        sql = _insert_sql(model, connection)
+        if set_ids:
+            sql += f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}"
+        inserts[(model, set_ids)] = (sql, _insert_fields(model))
+    sql, fields = inserts[(model, set_ids)]
     document = json.dumps([{f.column: _json_value(f, row) for f in fields} for row in rows], separators=(",", ":"))
     with prepared_cursor(connection) as cursor:
         cursor.execute(sql, [document])
+        if set_ids:
+            for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
+                row.pk = pk
+                row._state.adding, row._state.db = False, connection.alias
