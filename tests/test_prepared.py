@@ -203,3 +203,28 @@ def test_rows_written_as_one_json_document_read_back_as_bulk_create_writes_them(
     prepared.insert_rows(numbered, set_ids=True)
     stored = dict(Disclosure.objects.filter(channel="ids").values_list("pk", "occurred_at"))
     assert [stored[row.pk] for row in numbered] == [row.occurred_at for row in numbered]
+
+
+def test_an_audit_event_is_written_as_an_orm_save_writes_it(db: Any) -> None:
+    """``record_event`` writes through ``insert_rows``: a blank client address (gunicorn on a unix socket gives "")
+    is stored as NULL, an address as itself, the detail as JSON, the time to the microsecond, and the event has its
+    id."""
+    from datetime import UTC, datetime
+
+    from kinfold.audit.models import AuditEvent
+    from kinfold.audit.services import record_event
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    at = datetime(2026, 12, 6, 9, 30, 15, 654321, tzinfo=UTC)
+    blank = record_event(actor=user, action="view", record_id=7, detail={"ids": [1, 2]}, at=at, client_address="")
+    v6 = record_event(actor=user, action="view", client_address="2001:db8::1")
+    v4 = record_event(actor=None, action="view", client_address="203.0.113.9")
+    unix_socket = AuditEvent(occurred_at=at, action="view", client_address="")  # as the request context gives it
+    prepared.insert_rows([unix_socket], set_ids=True)
+    assert AuditEvent.objects.get(pk=unix_socket.pk).client_address is None
+    stored = {e.pk: e for e in AuditEvent.objects.filter(pk__in=[blank.pk, v6.pk, v4.pk])}
+    assert stored[blank.pk].client_address is None and stored[blank.pk].detail == {"ids": [1, 2]}
+    assert stored[blank.pk].occurred_at == at and stored[blank.pk].record_id == "7"
+    assert stored[v6.pk].client_address == "2001:db8::1" and stored[v4.pk].client_address == "203.0.113.9"
+    assert stored[v4.pk].actor_id is None and stored[v6.pk].actor_username == user.username

@@ -41,10 +41,11 @@ import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
-from django.db.models import AutoField, BigIntegerField, Field, JSONField, Model, QuerySet, prefetch_related_objects
+from django.db.models import AutoField, BigIntegerField, Field, Model, QuerySet, prefetch_related_objects
 from django.db.models.expressions import RawSQL
 from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
 from django.db.models.sql.compiler import SQLCompiler
+from psycopg.types.json import Jsonb
 
 M = TypeVar("M", bound=Model)
 
@@ -223,11 +224,20 @@ def _insert_sql(model: type[Model], connection: Any) -> str:
     return f"INSERT INTO {table} ({columns}) SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS r({typed})"
 
 
-def _json_value(field: Field[Any, Any], obj: Model) -> Any:
-    value = field.get_prep_value(field.pre_save(obj, add=True))
-    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)) and not isinstance(field, JSONField):
-        return value.isoformat()  # every digit of the microseconds (JSON encoders of Django keep milliseconds)
-    return value
+def _json_value(field: Field[Any, Any], obj: Model, connection: Any) -> Any:
+    """A field's value as an ORM insert would send it (``get_db_prep_save``: a blank address is NULL, a JSON field's
+    value is wrapped), in JSON: the wrapped JSON itself, a time in ISO form (every digit of its microseconds), an
+    address, a UUID or a decimal as the text PostgreSQL reads it."""
+    value = field.get_db_prep_save(field.pre_save(obj, add=True), connection)
+    if isinstance(value, Jsonb):
+        return value.obj
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raise TypeError(f"insert_rows cannot write binary data ({field.name})")
+    return str(value)
 
 
 def insert_rows(rows: Sequence[Model], *, set_ids: bool = False) -> None:
@@ -251,7 +261,8 @@ def insert_rows(rows: Sequence[Model], *, set_ids: bool = False) -> None:
             sql += f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}"
         inserts[(model, set_ids)] = (sql, _insert_fields(model))
     sql, fields = inserts[(model, set_ids)]
-    document = json.dumps([{f.column: _json_value(f, row) for f in fields} for row in rows], separators=(",", ":"))
+    values = [{f.column: _json_value(f, row, connection) for f in fields} for row in rows]
+    document = json.dumps(values, separators=(",", ":"))
     with prepared_cursor(connection) as cursor:
         cursor.execute(sql, [document])
         if set_ids:

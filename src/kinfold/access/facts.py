@@ -385,8 +385,11 @@ def _bound_value(value: Any) -> Any:
 
 
 def _marked(marker: list[Any], value: Any) -> RawSQL:
-    """Where a value goes in a query compiled once: one parameter (a collection: the rows of a text array)."""
+    """Where a value goes in a query compiled once: one parameter (a collection of texts: the rows of a text
+    array; ids go in the ids' place)."""
     if isinstance(value, (list, tuple, set, frozenset)):
+        if not all(isinstance(v, str) for v in value):
+            raise TypeError("a compiled query's collections are texts (ids go in its ids)")
         return RawSQL("SELECT unnest(%s::text[])", (marker,))
     return RawSQL("%s", (marker,))
 
@@ -428,7 +431,7 @@ def _compiled_entry(query: Compiled) -> tuple[str, tuple[Any, ...], tuple[tuple[
     )
     sql, params = queryset.query.get_compiler(queryset.db).as_sql()
     at = tuple((i, n) for i, param in enumerate(params) for n, marker in enumerate(markers) if param is marker)
-    if not any(n == 0 for _, n in at):
+    if {n for _, n in at} != set(range(len(markers))):  # a value the SQL does not take as a parameter: the ORM's
         return None
     entry = _COMPILED[query.key] = (sql, tuple(params), at)
     return entry
