@@ -19,7 +19,7 @@ class PathwaysConfig(AppConfig):
         register_anchor_listener(
             lambda viewer, family_id, why: services.reschedule_family(viewer=viewer, family_id=family_id, why=why)
         )
-        register_caseload_extra("pathway_steps", selectors.caseload_step_counts)
+        register_caseload_extra("pathway_steps", selectors.caseload_steps_query, selectors.caseload_steps_from)
         register_section(
             FamilySection(
                 "pathways",

@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 
 from kinfold import clock
 from kinfold.access.door import Access, access_record
-from kinfold.access.facts import compiled_rows
+from kinfold.access.facts import Compiled, compiled_batch
 from kinfold.access.gate import RecordGate
 from kinfold.access.viewer import Viewer
 from kinfold.access.vocabulary import Interaction, category_of_kind, role_access
@@ -339,31 +339,38 @@ def export_pathways(data: dict[str, Any], notice: Notice) -> dict[str, Any]:
 
 def caseload_step_counts(viewer: Viewer, family_ids: list[int]) -> dict[int, dict[str, int]]:
     """For the caseload: per family, her organisation's open steps her role may see (rule 1) that are overdue or
-    due this week. One query."""
+    due this week. One query (the caseload sends it with its others: ``caseload_steps_query``,
+    ``caseload_steps_from``)."""
+    query = caseload_steps_query(viewer, family_ids)
+    return caseload_steps_from(viewer, compiled_batch([query])[0]) if query is not None else {}
+
+
+def _steps_due(ids: Any, organization_id: Any, categories: Any, due_by: Any) -> QuerySet[Any]:
+    return (
+        PathwayStep.objects.filter(
+            family_id__in=ids,
+            created_by_org_id=organization_id,
+            sensitivity__in=categories,
+            status=StepStatus.OPEN,
+            enrolment__status=EnrolmentStatus.ACTIVE,
+            due_on__lte=due_by,
+        )
+        .order_by()
+        .values_list("family_id", "due_on")
+    )
+
+
+def caseload_steps_query(viewer: Viewer, family_ids: list[int]) -> Compiled | None:
     access = role_access(viewer.role) if viewer.role else None
     if viewer.organization_id is None or access is None or not family_ids:
-        return {}
+        return None
+    values = (viewer.organization_id, access.categories, clock.today() + WEEK)
+    return Compiled("caseload steps due", _steps_due, family_ids, values)
+
+
+def caseload_steps_from(viewer: Viewer, rows: list[tuple[Any, ...]]) -> dict[int, dict[str, int]]:
     today = clock.today()
     counts: dict[int, dict[str, int]] = defaultdict(lambda: {"overdue": 0, "this_week": 0})
-    rows = compiled_rows(
-        "caseload steps due",
-        lambda ids, organization_id, categories, due_by: (
-            PathwayStep.objects.filter(
-                family_id__in=ids,
-                created_by_org_id=organization_id,
-                sensitivity__in=categories,
-                status=StepStatus.OPEN,
-                enrolment__status=EnrolmentStatus.ACTIVE,
-                due_on__lte=due_by,
-            )
-            .order_by()
-            .values_list("family_id", "due_on")
-        ),
-        family_ids,
-        viewer.organization_id,
-        access.categories,
-        today + WEEK,
-    )
     for family_id, due_on in rows:
         counts[family_id]["overdue" if due_on is not None and due_on < today else "this_week"] += 1
     return dict(counts)

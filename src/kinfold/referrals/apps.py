@@ -11,7 +11,7 @@ class ReferralsConfig(AppConfig):
         from kinfold.referrals import records, selectors
 
         records.declare()
-        register_caseload_extra("referrals", selectors.sent_by_us_counts)
+        register_caseload_extra("referrals", selectors.sent_by_us_query, selectors.sent_by_us_from)
         register_section(
             FamilySection(
                 "referrals",

@@ -19,7 +19,7 @@ from django.http import HttpRequest
 
 from kinfold import clock
 from kinfold.access.door import Access, access_record
-from kinfold.access.facts import compiled_rows
+from kinfold.access.facts import Compiled, compiled_batch
 from kinfold.access.gate import RecordGate
 from kinfold.access.http import viewer_for
 from kinfold.access.viewer import Viewer
@@ -234,28 +234,36 @@ def waiting_on_us(viewer: Viewer, *, include_closed: bool = False) -> list[Inbox
 
 def sent_by_us_counts(viewer: Viewer, family_ids: list[int]) -> dict[int, dict[str, int]]:
     """For the caseload: per family, the referrals her organisation sent that her role may see (rule 1), open
-    and overdue. One query."""
+    and overdue. One query (the caseload sends it with its others: ``sent_by_us_query``, ``sent_by_us_from``)."""
+    query = sent_by_us_query(viewer, family_ids)
+    return sent_by_us_from(viewer, compiled_batch([query])[0]) if query is not None else {}
+
+
+def _sent_by_us(ids: Any, organization_id: Any, categories: Any) -> QuerySet[Any]:
+    return (
+        Referral.objects.filter(
+            family_id__in=ids,
+            created_by_org_id=organization_id,
+            sensitivity__in=categories,
+            status__in=OPEN_STATUSES,
+        )
+        .order_by()
+        .values_list("family_id", "status", "due_at")
+    )
+
+
+def sent_by_us_query(viewer: Viewer, family_ids: list[int]) -> Compiled | None:
     access = role_access(viewer.role) if viewer.role else None
     if viewer.organization_id is None or access is None or not family_ids:
-        return {}
+        return None
+    return Compiled(
+        "caseload referrals sent by us", _sent_by_us, family_ids, (viewer.organization_id, access.categories)
+    )
+
+
+def sent_by_us_from(viewer: Viewer, rows: list[tuple[Any, ...]]) -> dict[int, dict[str, int]]:
     now = clock.now()
     counts: dict[int, dict[str, int]] = defaultdict(lambda: {"open": 0, "overdue": 0})
-    rows = compiled_rows(
-        "caseload referrals sent by us",
-        lambda ids, organization_id, categories: (
-            Referral.objects.filter(
-                family_id__in=ids,
-                created_by_org_id=organization_id,
-                sensitivity__in=categories,
-                status__in=OPEN_STATUSES,
-            )
-            .order_by()
-            .values_list("family_id", "status", "due_at")
-        ),
-        family_ids,
-        viewer.organization_id,
-        access.categories,
-    )
     for family_id, status, due_at in rows:
         counts[family_id]["open"] += 1
         if status in AWAITING_ANSWER and due_at is not None and due_at < now:
