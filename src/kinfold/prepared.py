@@ -18,10 +18,11 @@ once per connection instead of on every request (planning a dozen joins took it 
 turns psycopg's prepared statements off for connection poolers in transaction mode; Kinfold uses them only for
 these statements, and ``KINFOLD_DB_PREPARED_STATEMENTS=0`` (settings ``DB_PREPARED_STATEMENTS``) turns them off.
 
-``insert_rows(rows)`` writes new rows whose ids nobody reads afterwards (the accounting of disclosures, on every page
-that shows another organisation's records): on PostgreSQL one prepared statement that takes every row as one JSON
-document (``jsonb_to_recordset``), encoded by the C ``json`` module. Django's ``bulk_create`` binds one array per
-column, and psycopg dumps each element in Python: 2.5 ms of a caseload's 3 for 19 rows.
+``insert_rows(rows)`` writes new rows (the accounting of disclosures and the audit trail's events, on every page that
+shows a family's records): on PostgreSQL one prepared statement that takes every row as one JSON document
+(``jsonb_to_recordset``), encoded by the C ``json`` module, the ids read back only when asked (``set_ids``). Django's
+``bulk_create`` binds one array per column, and psycopg dumps each element in Python: 2.5 ms of a caseload's 3 for 19
+rows; a model's ``save`` compiles its INSERT again on every call.
 
 ``utc_timestamps_in_c`` (on every new PostgreSQL connection) reads ``timestamptz`` values with psycopg's C loader
 instead of Django's Python subclass of it: 0.2 µs a value instead of 3.7 (a caseload reads about 800, a whole
@@ -213,11 +214,10 @@ def _insert_fields(model: type[Model]) -> list[Field[Any, Any]]:
     return [f for f in model._meta.concrete_fields if not isinstance(f, AutoField) and not f.generated]
 
 
-def _insert_sql(model: type[Model], connection: Any) -> str:
-    """``INSERT … SELECT … FROM jsonb_to_recordset(%s)``: the model's columns, each read from the row's key of the
-    same name with the column's own type."""
+def _insert_sql(model: type[Model], fields: list[Field[Any, Any]], connection: Any) -> str:
+    """``INSERT … SELECT … FROM jsonb_to_recordset(%s)``: the columns of ``fields``, each read from the row's key of
+    the same name with the column's own type."""
     quote = connection.ops.quote_name
-    fields = _insert_fields(model)
     columns = ", ".join(quote(f.column) for f in fields)
     typed = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in fields)
     table = quote(model._meta.db_table)
@@ -256,10 +256,11 @@ def insert_rows(rows: Sequence[Model], *, set_ids: bool = False) -> None:
         _INSERTS_ATTRIBUTE, {}
     )
     if (model, set_ids) not in inserts:
-        sql = _insert_sql(model, connection)
+        fields = _insert_fields(model)
+        sql = _insert_sql(model, fields, connection)
         if set_ids:
             sql += f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}"
-        inserts[(model, set_ids)] = (sql, _insert_fields(model))
+        inserts[(model, set_ids)] = (sql, fields)
     sql, fields = inserts[(model, set_ids)]
     values = [{f.column: _json_value(f, row, connection) for f in fields} for row in rows]
     document = json.dumps(values, separators=(",", ":"))

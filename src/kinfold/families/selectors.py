@@ -251,12 +251,12 @@ def _mine(membership_ids: Any) -> QuerySet[Family]:
     return Family.objects.filter(on_team_of(membership_ids))
 
 
-def _my_candidates_by_name(membership_ids: Any) -> QuerySet[Any]:
-    return _mine(membership_ids).order_by("sort_name", "pk").values_list(*_CASELOAD_COLUMNS)
+def _my_candidates(*order: str) -> Callable[[Any], QuerySet[Any]]:
+    """Her own caseload's candidates in one order, to be compiled once (one statement per order)."""
+    return lambda membership_ids: _mine(membership_ids).order_by(*order).values_list(*_CASELOAD_COLUMNS)
 
 
-def _my_candidates_by_name_desc(membership_ids: Any) -> QuerySet[Any]:
-    return _mine(membership_ids).order_by("-sort_name", "-pk").values_list(*_CASELOAD_COLUMNS)
+_MY_CANDIDATES = {order: _my_candidates(*order) for order in (("sort_name", "pk"), ("-sort_name", "-pk"))}
 
 
 def caseload_for(
@@ -281,11 +281,7 @@ def caseload_for(
     candidates: Iterable[tuple[Any, ...]]
     if scope == "mine" and not search.split() and viewer.may_see_family_data and viewer.membership_id is not None:
         # Her own caseload, unsearched (the page she opens most): one statement compiled once per process.
-        candidates = compiled_rows(
-            "caseload, hers, by " + by_name[0],
-            _my_candidates_by_name_desc if by_name[0] == "-sort_name" else _my_candidates_by_name,
-            [viewer.membership_id],
-        )
+        candidates = compiled_rows("caseload, hers, by " + by_name[0], _MY_CANDIDATES[by_name], [viewer.membership_id])
     else:
         candidates = _candidates(viewer, scope, search, purpose).order_by(*by_name).values_list(*_CASELOAD_COLUMNS)
     found: dict[int, CaseloadFamily] = {}
