@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
 from django.test import Client
@@ -228,3 +229,55 @@ def test_an_audit_event_is_written_as_an_orm_save_writes_it(db: Any) -> None:
     assert stored[blank.pk].occurred_at == at and stored[blank.pk].record_id == "7"
     assert stored[v6.pk].client_address == "2001:db8::1" and stored[v4.pk].client_address == "203.0.113.9"
     assert stored[v4.pk].actor_id is None and stored[v6.pk].actor_username == user.username
+
+
+def test_an_event_and_its_accounting_are_written_together_or_not_at_all(db: Any) -> None:
+    """``insert_together`` (a page's audit event with the accounting of what it disclosed): on PostgreSQL one
+    statement, so outside a transaction it commits by itself in one round trip; every row as ``insert_rows`` writes
+    it; and when one row is refused, nothing of either group is kept."""
+    from datetime import UTC, datetime
+
+    from django.db import IntegrityError, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from kinfold.audit.models import AuditEvent
+    from kinfold.audit.services import new_event
+    from kinfold.consent.models import Disclosure
+    from tests.factories import OrganizationFactory, UserFactory, make_family, staff
+
+    org = OrganizationFactory()
+    family = make_family(staff(org, "care_coordinator"))
+    user = UserFactory()
+    at = datetime(2026, 12, 6, 21, 5, 7, 123456, tzinfo=UTC)
+
+    def disclosure(channel: str | None) -> Disclosure:
+        return Disclosure(
+            occurred_at=at,
+            family_id=family.pk,
+            recipient_user=user,
+            recipient_name="Ana Rivera",
+            recipient_org=org,
+            disclosing_org=org,
+            purpose="care_coordination",
+            rule="2",
+            channel=channel,
+            categories=["contact"],
+            records=[{"type": "Person", "id": 1, "category": "contact", "kind": None, "label": "parent's name"}],
+        )
+
+    event = new_event(actor=user, action="list", record_type="Family", detail={"family_ids": [family.pk]}, at=at)
+    with CaptureQueriesContext(connection) as captured:
+        prepared.insert_together([event], [disclosure("together"), disclosure("together")])
+    if connection.vendor == "postgresql":
+        assert len(captured.captured_queries) == 1 and captured.captured_queries[0]["sql"].startswith("WITH w0 AS")
+    stored = AuditEvent.objects.get(record_type="Family", detail__family_ids=[family.pk])
+    assert stored.occurred_at == at and stored.actor_id == user.pk and stored.client_address is None
+    assert Disclosure.objects.filter(channel="together", occurred_at=at, recipient_user=user).count() == 2
+
+    # A row the database refuses (a disclosure without its channel): neither the event nor the other row is kept.
+    refused = new_event(actor=user, action="list", record_type="Refused", at=at)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        prepared.insert_together([refused], [disclosure("kept?"), disclosure(None)])
+    assert not AuditEvent.objects.filter(record_type="Refused").exists()
+    assert not Disclosure.objects.filter(channel="kept?").exists()
+    prepared.insert_together([], [])  # nothing to write: nothing written, no error

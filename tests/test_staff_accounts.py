@@ -537,3 +537,27 @@ def test_staff_list_shows_people_places_and_second_factors(
     assert "Ana Rivera" in page and "Lena Lead" in page
     row = re.search(r"Ana Rivera</a>.*?</tr>", page)
     assert row and "1 (1)" in row.group(0) and "Set up" in row.group(0)
+
+
+def test_each_page_reads_her_account_with_her_employer_and_a_closed_account_is_signed_out(
+    coordinator: Membership,
+) -> None:
+    """``StaffBackend``: the signed-in person is read with her membership and its organisation in one statement (no
+    page reads her membership again), and an account closed since she signed in no longer opens any page."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    client = Client()
+    client.force_login(coordinator.user)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(reverse("families:caseload"))
+    assert page.status_code == 200 and coordinator.organization.name in page.content.decode()
+    account = [q["sql"] for q in captured.captured_queries if 'FROM "auth_user"' in q["sql"]]
+    assert len(account) == 1 and 'JOIN "organizations_membership"' in account[0]
+    assert not any(q["sql"].startswith('SELECT "organizations_membership"') for q in captured.captured_queries)
+
+    coordinator.user.is_active = False
+    coordinator.user.save(update_fields=["is_active"])
+    closed = client.get(reverse("families:caseload"))
+    assert closed.status_code == 302 and reverse("login") in closed["Location"]

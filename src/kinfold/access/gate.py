@@ -26,6 +26,7 @@ from kinfold.access.rules import (
 )
 from kinfold.access.viewer import Viewer
 from kinfold.access.vocabulary import Interaction, is_part2_record
+from kinfold.audit.models import AuditEvent
 
 T = TypeVar("T")
 
@@ -155,10 +156,11 @@ class RecordGate:
     def directive_status(self, *, family_id: int, directive_id: int) -> DirectiveStatus:
         return directive_status(self.ctx, family_id=family_id, directive_id=directive_id, at=self.at)
 
-    def record_disclosures(self, *, channel: str) -> int:
-        """Write what this gate disclosed to the accounting; returns the number of disclosure rows."""
+    def record_disclosures(self, *, channel: str, events: Sequence[AuditEvent] = ()) -> int:
+        """Write what this gate disclosed to the accounting, with ``events`` (the page's own audit event, from
+        ``new_event``) all or none; returns the number of disclosure rows."""
         count = disclosures_record(
-            viewer=self.viewer, purpose=self.purpose, shown=self.shown, at=self.at, channel=channel
+            viewer=self.viewer, purpose=self.purpose, shown=self.shown, at=self.at, channel=channel, events=events
         )
         self.shown = []
         return count

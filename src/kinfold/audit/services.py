@@ -62,7 +62,7 @@ def compute_hash(event: AuditEvent, prev_hash: str) -> str:
     return hashlib.sha256(prev_hash.encode() + b"\n" + _canonical(event)).hexdigest()
 
 
-def _event(
+def new_event(
     *,
     actor: Any,
     action: Action | str,
@@ -75,7 +75,8 @@ def _event(
     at: datetime | None = None,
     client_address: str | None = None,
 ) -> AuditEvent:
-    """One event, not yet written."""
+    """One event, not yet written: ``record_event`` appends it, or ``RecordGate.record_disclosures(events=…)`` with
+    the accounting of what the page disclosed, in one statement."""
     actor_id = getattr(actor, "pk", None) if actor is not None else None
     username = actor.get_username() if actor is not None and actor_id is not None else ""
     membership = getattr(actor, "membership", None) if actor_id is not None else None
@@ -112,7 +113,7 @@ def record_event(
     client_address: str | None = None,
 ) -> AuditEvent:
     """Append one event (the sealer chains it, ``seal_pending``). ``actor`` is a user (or None for the system)."""
-    event = _event(
+    event = new_event(
         actor=actor,
         action=action,
         record_type=record_type,
@@ -134,7 +135,7 @@ def record_events(*, actor: Any, action: Action | str, events: list[dict[str, An
     """Append several events by one actor in one statement (a page that reads records of several families
     writes an event per record, each with its family): each of ``events`` gives ``record_event``'s other
     arguments."""
-    built = [_event(actor=actor, action=action, **fields) for fields in events]
+    built = [new_event(actor=actor, action=action, **fields) for fields in events]
     return AuditEvent.objects.bulk_create(built) if built else []
 
 

@@ -16,7 +16,6 @@ from functools import cache, cached_property
 from typing import Any, Literal, overload
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Max, Q, QuerySet
 
 from kinfold import clock
@@ -36,7 +35,7 @@ from kinfold.access.rules import REDISCLOSURE_NOTICE_TEXT, read_by_rule_1
 from kinfold.access.viewer import Viewer
 from kinfold.access.vocabulary import Interaction, Purpose, stated_purposes
 from kinfold.audit.models import Action, Outcome
-from kinfold.audit.services import record_event
+from kinfold.audit.services import new_event, record_event
 from kinfold.families.models import (
     CareTeamMember,
     Family,
@@ -541,15 +540,15 @@ def caseload_rows(
         for r in rows:
             r.extras[name] = values.get(r.family_id)
     if families:
-        with transaction.atomic():  # the listing's event and its accounting: one commit
-            record_event(
-                actor=viewer.user,
-                action=Action.LIST,
-                record_type="Family",
-                purpose=gate.purpose,
-                detail={"family_ids": ids},
-            )
-            gate.record_disclosures(channel="list")
+        # The listing's event and its accounting: one statement on PostgreSQL, committed together.
+        event = new_event(
+            actor=viewer.user,
+            action=Action.LIST,
+            record_type="Family",
+            purpose=gate.purpose,
+            detail={"family_ids": ids},
+        )
+        gate.record_disclosures(channel="list", events=[event])
     return rows
 
 
@@ -789,17 +788,16 @@ def family_detail(*, viewer: Viewer, family_id: int, purpose: str | None = None,
     sections = family_sections()
     data = {s.name: s.load(context) for s in sections if s.load is not None}
     children = [m for m in members if m.category == RelationshipCategory.CHILD]
-    with transaction.atomic():  # the view's event and its accounting: one commit
-        record_event(
-            actor=viewer.user,
-            action=Action.VIEW if channel != "export" else Action.EXPORT,
-            record_type="Family",
-            record_id=family.pk,
-            family_id=family.pk,
-            purpose=gate.purpose,
-            detail={"channel": channel, "disclosed_records": len(gate.shown)},
-        )
-        gate.record_disclosures(channel=channel)
+    event = new_event(  # the view's event and its accounting: one statement on PostgreSQL, committed together
+        actor=viewer.user,
+        action=Action.VIEW if channel != "export" else Action.EXPORT,
+        record_type="Family",
+        record_id=family.pk,
+        family_id=family.pk,
+        purpose=gate.purpose,
+        detail={"channel": channel, "disclosed_records": len(gate.shown)},
+    )
+    gate.record_disclosures(channel=channel, events=[event])
     return FamilyDetail(
         family=family,
         gate=gate,

@@ -150,7 +150,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         else:
             if request.user.is_authenticated:
                 logout(request)
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="kinfold.staff.backends.StaffBackend")
             return redirect("staff:enrol")
     return render(
         request, "staff/join.html", {"form": form, "invitation": invitation, "role": role_words(invitation.role)}
