@@ -281,7 +281,7 @@ def count_queries(client: Any, url: str, expect: str = "") -> QueryCount:
     for q in captured.captured_queries:
         text = q["sql"]
         statements.append(text)
-        verb = text.lstrip().split(" ", 1)[0].upper()
+        verb = verb_of(text)
         if verb == "SELECT":
             reads += 1
         elif verb in ("INSERT", "UPDATE", "DELETE"):
@@ -418,9 +418,18 @@ def print_sql(results: Sequence[PageResult], *, show_all: bool) -> None:
         print(f"  {r.label}: {ms:.1f} ms  {statement[:160]}")
 
 
+def verb_of(statement: str) -> str:
+    """What a statement does: its first word (``(SELECT …) UNION …`` reads); a ``WITH`` that inserts writes."""
+    text = statement.lstrip().lstrip("(")
+    verb = text.split(" ", 1)[0].upper()
+    if verb == "WITH":
+        return "INSERT" if " INSERT INTO " in f" {text} " else "SELECT"
+    return verb
+
+
 def shape(statement: str) -> str:
     """``SELECT notes_note``, ``INSERT audit_auditevent``, ``BEGIN``: what a statement does, to what."""
-    verb = statement.lstrip().split(" ", 1)[0].upper()
+    verb = verb_of(statement)
     marker = {"SELECT": ' FROM "', "INSERT": 'INTO "', "UPDATE": 'UPDATE "', "DELETE": 'FROM "'}.get(verb)
     if marker is None or marker not in statement:
         return verb
