@@ -347,3 +347,22 @@ def test_on_postgresql_the_caseloads_facts_and_rows_go_to_the_database_in_one_ro
         assert pipelines, "sent in a pipeline"
     else:
         assert not batches, "SQLite runs each query through the ORM"
+
+
+def test_a_revoked_consent_hides_the_name_at_once_though_its_window_was_kept(coordinator, caseworker):
+    """A version's window is kept between requests (``facts._version_window``) only for the same values: once the
+    parent revokes her consent, the next page of the caseworker's caseload no longer shows her name."""
+    from kinfold.consent import services as consent_services
+
+    family = make_family(coordinator, given_name="Wilhelmina", family_name="Quist")
+    services.care_team_member_add(
+        viewer=viewer_of(coordinator), family=family, membership=caseworker, role="cps_caseworker"
+    )
+    directive = consent_team_wide(family, by=coordinator)
+    client = Client()
+    client.force_login(caseworker.user)
+    assert "Wilhelmina Quist" in client.get(reverse("families:caseload")).content.decode()
+    assert "Wilhelmina Quist" in client.get(reverse("families:caseload")).content.decode()  # the kept window
+
+    consent_services.consent_revoke(viewer=viewer_of(coordinator), directive=directive, method="written")
+    assert "Wilhelmina Quist" not in client.get(reverse("families:caseload")).content.decode()
