@@ -366,3 +366,21 @@ def test_a_revoked_consent_hides_the_name_at_once_though_its_window_was_kept(coo
 
     consent_services.consent_revoke(viewer=viewer_of(coordinator), directive=directive, method="written")
     assert "Wilhelmina Quist" not in client.get(reverse("families:caseload")).content.decode()
+
+
+def test_her_candidates_compiled_by_her_membership_read_what_the_orm_reads(coordinator, caseworker, court):
+    """Her own caseload's candidates are compiled with her membership as one value, not as ids (PostgreSQL plans
+    such a statement once): for each person and either order they read what Django's query reads; on PostgreSQL,
+    given ids, a query that takes none refuses them rather than ignore them."""
+    from kinfold.access import facts
+
+    add_families(coordinator, caseworker, court, 0, 3)
+    facts._COMPILED.clear()
+    for membership_id in (coordinator.pk, caseworker.pk, 10**9):
+        for order, build in selectors._MY_CANDIDATES.items():
+            by_orm = list(build(facts.one_of([]), membership_id))
+            assert facts.compiled_rows(f"hers {order}", build, [], membership_id) == by_orm
+            assert len(by_orm) == (3 if membership_id in (coordinator.pk, caseworker.pk) else 0)
+    if connection.vendor == "postgresql":
+        with pytest.raises(ValueError, match="takes no ids"):
+            facts.compiled_rows("hers ('sort_name', 'pk')", selectors._MY_CANDIDATES[("sort_name", "pk")], [1], 1)

@@ -439,7 +439,11 @@ def _compiled_entry(query: Compiled) -> tuple[str, tuple[Any, ...], tuple[tuple[
     )
     sql, params = queryset.query.get_compiler(queryset.db).as_sql()
     at = tuple((i, n) for i, param in enumerate(params) for n, marker in enumerate(markers) if param is marker)
-    if {n for _, n in at} != set(range(len(markers))):  # a value the SQL does not take as a parameter: the ORM's
+    # Every value must be a parameter (one the SQL took in as a literal: the ORM's), and the ids unless none were
+    # given: a query about one value (her membership) takes it as a scalar, which PostgreSQL plans once, where for
+    # an array of ids it planned the statement again on every request.
+    needed = set(range(1, len(markers))) | ({0} if query.ids else set())
+    if not needed <= {n for _, n in at}:
         return None
     entry = _COMPILED[query.key] = (sql, tuple(params), at)
     return entry
@@ -471,6 +475,8 @@ def compiled_batch(queries: Sequence[Compiled]) -> list[list[Any]]:
             results[n] = query.by_orm()
             continue
         sql, params, at = entry
+        if query.ids and all(slot != 0 for _, slot in at):
+            raise ValueError(f"{query.key!r} takes no ids: it was compiled from a query that ignores them")
         given = (id_array(query.ids), *(_bound_value(v) for v in query.values))
         bound = list(params)
         for i, slot in at:
@@ -1044,6 +1050,11 @@ def _on_team(viewer: Viewer) -> Q:
 def on_team_of(membership_ids: Any) -> Q:
     """The families on whose care team one of these memberships holds a place now (a list, or ``one_of``'s)."""
     return Q(Exists(_active_places().filter(membership_id__in=membership_ids)))
+
+
+def on_team_as(membership_id: Any) -> Q:
+    """The families on whose care team this one membership holds a place now."""
+    return Q(Exists(_active_places().filter(membership_id=membership_id)))
 
 
 def _named_referred_or_emergency(viewer: Viewer) -> Q:

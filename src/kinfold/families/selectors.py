@@ -25,7 +25,7 @@ from kinfold.access.facts import (
     Compiled,
     candidate_families_filter,
     compiled_rows,
-    on_team_of,
+    on_team_as,
     parent_facts,
     parent_reach_filter,
 )
@@ -245,14 +245,13 @@ def _candidates(viewer: Viewer, scope: CaseloadScope, search: str, purpose: str)
     return families
 
 
-def _mine(membership_ids: Any) -> QuerySet[Family]:
-    """The families whose care team she is on now (``candidate_families_filter``'s "mine"), by her membership."""
-    return Family.objects.filter(on_team_of(membership_ids))
-
-
-def _my_candidates(*order: str) -> Callable[[Any], QuerySet[Any]]:
-    """Her own caseload's candidates in one order, to be compiled once (one statement per order)."""
-    return lambda membership_ids: _mine(membership_ids).order_by(*order).values_list(*_CASELOAD_COLUMNS)
+def _my_candidates(*order: str) -> Callable[[Any, Any], QuerySet[Any]]:
+    """Her own caseload's candidates in one order (``candidate_families_filter``'s "mine": the families whose care
+    team she is on now), to be compiled once (one statement per order). Her membership is one value, not ids: so
+    PostgreSQL plans the statement once, where for an array it planned it again on every request (0.7 ms)."""
+    return lambda _no_ids, membership_id: (
+        Family.objects.filter(on_team_as(membership_id)).order_by(*order).values_list(*_CASELOAD_COLUMNS)
+    )
 
 
 _MY_CANDIDATES = {order: _my_candidates(*order) for order in (("sort_name", "pk"), ("-sort_name", "-pk"))}
@@ -280,7 +279,8 @@ def caseload_for(
     candidates: Iterable[tuple[Any, ...]]
     if scope == "mine" and not search.split() and viewer.may_see_family_data and viewer.membership_id is not None:
         # Her own caseload, unsearched (the page she opens most): one statement compiled once per process.
-        candidates = compiled_rows("caseload, hers, by " + by_name[0], _MY_CANDIDATES[by_name], [viewer.membership_id])
+        key = "caseload, hers, by " + by_name[0]
+        candidates = compiled_rows(key, _MY_CANDIDATES[by_name], [], viewer.membership_id)
     else:
         candidates = _candidates(viewer, scope, search, purpose).order_by(*by_name).values_list(*_CASELOAD_COLUMNS)
     found: dict[int, CaseloadFamily] = {}
