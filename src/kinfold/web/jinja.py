@@ -6,7 +6,8 @@ of that. Everything else stays in Django's templates; a Django template renders 
 ``{% jinja_include "families/caseload_rows.html" rows=rows %}`` (``kinfold.web.templatetags.jinja_include``).
 
 The filters below are Django's own, so a value reads the same in both: ``localtime`` (the site's time zone, as Django's
-templates convert a time before ``date`` and before showing it), ``date``, ``localize``, ``naturaltime``. A name the
+templates convert a time before ``date`` and before showing it), ``date``, ``localize``, ``naturaltime``. (Django's
+``date:'c'`` is the time's ``isoformat()``: a template may call that directly, at a fraction of the cost.) A name the
 template does not know is an error (``StrictUndefined``), not a blank.
 
 Words: Django's ``makemessages`` does not read Jinja2 templates. The staff's pages are in English; a parent's page,
