@@ -291,10 +291,14 @@ def insert_together(*groups: Sequence[Model]) -> None:
     INSERTs, COMMIT). Elsewhere ``bulk_create`` each group in one transaction. Ids are not read back."""
     groups = tuple(group for group in groups if group)
     connection = connections[DEFAULT_DB_ALIAS]
-    if connection.vendor != "postgresql" or len(groups) < 2:
+    if connection.vendor != "postgresql":
         with transaction.atomic(savepoint=False):
             for group in groups:
                 insert_rows(group)
+        return
+    if len(groups) < 2:  # one statement or none: all or none by itself
+        for group in groups:
+            insert_rows(group)
         return
     models = tuple(type(group[0]) for group in groups)
     together: dict[tuple[type[Model], ...], str] = connection.__dict__.setdefault(_TOGETHER_ATTRIBUTE, {})

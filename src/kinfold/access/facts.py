@@ -306,14 +306,15 @@ class PolicyContext:
             Compiled("handling windows", _handling_query, ids),
         ]
         # Only a clinician's own declared emergency opens anything (rule 4): nobody else's is read.
-        if viewer.is_clinician and viewer.user_id is not None:
+        own_emergencies = viewer.is_clinician and viewer.user_id is not None
+        if own_emergencies:
             facts.append(Compiled("own emergencies", _emergencies_query, ids, (viewer.user_id,)))
         if parents is None:
             facts.append(Compiled("parents", _parents_query, ids))
         found = compiled_batch([*facts, *also])
         places, versions, links, orders, restrictions, handling = found[:6]
         rest = found[6 : len(facts)]
-        emergencies = rest.pop(0) if viewer.is_clinician and viewer.user_id is not None else []
+        emergencies = rest.pop(0) if own_emergencies else []
         if parents is None:
             parents = {row[0]: parent_facts(*row) for row in rest.pop(0)}
         families: dict[int, FamilyFacts] = {fid: FamilyFacts() for fid in ids}
@@ -1044,12 +1045,7 @@ def _active_places() -> QuerySet[CareTeamMember]:
 
 def _on_team(viewer: Viewer) -> Q:
     assert viewer.membership is not None
-    return on_team_of([viewer.membership.pk])
-
-
-def on_team_of(membership_ids: Any) -> Q:
-    """The families on whose care team one of these memberships holds a place now (a list, or ``one_of``'s)."""
-    return Q(Exists(_active_places().filter(membership_id__in=membership_ids)))
+    return on_team_as(viewer.membership.pk)
 
 
 def on_team_as(membership_id: Any) -> Q:
